@@ -1,0 +1,87 @@
+//! Provisioning: tenants, users and their standard collections
+//! (`primary`, `blocked`, `availability`), and conflict-source collections.
+
+use crate::ids::{CalendarId, TenantId, UserId};
+use crate::secret::Secret;
+use crate::server::auth::hash_password;
+use crate::store::{
+    self, CollectionKey, CollectionKind, CollectionRecord, Privacy, Store, TenantRecord, UserRecord,
+};
+
+/// Errors while provisioning.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The store failed.
+    #[error("storage failed")]
+    Store(#[from] store::Error),
+    /// The password could not be hashed.
+    #[error("password hashing failed: {0}")]
+    Hash(argon2::password_hash::Error),
+    /// A built-in collection name did not validate (a bug).
+    #[error("invalid built-in collection name")]
+    BadName(#[from] crate::ids::IdError),
+}
+
+/// The standard collections every user has.
+pub const STANDARD: &[(&str, CollectionKind, &str)] = &[
+    ("primary", CollectionKind::Primary, "Primary"),
+    ("blocked", CollectionKind::Blocked, "Blocked slots"),
+    ("availability", CollectionKind::Availability, "Availability"),
+];
+
+/// Creates the tenant if needed, the user (or resets their password), and
+/// the standard collections. Returns true when the user was new.
+pub fn add_user(
+    store: &Store,
+    tenant: &TenantId,
+    user: &UserId,
+    password: &Secret<String>,
+) -> Result<bool, Error> {
+    if store.tenant(tenant)?.is_none() {
+        store.put_tenant(
+            tenant,
+            &TenantRecord {
+                display_name: tenant.to_string(),
+            },
+        )?;
+    }
+    let hash = hash_password(password).map_err(Error::Hash)?;
+    let existing = store.user(tenant, user)?;
+    let created = existing.is_none();
+    let rec = match existing {
+        Some(mut r) => {
+            r.password_hash = hash;
+            r
+        }
+        None => UserRecord {
+            password_hash: hash,
+            display_name: user.to_string(),
+            timezone: "UTC".into(),
+            privacy: Privacy::default(),
+            feed_token: None,
+            addresses: Vec::new(),
+        },
+    };
+    store.put_user(tenant, user, &rec)?;
+    for (name, kind, display) in STANDARD {
+        let key = CollectionKey::new(tenant, user, &CalendarId::new(*name)?);
+        store.ensure_collection(&key, &CollectionRecord::new(kind.clone(), *display))?;
+    }
+    Ok(created)
+}
+
+/// Creates a read-only conflict-source collection for a user.
+pub fn add_source(
+    store: &Store,
+    tenant: &TenantId,
+    user: &UserId,
+    calendar: &CalendarId,
+    display: &str,
+    color: Option<&str>,
+) -> Result<CollectionKey, Error> {
+    let key = CollectionKey::new(tenant, user, calendar);
+    let mut rec = CollectionRecord::new(CollectionKind::Source, display);
+    rec.color = color.map(str::to_string);
+    store.ensure_collection(&key, &rec)?;
+    Ok(key)
+}

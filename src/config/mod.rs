@@ -1,0 +1,87 @@
+//! The validated runtime configuration: listen address, limits, windows.
+//!
+//! Built by `cli` from flags; no I/O here. Every limit the server enforces
+//! is a named field with a default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Hard limits of the HTTP server.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body accepted (413 above).
+    pub max_body_bytes: usize,
+    /// Largest calendar object accepted by PUT (`max-resource-size`).
+    pub max_resource_bytes: usize,
+    /// Concurrent connections; further accepts wait.
+    pub max_connections: usize,
+    /// Time allowed for a TLS handshake.
+    pub tls_handshake_timeout: Duration,
+    /// Time allowed to read request headers.
+    pub header_read_timeout: Duration,
+    /// Time allowed for one request from headers to answer.
+    pub request_timeout: Duration,
+    /// How long a verified password stays cached in memory.
+    pub auth_cache_ttl: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 10 * 1024 * 1024,
+            max_resource_bytes: 1024 * 1024,
+            max_connections: 512,
+            tls_handshake_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(60),
+            auth_cache_ttl: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The availability window materialised into `availability/` collections.
+#[derive(Debug, Clone)]
+pub struct AvailabilityWindow {
+    /// Days before today.
+    pub past_days: i64,
+    /// Days after today.
+    pub future_days: i64,
+}
+
+impl Default for AvailabilityWindow {
+    fn default() -> Self {
+        Self {
+            past_days: 30,
+            future_days: 365,
+        }
+    }
+}
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The sled data directory.
+    pub data_dir: PathBuf,
+    /// Serve HTTPS with the certificate in this directory.
+    pub tls_dir: Option<PathBuf>,
+    /// Server limits.
+    pub limits: Limits,
+    /// The availability window.
+    pub availability: AvailabilityWindow,
+}
+
+impl Config {
+    /// Defaults for a data directory.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            data_dir,
+            tls_dir: None,
+            limits: Limits::default(),
+            availability: AvailabilityWindow::default(),
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! `DAV:multistatus` (RFC 4918 §13, §14.16) with the RFC 6578 `sync-token`:
+//! the model, its writer, and a lenient reader for upstream bodies.
+//!
+//! The reader is namespace-aware and accepts the iCloud style (no prefixes,
+//! default namespace re-declared on each element, single-quoted attributes,
+//! CDATA, blank lines), Radicale and Xandikos styles. Several propstats with
+//! the same status are merged; a 404 propstat stays separate so callers never
+//! mistake "property absent" for "resource absent". An empty property element
+//! always reads back as [`PropValue::Empty`].
+
+use super::names::{self, QName};
+use super::precondition::Precondition;
+use super::xml::{parse_document, Element, XmlLimits, XmlWriter};
+use super::{expect_root, Error, Result};
+use crate::ids::{Href, SyncToken};
+
+/// A whole multistatus body.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct MultiStatus {
+    /// One entry per href.
+    pub responses: Vec<Response>,
+    /// RFC 6578 token after the responses (sync-collection only).
+    pub sync_token: Option<SyncToken>,
+}
+
+/// One `DAV:response`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    /// The resource.
+    pub href: Href,
+    /// Properties or a bare status.
+    pub body: ResponseBody,
+}
+
+/// Either properties grouped by status, or a status for the whole resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ResponseBody {
+    /// One or more propstats.
+    PropStats(Vec<PropStat>),
+    /// A status for the whole resource (e.g. 404 for a sync deletion).
+    Status {
+        /// HTTP status code.
+        status: u16,
+        /// A condition (`DAV:error`) attached to the response.
+        error: Option<Precondition>,
+    },
+}
+
+/// Properties sharing one status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PropStat {
+    /// The properties.
+    pub props: Vec<Property>,
+    /// HTTP status code.
+    pub status: u16,
+}
+
+/// A property and its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Property {
+    /// The property name.
+    pub name: QName,
+    /// The value.
+    pub value: PropValue,
+}
+
+/// A property value in the shape the proxy needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PropValue {
+    /// `<name/>` (404 rows, propname answers, empty values).
+    Empty,
+    /// Text content (getetag, displayname, getctag, sync-token, colour…).
+    Text(String),
+    /// `DAV:href` children (calendar-home-set, current-user-principal…).
+    Hrefs(Vec<Href>),
+    /// `DAV:resourcetype` children.
+    ResourceType(Vec<QName>),
+    /// `DAV:current-user-privilege-set`: one name per `DAV:privilege`.
+    Privileges(Vec<QName>),
+    /// `C:supported-calendar-component-set`: the `comp name` values.
+    CompSet(Vec<String>),
+    /// `DAV:supported-report-set`: one name per `supported-report/report`.
+    ReportSet(Vec<QName>),
+    /// `C:calendar-data` text, exactly as sent (not trimmed).
+    CalendarData(String),
+    /// Arbitrary children (dead properties, unknown structured values).
+    Xml(Vec<Element>),
+}
+
+impl Property {
+    /// A property with a value.
+    pub fn new(name: QName, value: PropValue) -> Self {
+        Self { name, value }
+    }
+}
+
+impl Response {
+    /// A response with one propstat.
+    pub fn props(href: Href, status: u16, props: Vec<Property>) -> Self {
+        Self {
+            href,
+            body: ResponseBody::PropStats(vec![PropStat { props, status }]),
+        }
+    }
+    /// A bare-status response.
+    pub fn status(href: Href, status: u16) -> Self {
+        Self {
+            href,
+            body: ResponseBody::Status {
+                status,
+                error: None,
+            },
+        }
+    }
+    /// The value of a property found in a 2xx propstat.
+    pub fn prop(&self, name: &QName) -> Option<&PropValue> {
+        match &self.body {
+            ResponseBody::PropStats(ps) => ps
+                .iter()
+                .filter(|p| (200..300).contains(&p.status))
+                .flat_map(|p| &p.props)
+                .find(|p| &p.name == name)
+                .map(|p| &p.value),
+            ResponseBody::Status { .. } => None,
+        }
+    }
+    /// The text of a property found in a 2xx propstat (`Text` or `CalendarData`).
+    pub fn prop_text(&self, name: &QName) -> Option<&str> {
+        match self.prop(name)? {
+            PropValue::Text(t) | PropValue::CalendarData(t) => Some(t),
+            _ => None,
+        }
+    }
+    /// The status of the whole response, when it has no propstats.
+    pub fn bare_status(&self) -> Option<u16> {
+        match &self.body {
+            ResponseBody::Status { status, .. } => Some(*status),
+            ResponseBody::PropStats(_) => None,
+        }
+    }
+}
+
+/// `HTTP/1.1 200 OK` for a code.
+pub fn status_line(code: u16) -> String {
+    let reason = http::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Unknown");
+    format!("HTTP/1.1 {code} {reason}")
+}
+
+/// Reads the code from `HTTP/1.1 404 Not Found`.
+pub fn parse_status_line(line: &str) -> Result<u16> {
+    let mut parts = line.split_whitespace();
+    let proto = parts.next().ok_or(Error::InvalidStatus)?;
+    if !proto.starts_with("HTTP/") {
+        return Err(Error::InvalidStatus);
+    }
+    let code = parts.next().ok_or(Error::InvalidStatus)?;
+    match code.parse::<u16>() {
+        Ok(c) if (100..600).contains(&c) && code.len() == 3 => Ok(c),
+        _ => Err(Error::InvalidStatus),
+    }
+}
+
+// ---------------------------------------------------------------- writer
+
+fn write_value(w: &mut XmlWriter, name: &QName, value: &PropValue) {
+    match value {
+        PropValue::Empty => w.empty(name),
+        PropValue::Text(t) | PropValue::CalendarData(t) => w.text_element(name, t),
+        PropValue::Hrefs(hs) => {
+            w.start(name);
+            for h in hs {
+                w.text_element(&names::HREF, h.as_str());
+            }
+            w.end();
+        }
+        PropValue::ResourceType(ts) => {
+            w.start(name);
+            for t in ts {
+                w.empty(t);
+            }
+            w.end();
+        }
+        PropValue::Privileges(ps) => {
+            w.start(name);
+            for p in ps {
+                w.start(&names::PRIVILEGE);
+                w.empty(p);
+                w.end();
+            }
+            w.end();
+        }
+        PropValue::CompSet(cs) => {
+            w.start(name);
+            for c in cs {
+                w.empty_with(&names::COMP, &[(QName::new_static("", "name"), c.as_str())]);
+            }
+            w.end();
+        }
+        PropValue::ReportSet(rs) => {
+            w.start(name);
+            for r in rs {
+                w.start(&names::SUPPORTED_REPORT);
+                w.start(&names::REPORT);
+                w.empty(r);
+                w.end();
+                w.end();
+            }
+            w.end();
+        }
+        PropValue::Xml(children) => {
+            w.start(name);
+            for c in children {
+                w.element(c);
+            }
+            w.end();
+        }
+    }
+}
+
+impl MultiStatus {
+    /// Renders the body with `d:`/`cal:`/`cs:`/`ical:` prefixes.
+    pub fn to_xml(&self) -> Vec<u8> {
+        let mut w = XmlWriter::new();
+        w.start(&names::MULTISTATUS);
+        for r in &self.responses {
+            w.start(&names::RESPONSE);
+            w.text_element(&names::HREF, r.href.as_str());
+            match &r.body {
+                ResponseBody::PropStats(ps) => {
+                    for p in ps {
+                        w.start(&names::PROPSTAT);
+                        w.start(&names::PROP);
+                        for prop in &p.props {
+                            write_value(&mut w, &prop.name, &prop.value);
+                        }
+                        w.end();
+                        w.text_element(&names::STATUS, &status_line(p.status));
+                        w.end();
+                    }
+                }
+                ResponseBody::Status { status, error } => {
+                    w.text_element(&names::STATUS, &status_line(*status));
+                    if let Some(e) = error {
+                        w.start(&names::ERROR);
+                        e.write(&mut w);
+                        w.end();
+                    }
+                }
+            }
+            w.end();
+        }
+        if let Some(t) = &self.sync_token {
+            w.text_element(&names::SYNC_TOKEN, t.as_str());
+        }
+        w.finish()
+    }
+
+    /// Reads a multistatus body with [`XmlLimits::upstream`].
+    pub fn parse(bytes: &[u8]) -> Result<MultiStatus> {
+        Self::parse_with(bytes, &XmlLimits::upstream())
+    }
+
+    /// Reads a multistatus body with explicit limits.
+    pub fn parse_with(bytes: &[u8], limits: &XmlLimits) -> Result<MultiStatus> {
+        let root = parse_document(bytes, limits)?;
+        expect_root(&root, &names::MULTISTATUS)?;
+        let mut out = MultiStatus::default();
+        for c in &root.children {
+            if c.is(&names::RESPONSE) {
+                read_response(c, &mut out.responses)?;
+            } else if c.is(&names::SYNC_TOKEN) {
+                let t = c.text_trimmed();
+                if !t.is_empty() {
+                    out.sync_token = Some(SyncToken::new(t));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+// ---------------------------------------------------------------- reader
+
+fn read_response(el: &Element, out: &mut Vec<Response>) -> Result<()> {
+    let hrefs: Vec<Href> = el
+        .children_named(&names::HREF)
+        .map(|h| Href::new(h.text_trimmed()))
+        .collect();
+    let first = hrefs
+        .first()
+        .cloned()
+        .ok_or(Error::MissingElement { name: names::HREF })?;
+    let mut stats: Vec<PropStat> = Vec::new();
+    for ps in el.children_named(&names::PROPSTAT) {
+        let status = ps
+            .child(&names::STATUS)
+            .ok_or(Error::MissingElement {
+                name: names::STATUS,
+            })
+            .and_then(|s| parse_status_line(s.text_trimmed()))?;
+        let props: Vec<Property> = ps
+            .children_named(&names::PROP)
+            .flat_map(|p| &p.children)
+            .map(read_property)
+            .collect();
+        match stats.iter_mut().find(|s| s.status == status) {
+            Some(existing) => existing.props.extend(props),
+            None => stats.push(PropStat { props, status }),
+        }
+    }
+    if !stats.is_empty() {
+        out.push(Response {
+            href: first,
+            body: ResponseBody::PropStats(stats),
+        });
+        return Ok(());
+    }
+    let status = el
+        .child(&names::STATUS)
+        .ok_or(Error::MissingElement {
+            name: names::STATUS,
+        })
+        .and_then(|s| parse_status_line(s.text_trimmed()))?;
+    let error = el
+        .child(&names::ERROR)
+        .and_then(|e| e.children.first())
+        .map(Precondition::from_element);
+    for href in hrefs {
+        out.push(Response {
+            href,
+            body: ResponseBody::Status {
+                status,
+                error: error.clone(),
+            },
+        });
+    }
+    Ok(())
+}
+
+enum Kind {
+    Text,
+    Hrefs,
+    ResourceType,
+    Privileges,
+    CompSet,
+    ReportSet,
+    CalendarData,
+    Other,
+}
+
+fn kind(name: &QName) -> Kind {
+    use names::*;
+    const TEXT: &[QName] = &[
+        GETETAG,
+        DISPLAYNAME,
+        GETCTAG,
+        SYNC_TOKEN,
+        CALENDAR_COLOR,
+        CALENDAR_ORDER,
+        CALENDAR_DESCRIPTION,
+        CALENDAR_TIMEZONE,
+        GETCONTENTTYPE,
+        GETLASTMODIFIED,
+        GETCONTENTLENGTH,
+        CREATIONDATE,
+        MAX_RESOURCE_SIZE,
+        MIN_DATE_TIME,
+        MAX_DATE_TIME,
+        MAX_INSTANCES,
+        MAX_ATTENDEES_PER_INSTANCE,
+        QUOTA_AVAILABLE_BYTES,
+        QUOTA_USED_BYTES,
+    ];
+    // calendar-user-address-set stays Xml: iCloud marks the primary address
+    // with a `preferred` attribute on its href, which Hrefs would lose.
+    const HREFS: &[QName] = &[
+        CALENDAR_HOME_SET,
+        CURRENT_USER_PRINCIPAL,
+        PRINCIPAL_URL,
+        OWNER,
+        CS_SOURCE,
+        PRINCIPAL_COLLECTION_SET,
+        SCHEDULE_INBOX_URL,
+        SCHEDULE_OUTBOX_URL,
+    ];
+    if TEXT.contains(name) {
+        Kind::Text
+    } else if HREFS.contains(name) {
+        Kind::Hrefs
+    } else if *name == RESOURCETYPE {
+        Kind::ResourceType
+    } else if *name == CURRENT_USER_PRIVILEGE_SET {
+        Kind::Privileges
+    } else if *name == SUPPORTED_CALENDAR_COMPONENT_SET {
+        Kind::CompSet
+    } else if *name == SUPPORTED_REPORT_SET {
+        Kind::ReportSet
+    } else if *name == CALENDAR_DATA {
+        Kind::CalendarData
+    } else {
+        Kind::Other
+    }
+}
+
+/// Turns one property element into a [`Property`], choosing the
+/// [`PropValue`] variant by name and falling back to `Xml` when the shape is
+/// not the expected one.
+pub fn read_property(el: &Element) -> Property {
+    let name = el.name.clone();
+    let text = el.text_trimmed();
+    if el.children.is_empty() && text.is_empty() {
+        return Property::new(name, PropValue::Empty);
+    }
+    let only = |n: &QName| el.children.iter().all(|c| &c.name == n);
+    let value = match kind(&name) {
+        Kind::Text if el.children.is_empty() => PropValue::Text(text.to_owned()),
+        Kind::CalendarData if el.children.is_empty() => PropValue::CalendarData(el.text.clone()),
+        Kind::Hrefs if !el.children.is_empty() && only(&names::HREF) => PropValue::Hrefs(
+            el.children
+                .iter()
+                .map(|h| Href::new(h.text_trimmed()))
+                .collect(),
+        ),
+        Kind::ResourceType => {
+            PropValue::ResourceType(el.children.iter().map(|c| c.name.clone()).collect())
+        }
+        Kind::Privileges if only(&names::PRIVILEGE) => PropValue::Privileges(
+            el.children
+                .iter()
+                .flat_map(|p| &p.children)
+                .map(|c| c.name.clone())
+                .collect(),
+        ),
+        Kind::CompSet if only(&names::COMP) => PropValue::CompSet(
+            el.children
+                .iter()
+                .filter_map(|c| c.attr("name"))
+                .map(|n| n.trim().to_owned())
+                .collect(),
+        ),
+        Kind::ReportSet if only(&names::SUPPORTED_REPORT) => PropValue::ReportSet(
+            el.children
+                .iter()
+                .filter_map(|s| s.child(&names::REPORT))
+                .flat_map(|r| &r.children)
+                .map(|c| c.name.clone())
+                .collect(),
+        ),
+        _ if el.children.is_empty() => PropValue::Text(text.to_owned()),
+        _ => PropValue::Xml(el.children.clone()),
+    };
+    Property::new(name, value)
+}

@@ -1,0 +1,81 @@
+//! PROPFIND (RFC 4918 §9.1) on the root, home, collections and objects.
+//! Depth 0 or 1; `infinity` (or no header) is answered as depth 1.
+
+use crate::dav::{self, DavHeaders, Depth, MultiStatus, PropFind, PropRequest};
+use crate::server::routes::Route;
+
+use super::{load, paths, props, Ctx, Error, Reply, Resource, Result};
+
+fn prop_request(pf: PropFind) -> PropRequest {
+    match pf {
+        PropFind::AllProp { include } => {
+            if include.is_empty() {
+                PropRequest::AllProp
+            } else {
+                // allprop + include: allprop's names plus the included ones.
+                PropRequest::Prop(include)
+            }
+        }
+        PropFind::PropName => PropRequest::PropName,
+        PropFind::Prop(v) => PropRequest::Prop(v),
+    }
+}
+
+/// Answers PROPFIND with a 207.
+pub(crate) fn propfind(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders, body: &[u8]) -> Result<Reply> {
+    let req = prop_request(dav::parse_propfind(body)?);
+    let depth_one = !matches!(h.depth, Some(Depth::Zero));
+    let res = load(ctx, route)?.ok_or(Error::NotFound)?;
+    let mut ms = MultiStatus::default();
+    let p = ctx.principal;
+    match &res {
+        Resource::Root => {
+            ms.responses
+                .push(props::response(ctx, &res, paths::root(), &req));
+            if depth_one {
+                let home = Resource::Home {
+                    tenant: p.tenant.clone(),
+                    user: p.user.clone(),
+                };
+                ms.responses.push(props::response(
+                    ctx,
+                    &home,
+                    paths::home(&p.tenant, &p.user),
+                    &req,
+                ));
+            }
+        }
+        Resource::Home { tenant, user } => {
+            ms.responses
+                .push(props::response(ctx, &res, paths::home(tenant, user), &req));
+            if depth_one {
+                for (key, rec) in ctx.app.store.collections(tenant, user)? {
+                    let href = paths::collection(&key);
+                    let child = Resource::Collection { key, rec };
+                    ms.responses.push(props::response(ctx, &child, href, &req));
+                }
+            }
+        }
+        Resource::Collection { key, rec } => {
+            ms.responses
+                .push(props::response(ctx, &res, paths::collection(key), &req));
+            if depth_one {
+                for (name, orec) in ctx.app.store.objects(key)? {
+                    let href = paths::object(key, &name);
+                    let child = Resource::Object {
+                        key: key.clone(),
+                        col: rec.clone(),
+                        name,
+                        rec: orec,
+                    };
+                    ms.responses.push(props::response(ctx, &child, href, &req));
+                }
+            }
+        }
+        Resource::Object { key, name, .. } => {
+            ms.responses
+                .push(props::response(ctx, &res, paths::object(key, name), &req));
+        }
+    }
+    Ok(Reply::multistatus(&ms))
+}

@@ -1,0 +1,250 @@
+//! Live properties of the root, home, collections and objects: which exist,
+//! and their values. Rendering is `dav::multistatus`'s job.
+
+use chrono::{TimeZone, Utc};
+
+use crate::dav::names::{self as n, QName};
+use crate::dav::{PropStat, PropValue, Property, Response, ResponseBody};
+use crate::ids::Href;
+use crate::store::{CollectionKind, Origin, Store};
+
+use super::{paths, Ctx, Resource};
+
+/// Status lines used in propstats.
+const OK: u16 = 200;
+const NOT_FOUND: u16 = 404;
+
+fn http_date(unix: i64) -> String {
+    Utc.timestamp_opt(unix, 0)
+        .single()
+        .unwrap_or_default()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+fn privileges_full() -> Vec<QName> {
+    vec![
+        n::READ,
+        n::READ_FREE_BUSY,
+        n::READ_CURRENT_USER_PRIVILEGE_SET,
+        n::WRITE,
+        n::WRITE_PROPERTIES,
+        n::WRITE_CONTENT,
+        n::BIND,
+        n::UNBIND,
+    ]
+}
+
+fn privileges_read() -> Vec<QName> {
+    vec![
+        n::READ,
+        n::READ_FREE_BUSY,
+        n::READ_CURRENT_USER_PRIVILEGE_SET,
+    ]
+}
+
+/// Whether a client may modify this object (R2: iCloud events are read-only).
+pub(crate) fn object_writable(kind: &CollectionKind, origin: &Origin) -> bool {
+    kind.writable() && matches!(origin, Origin::Local)
+}
+
+/// The properties `allprop` returns for a resource (RFC 4918 §9.1: live
+/// properties that are cheap; calendar-data is never included).
+pub(crate) fn allprop_names(res: &Resource) -> Vec<QName> {
+    let mut v = vec![n::RESOURCETYPE, n::DISPLAYNAME];
+    match res {
+        Resource::Root | Resource::Home { .. } => {
+            v.push(n::CURRENT_USER_PRINCIPAL);
+        }
+        Resource::Collection { .. } => {
+            v.extend([
+                n::GETCTAG,
+                n::SYNC_TOKEN,
+                n::SUPPORTED_CALENDAR_COMPONENT_SET,
+                n::CALENDAR_COLOR,
+                n::CALENDAR_DESCRIPTION,
+                n::GETLASTMODIFIED,
+            ]);
+        }
+        Resource::Object { .. } => {
+            v = vec![
+                n::RESOURCETYPE,
+                n::GETETAG,
+                n::GETCONTENTTYPE,
+                n::GETCONTENTLENGTH,
+                n::GETLASTMODIFIED,
+            ];
+        }
+    }
+    v
+}
+
+/// Value of one property of a resource; `None` = not defined here (404).
+pub(crate) fn value(ctx: &Ctx<'_>, res: &Resource, name: &QName) -> Option<PropValue> {
+    let p = ctx.principal;
+    let home = paths::home(&p.tenant, &p.user);
+    // Properties every resource answers.
+    if *name == n::CURRENT_USER_PRINCIPAL {
+        return Some(PropValue::Hrefs(vec![home]));
+    }
+    if *name == n::PRINCIPAL_COLLECTION_SET {
+        return Some(PropValue::Hrefs(vec![paths::root()]));
+    }
+    match res {
+        Resource::Root => match name {
+            x if *x == n::RESOURCETYPE => Some(PropValue::ResourceType(vec![n::COLLECTION])),
+            x if *x == n::DISPLAYNAME => Some(PropValue::Text("calproxy".into())),
+            x if *x == n::CALENDAR_HOME_SET => Some(PropValue::Hrefs(vec![home])),
+            x if *x == n::CURRENT_USER_PRIVILEGE_SET => Some(PropValue::Privileges(vec![
+                n::READ,
+                n::READ_CURRENT_USER_PRIVILEGE_SET,
+            ])),
+            _ => None,
+        },
+        Resource::Home { tenant, user } => {
+            let rec = ctx.app.store.user(tenant, user).ok().flatten();
+            match name {
+                x if *x == n::RESOURCETYPE => {
+                    Some(PropValue::ResourceType(vec![n::COLLECTION, n::PRINCIPAL]))
+                }
+                x if *x == n::DISPLAYNAME => Some(PropValue::Text(
+                    rec.map(|r| r.display_name)
+                        .unwrap_or_else(|| user.to_string()),
+                )),
+                x if *x == n::PRINCIPAL_URL => Some(PropValue::Hrefs(vec![home])),
+                x if *x == n::CALENDAR_HOME_SET => Some(PropValue::Hrefs(vec![home])),
+                x if *x == n::CALENDAR_USER_ADDRESS_SET => Some(PropValue::Hrefs(
+                    rec.map(|r| r.addresses.into_iter().map(Href::new).collect())
+                        .unwrap_or_default(),
+                )),
+                x if *x == n::CURRENT_USER_PRIVILEGE_SET => Some(PropValue::Privileges(vec![
+                    n::READ,
+                    n::READ_CURRENT_USER_PRIVILEGE_SET,
+                ])),
+                x if *x == n::SUPPORTED_REPORT_SET => Some(PropValue::ReportSet(vec![])),
+                _ => None,
+            }
+        }
+        Resource::Collection { rec, .. } => match name {
+            x if *x == n::RESOURCETYPE => {
+                Some(PropValue::ResourceType(vec![n::COLLECTION, n::CALENDAR]))
+            }
+            x if *x == n::DISPLAYNAME => Some(PropValue::Text(rec.displayname.clone())),
+            x if *x == n::GETCTAG => Some(PropValue::Text(Store::ctag(rec).to_string())),
+            x if *x == n::SYNC_TOKEN => Some(PropValue::Text(Store::sync_token(rec).to_string())),
+            x if *x == n::GETETAG => Some(PropValue::Text(format!("\"{}\"", Store::ctag(rec)))),
+            x if *x == n::GETLASTMODIFIED => Some(PropValue::Text(http_date(rec.modified))),
+            x if *x == n::OWNER => Some(PropValue::Hrefs(vec![home])),
+            x if *x == n::SUPPORTED_CALENDAR_COMPONENT_SET => {
+                Some(PropValue::CompSet(vec!["VEVENT".into()]))
+            }
+            x if *x == n::SUPPORTED_CALENDAR_DATA => None,
+            x if *x == n::SUPPORTED_REPORT_SET => Some(PropValue::ReportSet(vec![
+                n::CALENDAR_QUERY,
+                n::CALENDAR_MULTIGET,
+                n::SYNC_COLLECTION,
+                n::FREE_BUSY_QUERY,
+            ])),
+            x if *x == n::CURRENT_USER_PRIVILEGE_SET => {
+                Some(PropValue::Privileges(if rec.kind.writable() {
+                    privileges_full()
+                } else {
+                    privileges_read()
+                }))
+            }
+            x if *x == n::CALENDAR_COLOR => rec.color.clone().map(PropValue::Text),
+            x if *x == n::CALENDAR_DESCRIPTION => rec.description.clone().map(PropValue::Text),
+            x if *x == n::MAX_RESOURCE_SIZE => Some(PropValue::Text(
+                ctx.app.config.limits.max_resource_bytes.to_string(),
+            )),
+            x if *x == n::SCHEDULE_CALENDAR_TRANSP => {
+                Some(PropValue::Xml(vec![crate::dav::Element::new(n::OPAQUE)]))
+            }
+            other => rec
+                .dead
+                .iter()
+                .find(|d| d.ns == other.ns && d.local == other.local)
+                .map(|d| PropValue::Text(d.value.clone())),
+        },
+        Resource::Object { col, rec, .. } => match name {
+            x if *x == n::RESOURCETYPE => Some(PropValue::ResourceType(vec![])),
+            x if *x == n::GETETAG => Some(PropValue::Text(rec.etag.quoted())),
+            x if *x == n::GETCONTENTTYPE => Some(PropValue::Text(
+                "text/calendar; charset=utf-8; component=vevent".into(),
+            )),
+            x if *x == n::GETCONTENTLENGTH => Some(PropValue::Text(rec.data.len().to_string())),
+            x if *x == n::GETLASTMODIFIED => Some(PropValue::Text(http_date(rec.modified))),
+            x if *x == n::OWNER => Some(PropValue::Hrefs(vec![home])),
+            x if *x == n::DISPLAYNAME => rec.index.summary.clone().map(PropValue::Text),
+            x if *x == n::CURRENT_USER_PRIVILEGE_SET => Some(PropValue::Privileges(
+                if object_writable(&col.kind, &rec.origin) {
+                    vec![
+                        n::READ,
+                        n::READ_FREE_BUSY,
+                        n::READ_CURRENT_USER_PRIVILEGE_SET,
+                        n::WRITE,
+                        n::WRITE_PROPERTIES,
+                        n::WRITE_CONTENT,
+                    ]
+                } else {
+                    privileges_read()
+                },
+            )),
+            x if *x == n::CALENDAR_DATA => Some(PropValue::CalendarData(
+                String::from_utf8_lossy(&rec.data).into_owned(),
+            )),
+            _ => None,
+        },
+    }
+}
+
+/// One `<response>` for `href` with the requested properties split into a
+/// 200 and a 404 propstat.
+pub(crate) fn response(
+    ctx: &Ctx<'_>,
+    res: &Resource,
+    href: Href,
+    req: &crate::dav::PropRequest,
+) -> Response {
+    use crate::dav::PropRequest;
+    let names_only = matches!(req, PropRequest::PropName);
+    let names: Vec<QName> = match req {
+        PropRequest::AllProp | PropRequest::PropName => allprop_names(res),
+        PropRequest::Prop(v) => v.clone(),
+    };
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for name in names {
+        match value(ctx, res, &name) {
+            Some(v) if names_only => {
+                let _ = v;
+                found.push(Property {
+                    name,
+                    value: PropValue::Empty,
+                })
+            }
+            Some(value) => found.push(Property { name, value }),
+            None => missing.push(Property {
+                name,
+                value: PropValue::Empty,
+            }),
+        }
+    }
+    let mut propstats = Vec::new();
+    if !found.is_empty() || missing.is_empty() {
+        propstats.push(PropStat {
+            props: found,
+            status: OK,
+        });
+    }
+    if !missing.is_empty() {
+        propstats.push(PropStat {
+            props: missing,
+            status: NOT_FOUND,
+        });
+    }
+    Response {
+        href,
+        body: ResponseBody::PropStats(propstats),
+    }
+}

@@ -1,0 +1,390 @@
+//! Writes: PUT and DELETE of objects, PROPPATCH of collections, and the
+//! refusals (MOVE, COPY, MKCALENDAR). Read-only collections and iCloud
+//! events (R2) answer 403 with `DAV:need-privileges`; every 2xx is answered
+//! only after `Store::flush` (R10).
+
+use bytes::Bytes;
+use hyper::StatusCode;
+
+use crate::dav::names::{self as n, QName};
+use crate::dav::{
+    self, DavHeaders, EtagCondition, MultiStatus, Precondition, PropPatchOp, PropStat, PropValue,
+    Property, Response, ResponseBody,
+};
+use crate::ical::{self, ComponentKind};
+use crate::ids::Href;
+use crate::server::routes::Route;
+use crate::store::{
+    self, CollectionKey, CollectionRecord, DeadProperty, ObjectRecord, Origin, WriteCondition,
+};
+
+use super::{availability, load, paths, props, Ctx, Error, Reply, Resource, Result};
+
+fn need(href: Href, privilege: QName, reason: impl Into<String>) -> Error {
+    Error::Forbidden {
+        reason: reason.into(),
+        precondition: Precondition::NeedPrivileges { href, privilege },
+    }
+}
+
+fn collection_of(ctx: &Ctx<'_>, route: &Route) -> Result<(CollectionKey, CollectionRecord)> {
+    let Route::Object {
+        tenant,
+        user,
+        calendar,
+        ..
+    } = route
+    else {
+        return Err(Error::MethodNotAllowed {
+            allow: super::allow_for(route),
+        });
+    };
+    let key = CollectionKey::new(tenant, user, calendar);
+    let rec = ctx.app.store.collection(&key)?.ok_or(Error::NotFound)?;
+    Ok((key, rec))
+}
+
+fn read_only_reason(kind: &store::CollectionKind) -> &'static str {
+    match kind {
+        store::CollectionKind::Availability => {
+            "the availability calendar is derived and read-only (R9)"
+        }
+        store::CollectionKind::Source => "conflict calendars are read-only copies (R2)",
+        _ => "read-only collection",
+    }
+}
+
+fn map_ical(e: ical::Error) -> Error {
+    let precondition = match e.kind() {
+        ical::ErrorKind::InvalidData => Precondition::ValidCalendarData,
+        ical::ErrorKind::InvalidObject => Precondition::ValidCalendarObjectResource,
+        ical::ErrorKind::UnsupportedComponent => Precondition::SupportedCalendarComponent,
+    };
+    Error::InvalidCalendar {
+        precondition,
+        source: e,
+    }
+}
+
+/// PUT of a calendar object (RFC 4791 §5.3.2).
+pub(crate) async fn put(
+    ctx: &Ctx<'_>,
+    route: &Route,
+    h: &DavHeaders,
+    body: Bytes,
+) -> Result<Reply> {
+    let existing = load(ctx, route)?;
+    let (key, col) = collection_of(ctx, route)?;
+    let Route::Object { object: name, .. } = route else {
+        return Err(Error::NotFound);
+    };
+    let href = paths::object(&key, name);
+    if !col.kind.writable() {
+        return Err(need(
+            paths::collection(&key),
+            n::BIND,
+            read_only_reason(&col.kind),
+        ));
+    }
+    let current = match &existing {
+        Some(Resource::Object { rec, .. }) => {
+            if !props::object_writable(&col.kind, &rec.origin) {
+                return Err(need(
+                    href,
+                    n::WRITE_CONTENT,
+                    "blocked slot from iCloud is read-only (R2)",
+                ));
+            }
+            Some(rec.etag.clone())
+        }
+        _ => None,
+    };
+    if let Some(mt) = h.media_type() {
+        if mt != "text/calendar" {
+            return Err(Error::UnsupportedMediaType);
+        }
+    }
+    if body.len() > ctx.app.config.limits.max_resource_bytes {
+        return Err(Error::Forbidden {
+            reason: "calendar object larger than max-resource-size".into(),
+            precondition: Precondition::MaxResourceSize,
+        });
+    }
+    let index = ical::parse_strict(&body).map_err(map_ical)?;
+    if index.component != ComponentKind::Event {
+        return Err(Error::InvalidCalendar {
+            precondition: Precondition::SupportedCalendarComponent,
+            source: ical::Error::Unsupported {
+                name: format!("{:?}", index.component).to_uppercase(),
+            },
+        });
+    }
+    let mut cond = WriteCondition::default();
+    match &h.if_match {
+        Some(EtagCondition::Any) if current.is_none() => return Err(Error::PreconditionFailed),
+        Some(EtagCondition::Any) => cond.if_match = current.clone(),
+        Some(EtagCondition::Tags(tags)) => match &current {
+            Some(c) if tags.contains(c) => cond.if_match = Some(c.clone()),
+            _ => return Err(Error::PreconditionFailed),
+        },
+        None => {}
+    }
+    match &h.if_none_match {
+        Some(EtagCondition::Any) => cond.if_none_match_any = true,
+        Some(EtagCondition::Tags(tags)) if current.as_ref().is_some_and(|c| tags.contains(c)) => {
+            return Err(Error::PreconditionFailed)
+        }
+        _ => {}
+    }
+    let data = body.to_vec();
+    let rec = ObjectRecord {
+        etag: availability::content_etag(&data),
+        data,
+        index,
+        origin: Origin::Local,
+        modified: chrono::Utc::now().timestamp(),
+    };
+    let outcome = ctx
+        .app
+        .store
+        .put_object(&key, name, &rec, &cond)
+        .map_err(|e| match e {
+            store::Error::UidConflict { existing } => Error::UidConflict {
+                existing: paths::object(&key, &existing),
+            },
+            other => other.into(),
+        })?;
+    availability::refresh(ctx.app, &key.tenant, &key.user)?;
+    ctx.app.store.flush().await?;
+    let status = if outcome.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::NO_CONTENT
+    };
+    Ok(Reply::empty(status).header(hyper::header::ETAG, outcome.etag.quoted()))
+}
+
+/// DELETE of an object. Collections are managed by calproxy, not clients.
+pub(crate) async fn delete(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders) -> Result<Reply> {
+    let res = load(ctx, route)?.ok_or(Error::NotFound)?;
+    let (key, col, name, rec) = match res {
+        Resource::Object {
+            key,
+            col,
+            name,
+            rec,
+        } => (key, col, name, rec),
+        Resource::Collection { key, .. } => {
+            return Err(need(
+                paths::collection(&key),
+                n::UNBIND,
+                "collections are managed by calproxy",
+            ))
+        }
+        Resource::Root | Resource::Home { .. } => {
+            return Err(Error::MethodNotAllowed {
+                allow: super::ALLOW_PRINCIPAL,
+            })
+        }
+    };
+    let href = paths::object(&key, &name);
+    if !col.kind.writable() {
+        return Err(need(href, n::UNBIND, read_only_reason(&col.kind)));
+    }
+    if !props::object_writable(&col.kind, &rec.origin) {
+        return Err(need(
+            href,
+            n::UNBIND,
+            "blocked slot from iCloud is read-only (R2)",
+        ));
+    }
+    let if_match = match &h.if_match {
+        Some(EtagCondition::Tags(tags)) if !tags.contains(&rec.etag) => {
+            return Err(Error::PreconditionFailed)
+        }
+        Some(EtagCondition::Tags(_)) => Some(rec.etag.clone()),
+        _ => None,
+    };
+    ctx.app
+        .store
+        .delete_object(&key, &name, if_match.as_ref())?;
+    availability::refresh(ctx.app, &key.tenant, &key.user)?;
+    ctx.app.store.flush().await?;
+    Ok(Reply::empty(StatusCode::NO_CONTENT))
+}
+
+const PROTECTED: &[QName] = &[
+    n::RESOURCETYPE,
+    n::GETETAG,
+    n::GETCTAG,
+    n::SYNC_TOKEN,
+    n::GETLASTMODIFIED,
+    n::GETCONTENTLENGTH,
+    n::GETCONTENTTYPE,
+    n::SUPPORTED_CALENDAR_COMPONENT_SET,
+    n::SUPPORTED_CALENDAR_DATA,
+    n::SUPPORTED_REPORT_SET,
+    n::CURRENT_USER_PRIVILEGE_SET,
+    n::CURRENT_USER_PRINCIPAL,
+    n::OWNER,
+    n::MAX_RESOURCE_SIZE,
+];
+
+/// PROPPATCH (RFC 4918 §9.2): all-or-nothing on writable collections.
+pub(crate) async fn proppatch(ctx: &Ctx<'_>, route: &Route, body: &[u8]) -> Result<Reply> {
+    let ops = dav::parse_proppatch(body)?;
+    let res = load(ctx, route)?.ok_or(Error::NotFound)?;
+    let (key, col) = match res {
+        Resource::Collection { key, rec } => (key, rec),
+        Resource::Object {
+            key,
+            name,
+            col,
+            rec,
+        } => {
+            let reason = if props::object_writable(&col.kind, &rec.origin) {
+                "object properties cannot be changed"
+            } else {
+                "blocked slot from iCloud is read-only (R2)"
+            };
+            return Err(need(
+                paths::object(&key, &name),
+                n::WRITE_PROPERTIES,
+                reason,
+            ));
+        }
+        Resource::Root => return Err(need(paths::root(), n::WRITE_PROPERTIES, "read-only")),
+        Resource::Home { tenant, user } => {
+            return Err(need(
+                paths::home(&tenant, &user),
+                n::WRITE_PROPERTIES,
+                "read-only",
+            ))
+        }
+    };
+    let href = paths::collection(&key);
+    if !col.kind.writable() {
+        return Err(need(href, n::WRITE_PROPERTIES, read_only_reason(&col.kind)));
+    }
+    let refused: Vec<&QName> = ops
+        .iter()
+        .map(PropPatchOp::name)
+        .filter(|name| PROTECTED.contains(name))
+        .collect();
+    let status_for = |name: &QName| {
+        if refused.is_empty() {
+            200
+        } else if refused.contains(&name) {
+            403
+        } else {
+            424
+        }
+    };
+    let mut by_status: std::collections::BTreeMap<u16, Vec<Property>> = Default::default();
+    for op in &ops {
+        by_status
+            .entry(status_for(op.name()))
+            .or_default()
+            .push(Property {
+                name: op.name().clone(),
+                value: PropValue::Empty,
+            });
+    }
+    if refused.is_empty() {
+        ctx.app.store.update_collection(&key, |rec| {
+            for op in &ops {
+                apply(rec, op);
+            }
+        })?;
+        ctx.app.store.flush().await?;
+    }
+    let ms = MultiStatus {
+        responses: vec![Response {
+            href,
+            body: ResponseBody::PropStats(
+                by_status
+                    .into_iter()
+                    .map(|(status, props)| PropStat { props, status })
+                    .collect(),
+            ),
+        }],
+        sync_token: None,
+    };
+    Ok(Reply::multistatus(&ms))
+}
+
+fn apply(rec: &mut CollectionRecord, op: &PropPatchOp) {
+    let text = |v: &dav::Element| v.text.trim().to_string();
+    match op {
+        PropPatchOp::Set { name, value } if *name == n::DISPLAYNAME => {
+            rec.displayname = text(value)
+        }
+        PropPatchOp::Set { name, value } if *name == n::CALENDAR_COLOR => {
+            rec.color = Some(text(value))
+        }
+        PropPatchOp::Set { name, value } if *name == n::CALENDAR_DESCRIPTION => {
+            rec.description = Some(text(value))
+        }
+        PropPatchOp::Remove { name } if *name == n::CALENDAR_COLOR => rec.color = None,
+        PropPatchOp::Remove { name } if *name == n::CALENDAR_DESCRIPTION => rec.description = None,
+        PropPatchOp::Remove { name } if *name == n::DISPLAYNAME => rec.displayname.clear(),
+        PropPatchOp::Set { name, value } => {
+            rec.dead
+                .retain(|d| !(d.ns == name.ns && d.local == name.local));
+            rec.dead.push(DeadProperty {
+                ns: name.ns.to_string(),
+                local: name.local.to_string(),
+                value: text(value),
+            });
+        }
+        PropPatchOp::Remove { name } => rec
+            .dead
+            .retain(|d| !(d.ns == name.ns && d.local == name.local)),
+    }
+}
+
+/// MOVE and COPY: refused. iCloud events are read-only (R2); moving local
+/// objects between collections is not supported.
+pub(crate) fn move_or_copy(ctx: &Ctx<'_>, route: &Route) -> Result<Reply> {
+    match load(ctx, route)? {
+        Some(Resource::Object {
+            key,
+            name,
+            col,
+            rec,
+        }) => {
+            let reason = if props::object_writable(&col.kind, &rec.origin) {
+                "MOVE and COPY are not supported; PUT a copy and DELETE the original"
+            } else {
+                "blocked slot from iCloud is read-only (R2)"
+            };
+            Err(need(paths::object(&key, &name), n::UNBIND, reason))
+        }
+        Some(_) => Err(Error::MethodNotAllowed {
+            allow: super::allow_for(route),
+        }),
+        None => Err(Error::NotFound),
+    }
+}
+
+/// MKCALENDAR / MKCOL: collections are created by calproxy configuration.
+pub(crate) fn make_collection(ctx: &Ctx<'_>, route: &Route) -> Result<Reply> {
+    let href = match route {
+        Route::Collection { tenant, user, .. } | Route::Home { tenant, user } => {
+            if &ctx.principal.tenant != tenant || &ctx.principal.user != user {
+                return Err(Error::NotFound);
+            }
+            paths::home(tenant, user)
+        }
+        _ => {
+            return Err(Error::MethodNotAllowed {
+                allow: super::allow_for(route),
+            })
+        }
+    };
+    Err(need(
+        href,
+        n::BIND,
+        "calendars are created by calproxy configuration, not by clients",
+    ))
+}

@@ -1,0 +1,180 @@
+//! Busy time (DESIGN R4) and interval merging.
+//!
+//! An instance blocks time unless TRANSP:TRANSPARENT or STATUS:CANCELLED
+//! (read per instance, so overrides may change either) or the owner's
+//! ATTENDEE line says PARTSTAT=DECLINED. The owner's PARTSTAT TENTATIVE or
+//! NEEDS-ACTION (also the RFC default when PARTSTAT is absent), or
+//! STATUS:TENTATIVE, make it BUSY-TENTATIVE. Only VEVENTs count.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::expand::{expand_group, groups, Limits};
+use super::index::{status_of, summary_of, transp_of};
+use super::lines::Component;
+use super::parse::Doc;
+use super::{EventStatus, ExpandOptions, Instance, Result, TimeRange, Transp};
+
+/// FBTYPE of a busy interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum BusyKind {
+    /// FBTYPE=BUSY.
+    Busy,
+    /// FBTYPE=BUSY-TENTATIVE.
+    Tentative,
+}
+
+/// A busy interval `[start, end)` in UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BusyInterval {
+    /// Inclusive start.
+    pub start: DateTime<Utc>,
+    /// Exclusive end.
+    pub end: DateTime<Utc>,
+    /// Busy or tentative.
+    pub kind: BusyKind,
+}
+
+fn address(s: &str) -> String {
+    let s = s.trim().to_ascii_lowercase();
+    s.strip_prefix("mailto:").map(str::to_string).unwrap_or(s)
+}
+
+/// The owner's PARTSTAT on this component (NEEDS-ACTION when absent).
+fn owner_partstat(c: &Component, owners: &[String]) -> Option<String> {
+    if owners.is_empty() {
+        return None;
+    }
+    let owners: Vec<String> = owners.iter().map(|o| address(o)).collect();
+    c.props("ATTENDEE")
+        .find(|a| owners.contains(&address(&a.value)))
+        .map(|a| {
+            a.param("PARTSTAT")
+                .unwrap_or("NEEDS-ACTION")
+                .to_ascii_uppercase()
+        })
+}
+
+/// Expands every group of the document into instances (those whose component passes `keep`).
+pub(crate) fn collect(
+    doc: &Doc,
+    window: TimeRange,
+    owners: &[String],
+    opts: &ExpandOptions,
+    keep: impl Fn(&Component) -> bool,
+) -> Vec<Instance> {
+    let items: Vec<&Component> = doc.items().into_iter().filter(|c| keep(c)).collect();
+    let lim = Limits {
+        window,
+        tz: opts.default_tz,
+        max: opts.max_instances,
+    };
+    let mut out = Vec::new();
+    for g in groups(&items) {
+        let (occs, _) = expand_group(&g, &doc.zones, &lim);
+        out.extend(occs.into_iter().map(|o| Instance {
+            start: o.start,
+            end: o.end,
+            all_day: o.all_day,
+            transp: transp_of(o.comp),
+            status: status_of(o.comp),
+            recurrence_id: o.rid,
+            summary: summary_of(o.comp),
+            owner_partstat: owner_partstat(o.comp, owners),
+        }));
+    }
+    out.sort_by_key(|i| (i.start, i.end));
+    out
+}
+
+/// What an instance means for availability, if anything (R4).
+pub(crate) fn busy_kind(i: &Instance) -> Option<BusyKind> {
+    if i.transp == Transp::Transparent || i.status == EventStatus::Cancelled {
+        return None;
+    }
+    match i.owner_partstat.as_deref() {
+        Some("DECLINED") => None,
+        Some("TENTATIVE") | Some("NEEDS-ACTION") => Some(BusyKind::Tentative),
+        _ if i.status == EventStatus::Tentative => Some(BusyKind::Tentative),
+        _ => Some(BusyKind::Busy),
+    }
+}
+
+/// Busy intervals of the VEVENTs in `bytes`, clipped to the window, unmerged.
+pub fn busy_intervals(
+    bytes: &[u8],
+    window: TimeRange,
+    owner_addresses: &[String],
+    opts: &ExpandOptions,
+) -> Result<Vec<BusyInterval>> {
+    let doc = Doc::load(bytes)?;
+    let all = collect(&doc, window, owner_addresses, opts, |c| c.name == "VEVENT");
+    Ok(all
+        .iter()
+        .filter_map(|i| {
+            let kind = busy_kind(i)?;
+            let start = i.start.max(window.start);
+            let end = i.end.min(window.end);
+            (end > start).then_some(BusyInterval { start, end, kind })
+        })
+        .collect())
+}
+
+fn union(mut v: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    v.retain(|(s, e)| e > s);
+    v.sort();
+    let mut out: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    for (s, e) in v {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+/// Union of intervals: overlapping and adjacent ones of the same kind are
+/// joined; where Busy and Tentative overlap, Busy wins and the tentative
+/// interval is cut around it. Sorted by start. Empty intervals are dropped.
+pub fn merge(intervals: Vec<BusyInterval>) -> Vec<BusyInterval> {
+    let pick = |k: BusyKind| {
+        union(
+            intervals
+                .iter()
+                .filter(|i| i.kind == k)
+                .map(|i| (i.start, i.end))
+                .collect(),
+        )
+    };
+    let busy = pick(BusyKind::Busy);
+    let mut out: Vec<BusyInterval> = busy
+        .iter()
+        .map(|&(start, end)| BusyInterval {
+            start,
+            end,
+            kind: BusyKind::Busy,
+        })
+        .collect();
+    for (s0, e) in pick(BusyKind::Tentative) {
+        let mut s = s0;
+        for &(bs, be) in busy.iter().filter(|(bs, be)| *be > s0 && *bs < e) {
+            if bs > s {
+                out.push(BusyInterval {
+                    start: s,
+                    end: bs,
+                    kind: BusyKind::Tentative,
+                });
+            }
+            s = s.max(be);
+        }
+        if e > s {
+            out.push(BusyInterval {
+                start: s,
+                end: e,
+                kind: BusyKind::Tentative,
+            });
+        }
+    }
+    out.sort_by_key(|i| (i.start, i.end));
+    out
+}

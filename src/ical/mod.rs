@@ -1,0 +1,310 @@
+//! iCalendar FORMAT layer, pure: parsing (strict for client PUTs, lenient
+//! for upstream data), the index the store keeps beside raw bytes,
+//! recurrence expansion, RFC 4791 §9.9 time-range tests, busy time (R4)
+//! and writing (folding, VFREEBUSY, busy events, line-level stripping).
+//!
+//! Files: `lines` reads content lines and components (our own reader: the
+//! `icalendar` crate rejects valid files and is never used to
+//! re-serialise), `tz` owns time values and zones, `expand` recurrence,
+//! `parse` validation, `index` the [`ObjectIndex`], `busy` R4 and merging,
+//! `write` everything that produces iCalendar text.
+//!
+//! No input can make this module panic: nesting is bounded before the tree
+//! is built, values that do not parse are skipped (lenient) or reported
+//! (strict), and every expansion is capped.
+
+mod busy;
+mod expand;
+mod index;
+pub(crate) mod lines;
+mod parse;
+mod tz;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{EventUid, IdError};
+
+pub use busy::{busy_intervals, merge, BusyInterval, BusyKind};
+pub use index::{parse_lenient, parse_strict};
+pub use write::{busy_calendar, busy_event, fold_line, strip, vfreebusy, StripSpec};
+
+/// What the caller should answer for a failure (RFC 4791 preconditions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Not iCalendar at all, or broken syntax: `CALDAV:valid-calendar-data`.
+    InvalidData,
+    /// Valid iCalendar but not one calendar object resource: `CALDAV:valid-calendar-object-resource`.
+    InvalidObject,
+    /// Only components this server does not store: `CALDAV:supported-calendar-component`.
+    UnsupportedComponent,
+}
+
+/// Why iCalendar input was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The bytes are not UTF-8.
+    #[error("input is not utf-8 (valid up to byte {offset})")]
+    NotUtf8 {
+        /// Length of the valid prefix.
+        offset: usize,
+    },
+    /// A content line could not be read.
+    #[error("bad content line {line}: {reason}")]
+    Syntax {
+        /// 1-based physical line number.
+        line: usize,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// END without a matching BEGIN.
+    #[error("unexpected END:{found} at line {line}")]
+    Unbalanced {
+        /// 1-based physical line number.
+        line: usize,
+        /// The component named by END.
+        found: String,
+    },
+    /// Input ended inside a component.
+    #[error("component {component} is not closed")]
+    Unclosed {
+        /// The open component.
+        component: String,
+    },
+    /// Components nested deeper than allowed.
+    #[error("components nested deeper than {max}")]
+    TooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// Not exactly one VCALENDAR at the top level.
+    #[error("expected one vcalendar, found {found}")]
+    CalendarCount {
+        /// How many were found.
+        found: usize,
+    },
+    /// No VEVENT, VTODO or VJOURNAL.
+    #[error("no vevent, vtodo or vjournal")]
+    NoComponent,
+    /// Only components of an unsupported type.
+    #[error("component {name} is not supported")]
+    Unsupported {
+        /// The component name.
+        name: String,
+    },
+    /// More than one kind of component in one resource.
+    #[error("mixed component types {first} and {second}")]
+    MixedComponents {
+        /// The first kind seen.
+        first: String,
+        /// The other kind.
+        second: String,
+    },
+    /// A component has no UID.
+    #[error("{component} has no uid")]
+    MissingUid {
+        /// The component name.
+        component: String,
+    },
+    /// The UID is not acceptable as an identifier.
+    #[error("uid is not acceptable")]
+    BadUid(#[source] IdError),
+    /// Components carry different UIDs.
+    #[error("components carry different uids")]
+    UidMismatch,
+    /// More than one component without RECURRENCE-ID.
+    #[error("more than one master component")]
+    MultipleMasters,
+    /// Two overrides for the same RECURRENCE-ID.
+    #[error("duplicate recurrence-id")]
+    DuplicateOverride,
+    /// METHOD is not allowed in a stored calendar object.
+    #[error("method property is not allowed")]
+    MethodPresent,
+    /// A VEVENT without DTSTART.
+    #[error("{component} has no dtstart")]
+    MissingDtstart {
+        /// The component name.
+        component: String,
+    },
+    /// DTEND (or DUE) before DTSTART.
+    #[error("end is before start")]
+    EndBeforeStart,
+    /// Both DTEND and DURATION.
+    #[error("both dtend and duration")]
+    EndAndDuration,
+    /// A date, time or duration value that does not parse.
+    #[error("bad value for {property}")]
+    BadValue {
+        /// The property name.
+        property: String,
+    },
+}
+
+impl Error {
+    /// Which precondition the failure maps to.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NotUtf8 { .. }
+            | Error::Syntax { .. }
+            | Error::Unbalanced { .. }
+            | Error::Unclosed { .. }
+            | Error::TooDeep { .. }
+            | Error::CalendarCount { .. }
+            | Error::BadValue { .. } => ErrorKind::InvalidData,
+            Error::Unsupported { .. } => ErrorKind::UnsupportedComponent,
+            Error::NoComponent
+            | Error::MixedComponents { .. }
+            | Error::MissingUid { .. }
+            | Error::BadUid(_)
+            | Error::UidMismatch
+            | Error::MultipleMasters
+            | Error::DuplicateOverride
+            | Error::MethodPresent
+            | Error::MissingDtstart { .. }
+            | Error::EndBeforeStart
+            | Error::EndAndDuration => ErrorKind::InvalidObject,
+        }
+    }
+}
+
+/// Result alias of this layer.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A half-open UTC interval `[start, end)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeRange {
+    /// Inclusive start.
+    pub start: DateTime<Utc>,
+    /// Exclusive end.
+    pub end: DateTime<Utc>,
+}
+
+/// The calendar component type of an object.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComponentKind {
+    /// VEVENT.
+    Event,
+    /// VTODO.
+    Todo,
+    /// VJOURNAL.
+    Journal,
+    /// Anything else.
+    Other,
+}
+
+/// TRANSP of an event.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transp {
+    /// Blocks time (the default).
+    Opaque,
+    /// FREE: leaves time open.
+    Transparent,
+}
+
+/// STATUS of an event.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventStatus {
+    /// No (or an unknown) STATUS.
+    None,
+    /// CONFIRMED.
+    Confirmed,
+    /// TENTATIVE.
+    Tentative,
+    /// CANCELLED.
+    Cancelled,
+}
+
+/// Index fields the store keeps beside the raw bytes.
+///
+/// Floating times and all-day dates are indexed as UTC and then widened by
+/// 14 hours on each side, so the bounds hold for any zone.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ObjectIndex {
+    /// The UID shared by all components.
+    pub uid: EventUid,
+    /// The component type.
+    pub component: ComponentKind,
+    /// Unix seconds of the earliest instance start (None without DTSTART/DUE).
+    pub first_start: Option<i64>,
+    /// Unix seconds of the latest instance end; None = unbounded.
+    pub last_end: Option<i64>,
+    /// RRULE or RDATE present, or overrides.
+    pub recurring: bool,
+    /// TRANSP of the master.
+    pub transp: Transp,
+    /// STATUS of the master.
+    pub status: EventStatus,
+    /// SUMMARY of the master, unescaped.
+    pub summary: Option<String>,
+}
+
+/// How to expand.
+#[derive(Clone, Debug)]
+pub struct ExpandOptions {
+    /// Zone for floating times and all-day dates.
+    pub default_tz: chrono_tz::Tz,
+    /// Most instances returned per object (e.g. 10 000).
+    pub max_instances: usize,
+}
+
+/// One occurrence of a component.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instance {
+    /// Start (UTC).
+    pub start: DateTime<Utc>,
+    /// End (UTC), equal to start for zero-length instances.
+    pub end: DateTime<Utc>,
+    /// DTSTART was a DATE.
+    pub all_day: bool,
+    /// TRANSP of the component this instance comes from.
+    pub transp: Transp,
+    /// STATUS of the component this instance comes from.
+    pub status: EventStatus,
+    /// RECURRENCE-ID when the instance comes from an override.
+    pub recurrence_id: Option<DateTime<Utc>>,
+    /// SUMMARY, unescaped.
+    pub summary: Option<String>,
+    /// PARTSTAT of the owner's ATTENDEE line (only from [`instances_for_owner`]).
+    pub owner_partstat: Option<String>,
+}
+
+/// All instances (VEVENT, VTODO, VJOURNAL) meeting the window, sorted by start.
+pub fn instances(bytes: &[u8], window: TimeRange, opts: &ExpandOptions) -> Result<Vec<Instance>> {
+    instances_for_owner(bytes, window, &[], opts)
+}
+
+/// Like [`instances`], filling `owner_partstat` from the owner's ATTENDEE line.
+pub fn instances_for_owner(
+    bytes: &[u8],
+    window: TimeRange,
+    owner_addresses: &[String],
+    opts: &ExpandOptions,
+) -> Result<Vec<Instance>> {
+    let doc = parse::Doc::load(bytes)?;
+    Ok(busy::collect(&doc, window, owner_addresses, opts, |_| true))
+}
+
+/// RFC 4791 §9.9 time-range test for VEVENT, VTODO and VJOURNAL.
+///
+/// A VTODO with neither DTSTART nor DUE always matches; the table's
+/// COMPLETED/CREATED rows are not used.
+pub fn overlaps(bytes: &[u8], window: TimeRange, opts: &ExpandOptions) -> Result<bool> {
+    let doc = parse::Doc::load(bytes)?;
+    let items = doc.items();
+    if items
+        .iter()
+        .any(|c| c.name == "VTODO" && c.prop("DTSTART").is_none() && c.prop("DUE").is_none())
+    {
+        return Ok(true);
+    }
+    let one = ExpandOptions {
+        default_tz: opts.default_tz,
+        max_instances: 1,
+    };
+    Ok(!busy::collect(&doc, window, &[], &one, |_| true).is_empty())
+}

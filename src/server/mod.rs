@@ -1,0 +1,210 @@
+//! TRANSPORT: listeners, TLS, local auth, routing, body limits.
+//!
+//! Must not parse DAV XML or iCalendar and must not touch store internals.
+//! `run` owns the accept loop (a semaphore bounds connections; shutdown
+//! drains gracefully); `serve_request` turns one hyper request into a
+//! `handlers` call and maps the outcome once, in `response`.
+
+pub mod auth;
+mod body;
+pub mod response;
+pub mod routes;
+pub mod tls;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::handlers;
+use crate::state::App;
+use routes::Route;
+
+/// Transport-level failures (before a handler runs).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No or wrong credentials.
+    #[error("authentication required")]
+    Unauthorized,
+    /// The body exceeded the configured limit.
+    #[error("request body exceeds {limit} bytes")]
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body could not be read from the connection.
+    #[error("request body could not be read")]
+    BodyRead,
+    /// No route matches the path, or it belongs to someone else.
+    #[error("no such resource")]
+    NoRoute,
+    /// The request took longer than the configured limit.
+    #[error("request timed out")]
+    Timeout,
+}
+
+/// Serves HTTP (or HTTPS when `tls` is set) on `listener` until `shutdown`
+/// is cancelled, then drains open connections (bounded by 10 s).
+pub async fn run(
+    listener: TcpListener,
+    app: App,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let permits = Arc::new(Semaphore::new(app.config.limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    loop {
+        let permit = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let watcher = graceful.watcher();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let header_timeout = app.config.limits.header_read_timeout;
+            let handshake_timeout = app.config.limits.tls_handshake_timeout;
+            let svc = hyper::service::service_fn(move |req| {
+                let app = app.clone();
+                async move { Ok::<_, Infallible>(serve_request(app, req, peer).await) }
+            });
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            match acceptor {
+                Some(acceptor) => {
+                    let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "tls handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "tls handshake timed out");
+                            return;
+                        }
+                    };
+                    let conn = builder
+                        .serve_connection(TokioIo::new(tls), svc)
+                        .into_owned();
+                    let _ = watcher.watch(conn).await;
+                }
+                None => {
+                    let conn = builder
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .into_owned();
+                    let _ = watcher.watch(conn).await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(std::time::Duration::from_secs(10)) => {
+            tracing::warn!("connections still open after 10 s; closing");
+        }
+    }
+    Ok(())
+}
+
+/// One request: route, authenticate, read the body, call the handler,
+/// map the outcome. Never fails: errors become DAV error responses.
+pub async fn serve_request(
+    app: App,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = routes::parse(req.uri().path());
+    let route_kind = route.as_ref().map_or("none", Route::kind);
+    let timeout = app.config.limits.request_timeout;
+    let outcome = match tokio::time::timeout(timeout, dispatch(&app, req, route)).await {
+        Ok(r) => r,
+        Err(_) => Err(response::Failure::Transport(Error::Timeout)),
+    };
+    let resp = response::render(outcome, &method);
+    let status = resp.status();
+    app.metrics.record(route_kind, status.as_u16());
+    response::log_access(&method, route_kind, status, started.elapsed(), peer);
+    resp
+}
+
+async fn dispatch(
+    app: &App,
+    req: Request<Incoming>,
+    route: Option<Route>,
+) -> Result<handlers::Reply, response::Failure> {
+    let route = route.ok_or(Error::NoRoute)?;
+    match &route {
+        Route::Health => return Ok(handlers::Reply::text(StatusCode::OK, "ok\n")),
+        Route::Metrics => {
+            return Ok(handlers::Reply::with_type(
+                StatusCode::OK,
+                "text/plain; version=0.0.4",
+                app.metrics.render(),
+            ))
+        }
+        Route::WellKnown => return Ok(handlers::Reply::redirect("/dav/")),
+        Route::Feed { token } => {
+            if req.method() != Method::GET && req.method() != Method::HEAD {
+                return Err(handlers::Error::MethodNotAllowed { allow: "GET, HEAD" }.into());
+            }
+            let reply = handlers::feed::get(app, token, req.headers()).await?;
+            return Ok(reply);
+        }
+        _ => {}
+    }
+    if req.method() == Method::OPTIONS {
+        // OPTIONS answers capabilities without credentials (RFC 4791 §5.1).
+        return Ok(handlers::Reply::options());
+    }
+    let header = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let principal = auth::authenticate(&app.store, &app.auth, header)
+        .await
+        .ok_or(Error::Unauthorized)?;
+    let (parts, body) = req.into_parts();
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body = body::collect(body, declared, app.config.limits.max_body_bytes).await?;
+    let reply =
+        handlers::handle(app, &principal, route, &parts.method, &parts.headers, body).await?;
+    Ok(reply)
+}

@@ -1,0 +1,497 @@
+//! STORE: sled trees behind a typed API.
+//!
+//! The only code that knows key layouts (`keys`) and value encodings
+//! (`codec`). Callers see tenants, users, collections, calendar objects and
+//! per-collection change logs (ctag and RFC 6578 sync tokens). Writes that
+//! touch several trees run in one sled transaction; `flush` makes them
+//! durable before a client is told 2xx (R10).
+
+mod codec;
+mod error;
+mod keys;
+mod records;
+
+pub use error::{Error, Result};
+pub use keys::CollectionKey;
+pub use records::{
+    ChangeRecord, CollectionKind, CollectionRecord, DeadProperty, ObjectRecord, Origin, Privacy,
+    TenantRecord, UserRecord,
+};
+
+use std::path::Path;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+use crate::ids::{CTag, ETag, EventUid, FeedToken, ObjectName, SyncToken, TenantId, UserId};
+
+/// How many change-log entries a collection keeps; older sync tokens are refused.
+pub const CHANGE_LOG_LIMIT: u64 = 10_000;
+
+const SYNC_TOKEN_PREFIX: &str = "urn:x-calproxy:sync:";
+
+/// Conditions a write must meet (from `If-Match` / `If-None-Match`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WriteCondition {
+    /// The object must exist with this ETag.
+    pub if_match: Option<ETag>,
+    /// The object must not exist.
+    pub if_none_match_any: bool,
+}
+
+/// What a successful `put_object` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PutOutcome {
+    /// True when the object did not exist before.
+    pub created: bool,
+    /// The new ETag.
+    pub etag: ETag,
+}
+
+/// Members changed since a sync token (RFC 6578).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Delta {
+    /// Objects added or changed, each once.
+    pub changed: Vec<ObjectName>,
+    /// Objects removed, each once.
+    pub deleted: Vec<ObjectName>,
+    /// The token that describes the state after this delta.
+    pub token: Option<SyncToken>,
+}
+
+/// The embedded store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    tenants: sled::Tree,
+    users: sled::Tree,
+    collections: sled::Tree,
+    objects: sled::Tree,
+    uids: sled::Tree,
+    changes: sled::Tree,
+    feeds: sled::Tree,
+}
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
+
+fn abort<T>(e: Error) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn tx_err(e: TransactionError<Error>) -> Error {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => Error::Sled(e),
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`. sled allows one process per directory.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let db = sled::Config::new().path(dir).open()?;
+        Self::from_db(db)
+    }
+
+    /// A throw-away in-memory store (tests, benchmarks).
+    pub fn temporary() -> Result<Self> {
+        Self::from_db(sled::Config::new().temporary(true).open()?)
+    }
+
+    fn from_db(db: sled::Db) -> Result<Self> {
+        Ok(Self {
+            tenants: db.open_tree("tenants")?,
+            users: db.open_tree("users")?,
+            collections: db.open_tree("collections")?,
+            objects: db.open_tree("objects")?,
+            uids: db.open_tree("uids")?,
+            changes: db.open_tree("changes")?,
+            feeds: db.open_tree("feeds")?,
+            db,
+        })
+    }
+
+    /// Makes every write so far durable (fsync). Call before answering 2xx.
+    pub async fn flush(&self) -> Result<()> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Approximate on-disk size in bytes.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    // ---- tenants and users -------------------------------------------------
+
+    /// Creates or replaces a tenant.
+    pub fn put_tenant(&self, id: &TenantId, rec: &TenantRecord) -> Result<()> {
+        self.tenants.insert(keys::tenant(id), codec::encode(rec)?)?;
+        Ok(())
+    }
+
+    /// A tenant, if it exists.
+    pub fn tenant(&self, id: &TenantId) -> Result<Option<TenantRecord>> {
+        self.tenants
+            .get(keys::tenant(id))?
+            .map(|v| codec::decode("tenants", &v))
+            .transpose()
+    }
+
+    /// Every tenant id.
+    pub fn tenants(&self) -> Result<Vec<TenantId>> {
+        self.tenants
+            .iter()
+            .keys()
+            .map(|k| {
+                let k = k?;
+                std::str::from_utf8(&k)
+                    .ok()
+                    .and_then(|s| TenantId::new(s).ok())
+                    .ok_or(Error::BadKey { tree: "tenants" })
+            })
+            .collect()
+    }
+
+    /// Creates or replaces a user (and keeps the feed index in step).
+    pub fn put_user(&self, t: &TenantId, u: &UserId, rec: &UserRecord) -> Result<()> {
+        let old = self.user(t, u)?;
+        let value = codec::encode(rec)?;
+        let owner = keys::user(t, u);
+        (&self.users, &self.feeds)
+            .transaction(|(users, feeds)| {
+                if let Some(tok) = old.as_ref().and_then(|o| o.feed_token.as_ref()) {
+                    feeds.remove(tok.expose().as_bytes())?;
+                }
+                if let Some(tok) = &rec.feed_token {
+                    feeds.insert(tok.expose().as_bytes(), owner.as_slice())?;
+                }
+                users.insert(owner.as_slice(), value.as_slice())?;
+                Ok(())
+            })
+            .map_err(tx_err)
+    }
+
+    /// A user, if it exists.
+    pub fn user(&self, t: &TenantId, u: &UserId) -> Result<Option<UserRecord>> {
+        self.users
+            .get(keys::user(t, u))?
+            .map(|v| codec::decode("users", &v))
+            .transpose()
+    }
+
+    /// Every user id of a tenant.
+    pub fn users(&self, t: &TenantId) -> Result<Vec<UserId>> {
+        let prefix = keys::users_of(t);
+        self.users
+            .scan_prefix(&prefix)
+            .keys()
+            .map(|k| {
+                let k = k?;
+                keys::suffix(&k, &prefix)
+                    .and_then(|s| UserId::new(s).ok())
+                    .ok_or(Error::BadKey { tree: "users" })
+            })
+            .collect()
+    }
+
+    /// The owner of a feed token.
+    pub fn feed_owner(&self, token: &FeedToken) -> Result<Option<(TenantId, UserId)>> {
+        let Some(v) = self.feeds.get(token.expose().as_bytes())? else {
+            return Ok(None);
+        };
+        let s = std::str::from_utf8(&v).map_err(|_| Error::BadKey { tree: "feeds" })?;
+        let (t, u) = s.split_once('\0').ok_or(Error::BadKey { tree: "feeds" })?;
+        match (TenantId::new(t), UserId::new(u)) {
+            (Ok(t), Ok(u)) => Ok(Some((t, u))),
+            _ => Err(Error::BadKey { tree: "feeds" }),
+        }
+    }
+
+    // ---- collections -------------------------------------------------------
+
+    /// Creates a collection unless it exists. Returns the stored record.
+    pub fn ensure_collection(
+        &self,
+        key: &CollectionKey,
+        rec: &CollectionRecord,
+    ) -> Result<CollectionRecord> {
+        if let Some(existing) = self.collection(key)? {
+            return Ok(existing);
+        }
+        self.collections
+            .insert(keys::collection(key), codec::encode(rec)?)?;
+        Ok(rec.clone())
+    }
+
+    /// A collection, if it exists.
+    pub fn collection(&self, key: &CollectionKey) -> Result<Option<CollectionRecord>> {
+        self.collections
+            .get(keys::collection(key))?
+            .map(|v| codec::decode("collections", &v))
+            .transpose()
+    }
+
+    /// Every collection of a user, in name order.
+    pub fn collections(
+        &self,
+        t: &TenantId,
+        u: &UserId,
+    ) -> Result<Vec<(CollectionKey, CollectionRecord)>> {
+        let prefix = keys::collections_of(t, u);
+        let mut out = Vec::new();
+        for kv in self.collections.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            let Some(cal) =
+                keys::suffix(&k, &prefix).and_then(|s| crate::ids::CalendarId::new(s).ok())
+            else {
+                return Err(Error::BadKey {
+                    tree: "collections",
+                });
+            };
+            out.push((
+                CollectionKey::new(t, u, &cal),
+                codec::decode("collections", &v)?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Changes a collection's properties (display name, colour, dead props).
+    /// Property changes do not touch the member change log.
+    pub fn update_collection(
+        &self,
+        key: &CollectionKey,
+        f: impl Fn(&mut CollectionRecord),
+    ) -> Result<CollectionRecord> {
+        let k = keys::collection(key);
+        let mut out = None;
+        self.collections.fetch_and_update(&k, |old| {
+            let old = old?;
+            let mut rec: CollectionRecord = codec::decode("collections", old).ok()?;
+            f(&mut rec);
+            let bytes = codec::encode(&rec).ok()?;
+            out = Some(rec);
+            Some(bytes)
+        })?;
+        out.ok_or(Error::NoCollection)
+    }
+
+    /// The collection's current ctag.
+    pub fn ctag(rec: &CollectionRecord) -> CTag {
+        CTag::new(format!("{}-{}", rec.incarnation, rec.seq))
+    }
+
+    /// The collection's current sync token.
+    pub fn sync_token(rec: &CollectionRecord) -> SyncToken {
+        SyncToken::new(format!(
+            "{SYNC_TOKEN_PREFIX}{}-{}",
+            rec.incarnation, rec.seq
+        ))
+    }
+
+    // ---- objects -----------------------------------------------------------
+
+    /// One calendar object.
+    pub fn object(&self, key: &CollectionKey, name: &ObjectName) -> Result<Option<ObjectRecord>> {
+        self.objects
+            .get(keys::object(key, name))?
+            .map(|v| codec::decode("objects", &v))
+            .transpose()
+    }
+
+    /// The name of the object holding `uid` in a collection.
+    pub fn object_by_uid(&self, key: &CollectionKey, uid: &EventUid) -> Result<Option<ObjectName>> {
+        let Some(v) = self.uids.get(keys::uid(key, uid))? else {
+            return Ok(None);
+        };
+        let s = std::str::from_utf8(&v).map_err(|_| Error::BadKey { tree: "uids" })?;
+        ObjectName::new(s)
+            .map(Some)
+            .map_err(|_| Error::BadKey { tree: "uids" })
+    }
+
+    /// Every object of a collection, in name order.
+    pub fn objects(&self, key: &CollectionKey) -> Result<Vec<(ObjectName, ObjectRecord)>> {
+        let prefix = keys::members_of(key);
+        let mut out = Vec::new();
+        for kv in self.objects.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            let name = keys::suffix(&k, &prefix)
+                .and_then(|s| ObjectName::new(s).ok())
+                .ok_or(Error::BadKey { tree: "objects" })?;
+            out.push((name, codec::decode("objects", &v)?));
+        }
+        Ok(out)
+    }
+
+    /// Creates or replaces an object, checking `cond` and UID uniqueness
+    /// atomically, and appends to the change log.
+    pub fn put_object(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        rec: &ObjectRecord,
+        cond: &WriteCondition,
+    ) -> Result<PutOutcome> {
+        let ckey = keys::collection(key);
+        let okey = keys::object(key, name);
+        let ukey = keys::uid(key, &rec.index.uid);
+        let value = codec::encode(rec)?;
+        (&self.collections, &self.objects, &self.uids, &self.changes)
+            .transaction(|(cols, objs, uids, changes)| {
+                let Some(cbytes) = cols.get(&ckey)? else {
+                    return abort(Error::NoCollection);
+                };
+                let mut col: CollectionRecord =
+                    codec::decode("collections", &cbytes).or_else(abort)?;
+                let existing: Option<ObjectRecord> = objs
+                    .get(&okey)?
+                    .map(|v| codec::decode("objects", &v))
+                    .transpose()
+                    .or_else(abort)?;
+                let current = existing.as_ref().map(|o| o.etag.clone());
+                if let Some(want) = &cond.if_match {
+                    if current.as_ref() != Some(want) {
+                        return abort(Error::PreconditionFailed { current });
+                    }
+                }
+                if cond.if_none_match_any && existing.is_some() {
+                    return abort(Error::PreconditionFailed { current });
+                }
+                if let Some(holder) = uids.get(&ukey)? {
+                    if holder.as_ref() != name.as_str().as_bytes() {
+                        let existing = std::str::from_utf8(&holder)
+                            .ok()
+                            .and_then(|s| ObjectName::new(s).ok());
+                        return match existing {
+                            Some(existing) => abort(Error::UidConflict { existing }),
+                            None => abort(Error::BadKey { tree: "uids" }),
+                        };
+                    }
+                }
+                if let Some(old) = &existing {
+                    if old.index.uid != rec.index.uid {
+                        uids.remove(keys::uid(key, &old.index.uid))?;
+                    }
+                }
+                objs.insert(okey.as_slice(), value.as_slice())?;
+                uids.insert(ukey.as_slice(), name.as_str().as_bytes())?;
+                log_change(changes, key, &mut col, name, false)?;
+                cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
+                Ok(PutOutcome {
+                    created: existing.is_none(),
+                    etag: rec.etag.clone(),
+                })
+            })
+            .map_err(tx_err)
+    }
+
+    /// Removes an object (checking `If-Match` when given) and logs the deletion.
+    pub fn delete_object(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        if_match: Option<&ETag>,
+    ) -> Result<ObjectRecord> {
+        let ckey = keys::collection(key);
+        let okey = keys::object(key, name);
+        (&self.collections, &self.objects, &self.uids, &self.changes)
+            .transaction(|(cols, objs, uids, changes)| {
+                let Some(cbytes) = cols.get(&ckey)? else {
+                    return abort(Error::NoCollection);
+                };
+                let mut col: CollectionRecord =
+                    codec::decode("collections", &cbytes).or_else(abort)?;
+                let Some(obytes) = objs.get(&okey)? else {
+                    return abort(Error::NoObject { name: name.clone() });
+                };
+                let old: ObjectRecord = codec::decode("objects", &obytes).or_else(abort)?;
+                if let Some(want) = if_match {
+                    if &old.etag != want {
+                        return abort(Error::PreconditionFailed {
+                            current: Some(old.etag.clone()),
+                        });
+                    }
+                }
+                objs.remove(okey.as_slice())?;
+                uids.remove(keys::uid(key, &old.index.uid))?;
+                log_change(changes, key, &mut col, name, true)?;
+                cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
+                Ok(old)
+            })
+            .map_err(tx_err)
+    }
+
+    /// What changed since `token` (None = everything, the initial sync).
+    pub fn changes_since(&self, key: &CollectionKey, token: Option<&SyncToken>) -> Result<Delta> {
+        let rec = self.collection(key)?.ok_or(Error::NoCollection)?;
+        let current = Self::sync_token(&rec);
+        let Some(token) = token else {
+            let changed = self.objects(key)?.into_iter().map(|(n, _)| n).collect();
+            return Ok(Delta {
+                changed,
+                deleted: Vec::new(),
+                token: Some(current),
+            });
+        };
+        let since = parse_token(token)
+            .filter(|(inc, seq)| {
+                *inc == rec.incarnation && *seq <= rec.seq && *seq >= rec.oldest_seq
+            })
+            .map(|(_, seq)| seq)
+            .ok_or(Error::InvalidSyncToken)?;
+        let mut last: std::collections::BTreeMap<ObjectName, bool> = Default::default();
+        for kv in self
+            .changes
+            .range(keys::change(key, since + 1)..=keys::change(key, rec.seq))
+        {
+            let (_, v) = kv?;
+            let ch: ChangeRecord = codec::decode("changes", &v)?;
+            last.insert(ch.name, ch.deleted);
+        }
+        let mut delta = Delta {
+            token: Some(current),
+            ..Delta::default()
+        };
+        for (name, deleted) in last {
+            if deleted {
+                delta.deleted.push(name);
+            } else {
+                delta.changed.push(name);
+            }
+        }
+        Ok(delta)
+    }
+}
+
+fn parse_token(token: &SyncToken) -> Option<(u64, u64)> {
+    let rest = token.as_str().strip_prefix(SYNC_TOKEN_PREFIX)?;
+    let (inc, seq) = rest.split_once('-')?;
+    Some((inc.parse().ok()?, seq.parse().ok()?))
+}
+
+fn log_change(
+    changes: &sled::transaction::TransactionalTree,
+    key: &CollectionKey,
+    col: &mut CollectionRecord,
+    name: &ObjectName,
+    deleted: bool,
+) -> TxResult<()> {
+    col.seq += 1;
+    col.modified = chrono::Utc::now().timestamp();
+    let entry = ChangeRecord {
+        name: name.clone(),
+        deleted,
+    };
+    changes.insert(
+        keys::change(key, col.seq),
+        codec::encode(&entry).or_else(abort)?,
+    )?;
+    if col.seq - col.oldest_seq > CHANGE_LOG_LIMIT {
+        changes.remove(keys::change(key, col.oldest_seq))?;
+        col.oldest_seq += 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

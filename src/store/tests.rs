@@ -1,0 +1,160 @@
+//! Store unit tests: round trips, write conditions, UID uniqueness, change log.
+
+use super::*;
+use crate::ical;
+use crate::ids::CalendarId;
+
+fn key(store: &Store) -> CollectionKey {
+    let k = CollectionKey::new(
+        &TenantId::new("t").unwrap(),
+        &UserId::new("u").unwrap(),
+        &CalendarId::new("primary").unwrap(),
+    );
+    store
+        .ensure_collection(&k, &CollectionRecord::new(CollectionKind::Primary, "P"))
+        .unwrap();
+    k
+}
+
+fn obj(uid: &str, summary: &str) -> ObjectRecord {
+    let data = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260101T100000Z\r\nDTEND:20260101T110000Z\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    .into_bytes();
+    ObjectRecord {
+        index: ical::parse_strict(&data).unwrap(),
+        etag: ETag::new(format!("{uid}-{summary}")),
+        data,
+        origin: Origin::Local,
+        modified: 0,
+    }
+}
+
+fn name(s: &str) -> ObjectName {
+    ObjectName::new(s).unwrap()
+}
+
+#[test]
+fn put_then_get_round_trips() {
+    let s = Store::temporary().unwrap();
+    let k = key(&s);
+    let o = obj("a", "one");
+    let out = s
+        .put_object(&k, &name("a.ics"), &o, &WriteCondition::default())
+        .unwrap();
+    assert!(out.created);
+    assert_eq!(s.object(&k, &name("a.ics")).unwrap(), Some(o));
+    assert_eq!(
+        s.object_by_uid(&k, &EventUid::new("a").unwrap()).unwrap(),
+        Some(name("a.ics"))
+    );
+}
+
+#[test]
+fn if_match_and_if_none_match_are_checked_atomically() {
+    let s = Store::temporary().unwrap();
+    let k = key(&s);
+    let none = WriteCondition::default();
+    s.put_object(&k, &name("a.ics"), &obj("a", "1"), &none)
+        .unwrap();
+    let stale = WriteCondition {
+        if_match: Some(ETag::new("nope")),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.put_object(&k, &name("a.ics"), &obj("a", "2"), &stale),
+        Err(Error::PreconditionFailed { .. })
+    ));
+    let create_only = WriteCondition {
+        if_none_match_any: true,
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.put_object(&k, &name("a.ics"), &obj("a", "2"), &create_only),
+        Err(Error::PreconditionFailed { .. })
+    ));
+}
+
+#[test]
+fn same_uid_under_another_name_is_a_conflict() {
+    let s = Store::temporary().unwrap();
+    let k = key(&s);
+    let none = WriteCondition::default();
+    s.put_object(&k, &name("a.ics"), &obj("a", "1"), &none)
+        .unwrap();
+    match s.put_object(&k, &name("b.ics"), &obj("a", "1"), &none) {
+        Err(Error::UidConflict { existing }) => assert_eq!(existing, name("a.ics")),
+        other => panic!("expected a uid conflict, got {other:?}"),
+    }
+}
+
+#[test]
+fn change_log_reports_last_state_per_name() {
+    let s = Store::temporary().unwrap();
+    let k = key(&s);
+    let none = WriteCondition::default();
+    let t0 = s.changes_since(&k, None).unwrap().token.unwrap();
+    s.put_object(&k, &name("a.ics"), &obj("a", "1"), &none)
+        .unwrap();
+    s.put_object(&k, &name("a.ics"), &obj("a", "2"), &none)
+        .unwrap();
+    s.put_object(&k, &name("b.ics"), &obj("b", "1"), &none)
+        .unwrap();
+    s.delete_object(&k, &name("b.ics"), None).unwrap();
+    let d = s.changes_since(&k, Some(&t0)).unwrap();
+    assert_eq!(d.changed, vec![name("a.ics")]);
+    assert_eq!(d.deleted, vec![name("b.ics")]);
+    let t1 = d.token.unwrap();
+    assert_ne!(t0, t1);
+    assert_eq!(s.changes_since(&k, Some(&t1)).unwrap().changed, vec![]);
+}
+
+#[test]
+fn foreign_and_future_tokens_are_refused() {
+    let s = Store::temporary().unwrap();
+    let k = key(&s);
+    for bad in ["x", "urn:x-calproxy:sync:1-0", "urn:x-calproxy:sync:1-a"] {
+        assert!(matches!(
+            s.changes_since(&k, Some(&SyncToken::new(bad))),
+            Err(Error::InvalidSyncToken)
+        ));
+    }
+    let rec = s.collection(&k).unwrap().unwrap();
+    let future = SyncToken::new(format!("urn:x-calproxy:sync:{}-99", rec.incarnation));
+    assert!(matches!(
+        s.changes_since(&k, Some(&future)),
+        Err(Error::InvalidSyncToken)
+    ));
+}
+
+#[test]
+fn users_and_feed_tokens_are_indexed() {
+    let s = Store::temporary().unwrap();
+    let t = TenantId::new("t").unwrap();
+    let u = UserId::new("u").unwrap();
+    let tok = FeedToken::new("tok123").unwrap();
+    let rec = UserRecord {
+        password_hash: "x".into(),
+        display_name: "U".into(),
+        timezone: "UTC".into(),
+        privacy: Privacy::default(),
+        feed_token: Some(tok.clone()),
+        addresses: vec![],
+    };
+    s.put_user(&t, &u, &rec).unwrap();
+    assert_eq!(s.users(&t).unwrap(), vec![u.clone()]);
+    assert_eq!(s.feed_owner(&tok).unwrap(), Some((t.clone(), u.clone())));
+    // Rotating the token revokes the old one.
+    let new = FeedToken::new("tok456").unwrap();
+    s.put_user(
+        &t,
+        &u,
+        &UserRecord {
+            feed_token: Some(new.clone()),
+            ..rec
+        },
+    )
+    .unwrap();
+    assert_eq!(s.feed_owner(&tok).unwrap(), None);
+    assert_eq!(s.feed_owner(&new).unwrap(), Some((t, u)));
+}

@@ -1,0 +1,18 @@
+//! The one integration-test binary. Each module says what belongs in it.
+
+mod support;
+
+// well-known, principal, home, calendar list, OPTIONS, authentication
+mod discovery;
+// PUT/GET/DELETE of objects with ETags and preconditions
+mod objects;
+// calendar-query, calendar-multiget, sync-collection, free-busy-query
+mod reports;
+// R2/R9: read-only collections and blocked slots refuse writes
+mod r2_readonly;
+// every malformed request -> 4xx + DAV error body, store unchanged
+mod bad_input;
+// R10: a 2xx write survives a restart of the store
+mod r10_durability;
+// real clients: python caldav, caldav-server-tester
+mod peers_python;

@@ -1,0 +1,6 @@
+//! Shared test support: a running server (`env`) and a DAV client (`client`).
+
+pub mod client;
+pub mod env;
+pub mod ics;
+pub mod peers;
