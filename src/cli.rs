@@ -1,4 +1,5 @@
-//! The command line (clap): `demo`, `serve`, `certs`, `user add`.
+//! The command line (clap): `demo`, `serve`, `certs`, `user add`,
+//! `connect`, `calendars`, `configure`, `sync`, `status`.
 //!
 //! Builds a `Config`, opens the store and starts the server; holds no
 //! protocol logic.
@@ -12,14 +13,14 @@ use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::availability;
 use crate::config::Config;
-use crate::handlers::availability;
-use crate::ids::{FeedToken, TenantId, UserId};
+use crate::ids::{ConnectionId, FeedToken, TenantId, UserId};
 use crate::secret::Secret;
 use crate::server::{self, tls};
 use crate::state::App;
 use crate::store::Store;
-use crate::{accounts, demo};
+use crate::{admin, demo, sync, upstream};
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:5233";
@@ -62,6 +63,76 @@ pub enum Command {
         /// Largest request body in bytes (413 above).
         #[arg(long, default_value_t = 10 * 1024 * 1024)]
         max_body: usize,
+        /// Seconds between background syncs of each connection (plus jitter).
+        #[arg(long, default_value_t = 60)]
+        sync_interval: u64,
+    },
+    /// Connect an iCloud account (Apple ID + app-specific password, read
+    /// from stdin or prompted for): runs discovery and lists the calendars.
+    Connect {
+        /// Tenant.
+        #[arg(long)]
+        tenant: TenantId,
+        /// User.
+        #[arg(long)]
+        user: UserId,
+        /// Apple ID (e-mail).
+        #[arg(long)]
+        apple_id: String,
+        /// CalDAV base URL.
+        #[arg(long, default_value = "https://caldav.icloud.com")]
+        upstream: String,
+        /// Connection id (default: derived from the Apple ID).
+        #[arg(long)]
+        id: Option<ConnectionId>,
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
+    },
+    /// List the calendars of the connections, with whether each can be connected.
+    Calendars {
+        /// Only this connection.
+        #[arg(long)]
+        connection: Option<ConnectionId>,
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
+    },
+    /// Choose a user's primary calendar and conflict calendars (ids or unique names).
+    Configure {
+        /// Tenant.
+        #[arg(long)]
+        tenant: TenantId,
+        /// User.
+        #[arg(long)]
+        user: UserId,
+        /// The primary linked calendar.
+        #[arg(long)]
+        primary: Option<String>,
+        /// A conflict calendar (repeatable).
+        #[arg(long = "conflict")]
+        conflicts: Vec<String>,
+        /// Another user of the tenant whose availability blocks this user's (repeatable).
+        #[arg(long = "conflict-user")]
+        conflict_users: Vec<UserId>,
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
+    },
+    /// Sync now (all connections, or one).
+    Sync {
+        /// Only this connection.
+        #[arg(long)]
+        connection: Option<ConnectionId>,
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
+    },
+    /// Show each connection's health: last sync, last error, throttling.
+    Status {
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
     },
     /// Generate a self-signed certificate for localhost (unless one exists).
     Certs {
@@ -104,14 +175,73 @@ pub async fn run(cli: Cli) -> Result<()> {
             data,
             tls,
             max_body,
+            sync_interval,
         } => {
             let store = open_store(&data)?;
             let mut config = Config::new(listen, data);
             config.tls_dir = tls;
             config.limits.max_body_bytes = max_body;
             let app = App::new(store, config);
-            serve(app, None).await
+            let engine = sync::EngineConfig {
+                interval: std::time::Duration::from_secs(sync_interval.max(1)),
+                jitter: std::time::Duration::from_secs(sync_interval / 10),
+                ..Default::default()
+            };
+            serve(app, None, Some(engine)).await
         }
+        Command::Connect {
+            tenant,
+            user,
+            apple_id,
+            upstream,
+            id,
+            data,
+        } => {
+            let password = read_password("app-specific password: ")?;
+            if !upstream::quirks::looks_app_specific(password.expose()) {
+                eprintln!(
+                    "warning: this does not look like an app-specific password (xxxx-xxxx-xxxx-xxxx).\n\
+                     iCloud refuses your Apple ID password; create an app-specific one at appleid.apple.com\n\
+                     (Sign-In and Security > App-Specific Passwords). Trying anyway."
+                );
+            }
+            let req = admin::Request::Connect {
+                tenant,
+                user,
+                apple_id,
+                password: admin::WirePassword::new(&password),
+                upstream,
+                id,
+            };
+            run_admin(&data, req).await
+        }
+        Command::Calendars { connection, data } => {
+            run_admin(&data, admin::Request::Calendars { connection }).await
+        }
+        Command::Configure {
+            tenant,
+            user,
+            primary,
+            conflicts,
+            conflict_users,
+            data,
+        } => {
+            let req = admin::Request::Configure {
+                tenant,
+                user,
+                primary,
+                conflicts,
+                conflict_users,
+            };
+            run_admin(&data, req).await
+        }
+        Command::Sync { connection, data } => {
+            if std::io::stderr().is_terminal() {
+                eprintln!("syncing…");
+            }
+            run_admin(&data, admin::Request::Sync { connection }).await
+        }
+        Command::Status { data } => run_admin(&data, admin::Request::Status).await,
         Command::Certs { dir } => {
             if tls::ensure_self_signed(&dir)? {
                 println!("created {}", dir.join(tls::CERT_FILE).display());
@@ -124,19 +254,41 @@ pub async fn run(cli: Cli) -> Result<()> {
             action: UserAction::Add { tenant, user, data },
         } => {
             let password = read_password("password for the new user: ")?;
-            let store = open_store(&data)?;
-            let created = accounts::add_user(&store, &tenant, &user, &password)?;
-            store.flush().await?;
-            println!(
-                "{} user {user}@{tenant}",
-                if created {
-                    "created"
-                } else {
-                    "updated password of"
-                }
-            );
-            Ok(())
+            let req = admin::Request::UserAdd {
+                tenant,
+                user,
+                password: admin::WirePassword::new(&password),
+            };
+            run_admin(&data, req).await
         }
+    }
+}
+
+/// Runs an admin request through a running server's socket, or in process
+/// on the data directory when no server runs.
+async fn run_admin(data: &Path, req: admin::Request) -> Result<()> {
+    #[cfg(unix)]
+    let answered = admin::send_to_server(data, &req).await;
+    #[cfg(not(unix))]
+    let answered = None;
+    let resp = match answered {
+        Some(r) => r,
+        None => {
+            let store = open_store(data)?;
+            let app = App::new(
+                store,
+                Config::new(DEFAULT_LISTEN.parse()?, data.to_path_buf()),
+            );
+            let r = admin::execute(&app, req).await;
+            app.store.flush().await?;
+            r
+        }
+    };
+    print!("{}", resp.output);
+    if resp.ok {
+        Ok(())
+    } else {
+        bail!("the command failed")
     }
 }
 
@@ -189,7 +341,7 @@ async fn run_demo(
     let app = App::new(store, config);
     availability::refresh(&app, &tenant, &user)?;
     app.store.flush().await?;
-    serve(app, Some((tenant, user, token))).await
+    serve(app, Some((tenant, user, token)), None).await
 }
 
 fn tempfile_dir() -> Result<TempDir> {
@@ -224,7 +376,11 @@ fn ensure_feed_token(store: &Store, t: &TenantId, u: &UserId) -> Result<FeedToke
     Ok(tok)
 }
 
-async fn serve(app: App, demo: Option<(TenantId, UserId, FeedToken)>) -> Result<()> {
+async fn serve(
+    app: App,
+    demo: Option<(TenantId, UserId, FeedToken)>,
+    engine: Option<sync::EngineConfig>,
+) -> Result<()> {
     let tls = match &app.config.tls_dir {
         Some(dir) => {
             tls::ensure_self_signed(dir)?;
@@ -266,6 +422,18 @@ async fn serve(app: App, demo: Option<(TenantId, UserId, FeedToken)>) -> Result<
         let _ = tokio::signal::ctrl_c().await;
         s2.cancel();
     });
+    #[cfg(unix)]
+    {
+        let (app2, dir, stop) = (app.clone(), app.config.data_dir.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = admin::serve_socket(app2, &dir, stop).await {
+                tracing::warn!(error = %e, "admin socket unavailable; CLI commands need the server stopped");
+            }
+        });
+    }
+    if let Some(cfg) = engine {
+        tokio::spawn(sync::run(app.clone(), cfg, shutdown.clone()));
+    }
     server::run(listener, app, tls, shutdown).await?;
     Ok(())
 }

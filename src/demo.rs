@@ -4,7 +4,7 @@
 //! FREE event and a cancelled event.
 
 use crate::accounts;
-use crate::handlers::availability;
+use crate::availability;
 use crate::ical;
 use crate::ids::{CalendarId, ConnectionId, Href, ObjectName, TenantId, UserId};
 use crate::secret::Secret;

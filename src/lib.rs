@@ -32,6 +32,8 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod accounts;
+pub mod admin;
+pub mod availability;
 pub mod cli;
 pub mod config;
 pub mod dav;
@@ -40,7 +42,10 @@ pub mod handlers;
 pub mod ical;
 pub mod ids;
 pub mod metrics;
+pub mod policy;
 pub mod secret;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod sync;
+pub mod upstream;

@@ -278,6 +278,13 @@ pub fn escape(s: &str, out: &mut String) {
     }
 }
 
+/// [`escape`] into a new string.
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape(s, &mut out);
+    out
+}
+
 /// Builds an XML document as a string with fixed prefixes for the four
 /// well-known namespaces. `end()` closes the innermost open element.
 #[derive(Debug)]

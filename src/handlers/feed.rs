@@ -8,7 +8,8 @@ use crate::ical;
 use crate::ids::FeedToken;
 use crate::state::App;
 
-use super::{availability, Error, Reply, Result};
+use super::{Error, Reply, Result};
+use crate::availability;
 
 /// Serves the feed of the token's owner.
 pub async fn get(app: &App, token: &FeedToken, headers: &HeaderMap) -> Result<Reply> {

@@ -6,7 +6,6 @@
 //! `dav` writers). It does no XML or iCalendar byte work itself and never
 //! chooses an HTTP status for an error: `server::response` does.
 
-pub mod availability;
 mod error;
 pub mod feed;
 mod filter;

@@ -12,7 +12,8 @@ use crate::ical::{self, TimeRange};
 use crate::server::routes::Route;
 use crate::store::{CollectionKey, CollectionKind, CollectionRecord};
 
-use super::{availability, filter, load, paths, props, Ctx, Error, Reply, Resource, Result};
+use super::{filter, load, paths, props, Ctx, Error, Reply, Resource, Result};
+use crate::availability;
 
 /// Dispatches a REPORT body.
 pub(crate) fn report(ctx: &Ctx<'_>, route: &Route, _h: &DavHeaders, body: &[u8]) -> Result<Reply> {

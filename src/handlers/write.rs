@@ -18,7 +18,8 @@ use crate::store::{
     self, CollectionKey, CollectionRecord, DeadProperty, ObjectRecord, Origin, WriteCondition,
 };
 
-use super::{availability, load, paths, props, Ctx, Error, Reply, Resource, Result};
+use super::{load, paths, props, Ctx, Error, Reply, Resource, Result};
+use crate::availability;
 
 fn need(href: Href, privilege: QName, reason: impl Into<String>) -> Error {
     Error::Forbidden {

@@ -57,6 +57,24 @@ pub enum Error {
         /// The object holding the UID.
         existing: ObjectName,
     },
+    /// The secret key file could not be read or written.
+    #[error("cannot access the secret key file")]
+    KeyFile {
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The secret key file has the wrong size.
+    #[error("the secret key file is corrupt (expected 32 bytes)")]
+    KeyFileCorrupt,
+    /// A sealed secret could not be sealed or opened (wrong key?).
+    #[error("a stored secret could not be decrypted")]
+    Seal,
+    /// The connection does not exist.
+    #[error("connection {id} not found")]
+    NoConnection {
+        /// Its id.
+        id: crate::ids::ConnectionId,
+    },
     /// A sync token that this collection never issued, or one too old.
     #[error("sync token is not valid for this collection")]
     InvalidSyncToken,

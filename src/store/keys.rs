@@ -42,6 +42,11 @@ fn join(parts: &[&[u8]]) -> Vec<u8> {
     out
 }
 
+/// Two segments joined.
+pub(crate) fn pair(a: &str, b: &str) -> Vec<u8> {
+    join(&[a.as_bytes(), b.as_bytes()])
+}
+
 pub(crate) fn tenant(t: &TenantId) -> Vec<u8> {
     t.as_str().as_bytes().to_vec()
 }

@@ -10,12 +10,19 @@ mod codec;
 mod error;
 mod keys;
 mod records;
+mod sealed;
+mod upstream;
 
 pub use error::{Error, Result};
 pub use keys::CollectionKey;
 pub use records::{
     ChangeRecord, CollectionKind, CollectionRecord, DeadProperty, ObjectRecord, Origin, Privacy,
     TenantRecord, UserRecord,
+};
+pub use sealed::Sealer;
+pub use upstream::{
+    ConnectionRecord, ConnectionState, RemoteCalendarRecord, RemoteKind, RemoteObject, RemoteRef,
+    UserLinks,
 };
 
 use std::path::Path;
@@ -69,6 +76,11 @@ pub struct Store {
     uids: sled::Tree,
     changes: sled::Tree,
     feeds: sled::Tree,
+    connections: sled::Tree,
+    remote_cals: sled::Tree,
+    remote_objs: sled::Tree,
+    links: sled::Tree,
+    sealer: Sealer,
 }
 
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
@@ -88,15 +100,18 @@ impl Store {
     /// Opens (or creates) the store in `dir`. sled allows one process per directory.
     pub fn open(dir: &Path) -> Result<Self> {
         let db = sled::Config::new().path(dir).open()?;
-        Self::from_db(db)
+        Self::from_db(db, Sealer::load_or_create(dir)?)
     }
 
     /// A throw-away in-memory store (tests, benchmarks).
     pub fn temporary() -> Result<Self> {
-        Self::from_db(sled::Config::new().temporary(true).open()?)
+        Self::from_db(
+            sled::Config::new().temporary(true).open()?,
+            Sealer::ephemeral(),
+        )
     }
 
-    fn from_db(db: sled::Db) -> Result<Self> {
+    fn from_db(db: sled::Db, sealer: Sealer) -> Result<Self> {
         Ok(Self {
             tenants: db.open_tree("tenants")?,
             users: db.open_tree("users")?,
@@ -105,6 +120,11 @@ impl Store {
             uids: db.open_tree("uids")?,
             changes: db.open_tree("changes")?,
             feeds: db.open_tree("feeds")?,
+            connections: db.open_tree("connections")?,
+            remote_cals: db.open_tree("remote_cals")?,
+            remote_objs: db.open_tree("remote_objs")?,
+            links: db.open_tree("links")?,
+            sealer,
             db,
         })
     }

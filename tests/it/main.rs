@@ -14,5 +14,7 @@ mod r2_readonly;
 mod bad_input;
 // R10: a 2xx write survives a restart of the store
 mod r10_durability;
+// upstream client + sync engine against Radicale and Xandikos
+mod upstream_peers;
 // real clients: python caldav, caldav-server-tester
 mod peers_python;

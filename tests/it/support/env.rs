@@ -3,8 +3,8 @@
 
 use std::net::SocketAddr;
 
+use calproxy::availability;
 use calproxy::config::Config;
-use calproxy::handlers::availability;
 use calproxy::state::App;
 use calproxy::store::Store;
 use tokio::net::TcpListener;

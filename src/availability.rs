@@ -1,7 +1,8 @@
-//! Availability (R4, R9): a user's busy time from every source collection,
+//! AVAILABILITY (R4, R9): a user's busy time from every source collection,
 //! merged, and materialised as the read-only `availability/` collection of
 //! "Busy" events with stable names, so sync-collection clients see only
-//! real changes.
+//! real changes. Used by `handlers` (reads, after writes) and `sync` (after
+//! iCloud changes); uses only `store` and `ical`.
 
 use std::collections::BTreeMap;
 
@@ -88,6 +89,24 @@ pub fn busy_for_user(
     u: &UserId,
     window: TimeRange,
 ) -> store::Result<Vec<BusyInterval>> {
+    let mut all = own_busy(app, t, u, window)?;
+    // R7: other users of the tenant chosen as conflict sources block this
+    // user's time with their own busy time (not transitively).
+    for other in app.store.links(t, u)?.conflict_users {
+        if &other != u {
+            all.extend(own_busy(app, t, &other, window)?);
+        }
+    }
+    Ok(ical::merge(all))
+}
+
+/// A user's busy time from their own collections only.
+fn own_busy(
+    app: &App,
+    t: &TenantId,
+    u: &UserId,
+    window: TimeRange,
+) -> store::Result<Vec<BusyInterval>> {
     let opts = expand_options(app, t, u);
     let owners = owner_addresses(&app.store, t, u);
     let mut all = Vec::new();
@@ -96,7 +115,7 @@ pub fn busy_for_user(
             collect(app, &key, window, &owners, &opts, &mut all)?;
         }
     }
-    Ok(ical::merge(all))
+    Ok(all)
 }
 
 /// The window materialised into `availability/` at `now`.

@@ -1,0 +1,11 @@
+//! POLICY: the one-way contract (DESIGN.md R1–R10) as pure functions over
+//! `ical` values and ids. No I/O, no async, no store.
+//!
+//! | rule | function |
+//! | --- | --- |
+//! | R5 inbound events lose attendees, alarms, attachments; privacy | [`inbound::view`] |
+//! | R6 subscribed and reminders calendars cannot be connected | [`calendars::refusal`] |
+//! | R7 one primary, any number of conflict calendars | [`calendars::check_selection`] |
+
+pub mod calendars;
+pub mod inbound;

@@ -1,0 +1,206 @@
+//! SYNC ENGINE: keeps the store fresh from upstream. No HTTP server
+//! knowledge and no XML.
+//!
+//! `plan` decides (pure), `execute` does one sync of one connection,
+//! `materialize` copies remote objects into the users' collections, and
+//! [`Engine`] runs one task per connection on an interval with jitter,
+//! backing off on throttling (Retry-After with an exponential floor) and
+//! stopping on 401 until the user connects again.
+
+pub mod execute;
+pub mod materialize;
+pub mod plan;
+
+pub use execute::{sync_connection, SyncReport};
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::ids::ConnectionId;
+use crate::state::App;
+use crate::store::ConnectionState;
+
+/// Errors of the sync layer.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Upstream failed.
+    #[error("upstream failed")]
+    Upstream(#[from] crate::upstream::Error),
+    /// The store failed.
+    #[error("storage failed")]
+    Store(#[from] crate::store::Error),
+    /// No such connection.
+    #[error("connection {id} not found")]
+    NoConnection {
+        /// Its id.
+        id: ConnectionId,
+    },
+    /// The connection's credentials were refused; it is not polled until
+    /// `calproxy connect` stores new ones.
+    #[error("connection {id} needs a new app-specific password (iCloud answered 401)")]
+    AuthFailed {
+        /// Its id.
+        id: ConnectionId,
+    },
+}
+
+impl Error {
+    /// The Retry-After iCloud gave, if this was throttling.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Upstream(crate::upstream::Error::Throttled { retry_after, .. }) => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// One line for `last_error` (the chain, never a secret).
+pub fn describe(e: &Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// One sync with bookkeeping: records errors, throttling and 401s in the
+/// connection record. A 401 is retried once after `auth_retry` (ICLOUD.md
+/// §5.1: a 401 can be transient) before the connection is marked.
+pub async fn sync_and_record(
+    app: &App,
+    conn: &ConnectionId,
+    auth_retry: Duration,
+) -> Result<SyncReport, Error> {
+    let mut result = sync_connection(app, conn).await;
+    if matches!(
+        result,
+        Err(Error::Upstream(crate::upstream::Error::Unauthorized))
+    ) {
+        tokio::time::sleep(auth_retry).await;
+        result = sync_connection(app, conn).await;
+    }
+    if let Err(e) = &result {
+        let msg = describe(e);
+        let now = chrono::Utc::now().timestamp();
+        let unauthorized = matches!(e, Error::Upstream(crate::upstream::Error::Unauthorized));
+        let retry = e.retry_after();
+        let _ = app.store.update_connection(conn, |r| {
+            r.last_error = Some(msg.clone());
+            if unauthorized {
+                r.state = ConnectionState::AuthFailed { since: now };
+            }
+            if let Some(d) = retry {
+                r.throttled_until = Some(now + d.as_secs() as i64);
+            }
+        });
+        let _ = app.store.flush().await;
+        tracing::warn!(connection = %conn, error = %msg, "sync failed");
+    }
+    result
+}
+
+/// Settings of the background engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Time between ticks of one connection.
+    pub interval: Duration,
+    /// Random extra delay up to this, so connections do not tick together.
+    pub jitter: Duration,
+    /// Wait before retrying a 401 once.
+    pub auth_retry: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(60),
+            jitter: Duration::from_secs(6),
+            auth_retry: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Runs background sync until `shutdown`: one task per connection, new
+/// connections picked up every interval.
+pub async fn run(app: App, cfg: EngineConfig, shutdown: CancellationToken) {
+    let mut tasks: HashMap<ConnectionId, tokio::task::JoinHandle<()>> = HashMap::new();
+    loop {
+        if let Ok(conns) = app.store.connections() {
+            for (id, _) in conns {
+                let running = tasks.get(&id).is_some_and(|t| !t.is_finished());
+                if !running {
+                    let (app, cfg, stop) = (app.clone(), cfg.clone(), shutdown.clone());
+                    let id2 = id.clone();
+                    tasks.insert(
+                        id,
+                        tokio::spawn(async move { connection_loop(app, id2, cfg, stop).await }),
+                    );
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(cfg.interval) => {}
+        }
+    }
+    for (_, t) in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+    }
+}
+
+async fn connection_loop(
+    app: App,
+    id: ConnectionId,
+    cfg: EngineConfig,
+    shutdown: CancellationToken,
+) {
+    let mut failures = 0u32;
+    loop {
+        let wait = match app.store.connection(&id) {
+            Ok(Some(rec)) if matches!(rec.state, ConnectionState::AuthFailed { .. }) => {
+                // Stopped until `connect` stores a new password; check again later.
+                cfg.interval
+            }
+            Ok(Some(_)) => match sync_and_record(&app, &id, cfg.auth_retry).await {
+                Ok(report) => {
+                    failures = 0;
+                    tracing::debug!(connection = %id, ?report, "sync done");
+                    cfg.interval + jitter(cfg.jitter)
+                }
+                Err(e) => {
+                    failures += 1;
+                    if e.retry_after().is_some() || is_transient(&e) {
+                        plan::backoff(failures, e.retry_after())
+                    } else {
+                        cfg.interval
+                    }
+                }
+            },
+            Ok(None) => return, // connection removed
+            Err(e) => {
+                tracing::error!(connection = %id, error = %e, "cannot read connection");
+                cfg.interval
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+fn is_transient(e: &Error) -> bool {
+    matches!(e, Error::Upstream(u) if u.is_transient())
+}
+
+fn jitter(max: Duration) -> Duration {
+    if max.is_zero() {
+        return Duration::ZERO;
+    }
+    Duration::from_millis(rand::random::<u64>() % (max.as_millis() as u64 + 1))
+}

@@ -1,0 +1,272 @@
+//! The async I/O shell: one hyper-util client (rustls via hyper-rustls,
+//! webpki roots, TCP nodelay) that sends `DavCall`s with Basic auth on every
+//! request and a non-empty User-Agent (ICLOUD.md §1.4, §1.5), follows
+//! redirects within the same site, and maps statuses to `Error`.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use super::requests::DavCall;
+use super::{Error, Result};
+use crate::dav::{MultiStatus, Precondition};
+use crate::secret::Secret;
+
+/// Apple ID (or user name) and app-specific password.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The Apple ID (e-mail) or user name.
+    pub user: String,
+    /// The app-specific password.
+    pub password: Secret<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("password", &self.password)
+            .finish()
+    }
+}
+
+/// One answer.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Response body.
+    pub body: Bytes,
+}
+
+impl Exchange {
+    /// The body as a multistatus.
+    pub fn multistatus(&self) -> Result<MultiStatus> {
+        Ok(MultiStatus::parse(&self.body)?)
+    }
+    /// A response header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// The upstream HTTP client for one connection. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    http: hyper_util::client::legacy::Client<Https, Full<Bytes>>,
+    base: Uri,
+    auth: Secret<HeaderValue>,
+    timeout: Duration,
+}
+
+/// The User-Agent we send (ICLOUD.md §1.5: must be non-empty).
+pub const USER_AGENT: &str = concat!("calproxy/", env!("CARGO_PKG_VERSION"));
+
+const MAX_REDIRECTS: usize = 3;
+
+impl Client {
+    /// A client for `base` (e.g. `https://caldav.icloud.com`).
+    pub fn new(base: &str, creds: &Credentials, timeout: Duration) -> Result<Self> {
+        crate::server::tls::install_crypto_provider();
+        let base: Uri = base
+            .parse()
+            .map_err(|_| Error::BadUrl { url: base.into() })?;
+        if base.scheme().is_none() || base.authority().is_none() {
+            return Err(Error::BadUrl {
+                url: base.to_string(),
+            });
+        }
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(timeout));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let token = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            creds.user,
+            creds.password.expose()
+        ));
+        let mut auth =
+            HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| Error::BadResponse {
+                what: "credentials are not valid header text",
+            })?;
+        auth.set_sensitive(true);
+        Ok(Self {
+            http: hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(https),
+            base,
+            auth: Secret::new(auth),
+            timeout,
+        })
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &Uri {
+        &self.base
+    }
+
+    /// Resolves a path or absolute URL against the base.
+    pub fn resolve(&self, target: &str) -> Result<Uri> {
+        if target.starts_with("http://") || target.starts_with("https://") {
+            return target
+                .parse()
+                .map_err(|_| Error::BadUrl { url: target.into() });
+        }
+        let scheme = self.base.scheme_str().unwrap_or("https");
+        let authority = self
+            .base
+            .authority()
+            .map(|a| a.as_str())
+            .unwrap_or_default();
+        let path = if target.starts_with('/') {
+            target.to_string()
+        } else {
+            format!("/{target}")
+        };
+        format!("{scheme}://{authority}{path}")
+            .parse()
+            .map_err(|_| Error::BadUrl { url: target.into() })
+    }
+
+    /// Sends a call and returns the raw answer, whatever its status.
+    pub async fn send_raw(&self, call: &DavCall) -> Result<Exchange> {
+        let mut uri = self.resolve(&call.target)?;
+        for _ in 0..=MAX_REDIRECTS {
+            let ex = self.send_once(call, &uri).await?;
+            if matches!(ex.status, 301 | 302 | 307 | 308) {
+                if let Some(next) = ex.header("location").and_then(|l| self.follow(&uri, l)) {
+                    uri = next;
+                    continue;
+                }
+            }
+            return Ok(ex);
+        }
+        Err(Error::BadResponse {
+            what: "too many redirects",
+        })
+    }
+
+    /// QUIRK(iCloud): ICLOUD.md §1.2 — "iCloud often redirects"; follow to
+    /// the same host or another host of the same site, re-sending Basic auth.
+    fn follow(&self, from: &Uri, location: &str) -> Option<Uri> {
+        let next: Uri = if location.starts_with('/') {
+            format!(
+                "{}://{}{}",
+                from.scheme_str()?,
+                from.authority()?.as_str(),
+                location
+            )
+            .parse()
+            .ok()?
+        } else {
+            location.parse().ok()?
+        };
+        let site = |u: &Uri| -> Option<String> {
+            let host = u.host()?;
+            let parts: Vec<&str> = host.rsplitn(3, '.').collect();
+            Some(if parts.len() >= 2 {
+                format!("{}.{}", parts[1], parts[0])
+            } else {
+                host.to_string()
+            })
+        };
+        (site(&next)? == site(from)?).then_some(next)
+    }
+
+    async fn send_once(&self, call: &DavCall, uri: &Uri) -> Result<Exchange> {
+        let host = uri.authority().map(|a| a.to_string()).unwrap_or_default();
+        let mut b = Request::builder()
+            .method(call.method.clone())
+            .uri(uri.clone())
+            .header(http::header::USER_AGENT, USER_AGENT)
+            .header(http::header::AUTHORIZATION, self.auth.expose().clone());
+        if let Some(d) = call.depth {
+            b = b.header("depth", d);
+        }
+        if let Some(ct) = call.content_type {
+            b = b.header(http::header::CONTENT_TYPE, ct);
+        }
+        if let Some(tag) = &call.if_match {
+            b = b.header(http::header::IF_MATCH, tag.quoted());
+        }
+        if call.if_none_match_any {
+            b = b.header(http::header::IF_NONE_MATCH, "*");
+        }
+        let req = b
+            .body(Full::new(call.body.clone()))
+            .map_err(|_| Error::BadUrl {
+                url: uri.to_string(),
+            })?;
+        let resp = match tokio::time::timeout(self.timeout, self.http.request(req)).await {
+            Err(_) => {
+                return Err(Error::Timeout {
+                    host,
+                    after: self.timeout,
+                })
+            }
+            Ok(Err(source)) => {
+                return Err(Error::Unreachable {
+                    host,
+                    source: Box::new(source),
+                })
+            }
+            Ok(Ok(r)) => r,
+        };
+        let (parts, body) = resp.into_parts();
+        let body = match tokio::time::timeout(self.timeout, body.collect()).await {
+            Ok(Ok(c)) => c.to_bytes(),
+            Ok(Err(_)) => return Err(Error::BodyRead { host }),
+            Err(_) => {
+                return Err(Error::Timeout {
+                    host,
+                    after: self.timeout,
+                })
+            }
+        };
+        Ok(Exchange {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        })
+    }
+
+    /// Sends a call; non-2xx answers become errors.
+    pub async fn send(&self, call: &DavCall) -> Result<Exchange> {
+        let ex = self.send_raw(call).await?;
+        check(call, ex)
+    }
+}
+
+/// Maps a non-success status to an error (401, 503/429, others).
+pub fn check(call: &DavCall, ex: Exchange) -> Result<Exchange> {
+    match ex.status {
+        200..=299 => Ok(ex),
+        401 => Err(Error::Unauthorized),
+        429 | 503 => Err(Error::Throttled {
+            status: ex.status,
+            retry_after: super::quirks::retry_after(ex.header("retry-after")),
+        }),
+        status => Err(Error::Rejected {
+            status,
+            method: call.method.to_string(),
+            path: call.target.clone(),
+            precondition: Precondition::parse_error_body(&ex.body)
+                .ok()
+                .flatten()
+                .map(Box::new),
+        }),
+    }
+}
