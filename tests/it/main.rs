@@ -14,6 +14,8 @@ mod r2_readonly;
 mod bad_input;
 // R10: a 2xx write survives a restart of the store
 mod r10_durability;
+// the CLI with and without a running server (admin socket)
+mod cli_admin;
 // upstream client + sync engine against Radicale and Xandikos
 mod upstream_peers;
 // real clients: python caldav, caldav-server-tester
