@@ -31,7 +31,7 @@ use crate::ids::{EventUid, IdError};
 
 pub use busy::{busy_intervals, merge, BusyInterval, BusyKind};
 pub use index::{parse_lenient, parse_strict};
-pub use write::{busy_calendar, busy_event, fold_line, strip, vfreebusy, StripSpec};
+pub use write::{busy_calendar, busy_event, ensure_end, fold_line, strip, vfreebusy, StripSpec};
 
 /// What the caller should answer for a failure (RFC 4791 preconditions).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

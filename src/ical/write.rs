@@ -182,3 +182,65 @@ pub fn busy_calendar(name: &str, intervals: &[BusyInterval]) -> String {
     lines.push("END:VCALENDAR".to_string());
     lines.iter().map(|l| fold_line(l)).collect()
 }
+
+/// Adds `DTEND` to every VEVENT that has neither DTEND nor DURATION:
+/// equal to DTSTART for date-times, the next day for dates (RFC 5545
+/// §3.6.1 defaults made explicit). Other lines are kept byte for byte.
+pub fn ensure_end(bytes: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut in_event = 0usize;
+    let mut has_end = false;
+    let mut start: Option<super::lines::Prop> = None;
+    let mut start_head = String::new();
+    for l in unfold(&text) {
+        let parsed = parse_line(&l.text, l.lineno).ok();
+        if let Some(p) = &parsed {
+            let value = p.value.trim();
+            match p.name.as_str() {
+                "BEGIN" if value.eq_ignore_ascii_case("VEVENT") => {
+                    in_event = 1;
+                    has_end = false;
+                    start = None;
+                }
+                "BEGIN" if in_event > 0 => in_event += 1,
+                "END" if in_event > 1 => in_event -= 1,
+                "END" if in_event == 1 && value.eq_ignore_ascii_case("VEVENT") => {
+                    in_event = 0;
+                    if let (false, Some(s)) = (has_end, &start) {
+                        out.push_str(&fold_line(&end_line(s, &start_head)));
+                    }
+                }
+                "DTEND" | "DURATION" if in_event == 1 => has_end = true,
+                "DTSTART" if in_event == 1 => {
+                    start_head = l
+                        .text
+                        .get(..l.text.len().saturating_sub(p.value.len() + 1))
+                        .unwrap_or("DTSTART")
+                        .to_string();
+                    start = Some(p.clone());
+                }
+                _ => {}
+            }
+        }
+        out.push_str(&fold_line(&l.text));
+    }
+    out.into_bytes()
+}
+
+fn end_line(start: &super::lines::Prop, head: &str) -> String {
+    let params = head.strip_prefix("DTSTART").unwrap_or("");
+    let value = start.value.trim();
+    let is_date = start
+        .param("VALUE")
+        .is_some_and(|v| v.eq_ignore_ascii_case("DATE"))
+        || (value.len() == 8 && value.bytes().all(|b| b.is_ascii_digit()));
+    if is_date {
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(value, "%Y%m%d") {
+            if let Some(next) = d.succ_opt() {
+                return format!("DTEND{params}:{}", next.format("%Y%m%d"));
+            }
+        }
+    }
+    format!("DTEND{params}:{value}")
+}

@@ -3,9 +3,12 @@
 //!
 //! | rule | function |
 //! | --- | --- |
+//! | R1–R3 may a client write here; is it forwarded to iCloud | [`writes::object_write`] |
 //! | R5 inbound events lose attendees, alarms, attachments; privacy | [`inbound::view`] |
 //! | R6 subscribed and reminders calendars cannot be connected | [`calendars::refusal`] |
 //! | R7 one primary, any number of conflict calendars | [`calendars::check_selection`] |
 
 pub mod calendars;
 pub mod inbound;
+pub mod outbound;
+pub mod writes;

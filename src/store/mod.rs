@@ -9,12 +9,14 @@
 mod codec;
 mod error;
 mod keys;
+mod outbox;
 mod records;
 mod sealed;
 mod upstream;
 
 pub use error::{Error, Result};
 pub use keys::CollectionKey;
+pub use outbox::{OutboxEntry, OutboxOp, Queued};
 pub use records::{
     ChangeRecord, CollectionKind, CollectionRecord, DeadProperty, ObjectRecord, Origin, Privacy,
     TenantRecord, UserRecord,
@@ -80,6 +82,7 @@ pub struct Store {
     remote_cals: sled::Tree,
     remote_objs: sled::Tree,
     links: sled::Tree,
+    outbox: sled::Tree,
     sealer: Sealer,
 }
 
@@ -124,6 +127,7 @@ impl Store {
             remote_cals: db.open_tree("remote_cals")?,
             remote_objs: db.open_tree("remote_objs")?,
             links: db.open_tree("links")?,
+            outbox: db.open_tree("outbox")?,
             sealer,
             db,
         })
@@ -352,17 +356,43 @@ impl Store {
         rec: &ObjectRecord,
         cond: &WriteCondition,
     ) -> Result<PutOutcome> {
+        self.put_object_queued(key, name, rec, cond, None)
+    }
+
+    /// [`put_object`](Self::put_object) plus an outbox entry in the same
+    /// transaction (R1, R10): either both are stored or neither.
+    pub fn put_object_queued(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        rec: &ObjectRecord,
+        cond: &WriteCondition,
+        outbox: Option<&OutboxEntry>,
+    ) -> Result<PutOutcome> {
+        let queued = match outbox {
+            Some(e) => Some((self.next_outbox_id()?.to_be_bytes(), codec::encode(e)?)),
+            None => None,
+        };
         let ckey = keys::collection(key);
         let okey = keys::object(key, name);
         let ukey = keys::uid(key, &rec.index.uid);
         let value = codec::encode(rec)?;
-        (&self.collections, &self.objects, &self.uids, &self.changes)
-            .transaction(|(cols, objs, uids, changes)| {
+        (
+            &self.collections,
+            &self.objects,
+            &self.uids,
+            &self.changes,
+            &self.outbox,
+        )
+            .transaction(|(cols, objs, uids, changes, outbox)| {
                 let Some(cbytes) = cols.get(&ckey)? else {
                     return abort(Error::NoCollection);
                 };
                 let mut col: CollectionRecord =
                     codec::decode("collections", &cbytes).or_else(abort)?;
+                if let Some((id, entry)) = &queued {
+                    outbox.insert(id.as_slice(), entry.as_slice())?;
+                }
                 let existing: Option<ObjectRecord> = objs
                     .get(&okey)?
                     .map(|v| codec::decode("objects", &v))
@@ -412,10 +442,29 @@ impl Store {
         name: &ObjectName,
         if_match: Option<&ETag>,
     ) -> Result<ObjectRecord> {
+        self.delete_object_queued(key, name, if_match, |_| None)
+    }
+
+    /// [`delete_object`](Self::delete_object) plus an outbox entry built from
+    /// the removed record, in the same transaction.
+    pub fn delete_object_queued(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        if_match: Option<&ETag>,
+        outbox: impl Fn(&ObjectRecord) -> Option<OutboxEntry>,
+    ) -> Result<ObjectRecord> {
+        let queue_id = self.next_outbox_id()?.to_be_bytes();
         let ckey = keys::collection(key);
         let okey = keys::object(key, name);
-        (&self.collections, &self.objects, &self.uids, &self.changes)
-            .transaction(|(cols, objs, uids, changes)| {
+        (
+            &self.collections,
+            &self.objects,
+            &self.uids,
+            &self.changes,
+            &self.outbox,
+        )
+            .transaction(|(cols, objs, uids, changes, outbox_tree)| {
                 let Some(cbytes) = cols.get(&ckey)? else {
                     return abort(Error::NoCollection);
                 };
@@ -432,6 +481,10 @@ impl Store {
                         });
                     }
                 }
+                if let Some(entry) = outbox(&old) {
+                    outbox_tree
+                        .insert(queue_id.as_slice(), codec::encode(&entry).or_else(abort)?)?;
+                }
                 objs.remove(okey.as_slice())?;
                 uids.remove(keys::uid(key, &old.index.uid))?;
                 log_change(changes, key, &mut col, name, true)?;
@@ -439,6 +492,47 @@ impl Store {
                 Ok(old)
             })
             .map_err(tx_err)
+    }
+
+    /// Replaces an object's origin bookkeeping (upstream href/etag) without
+    /// touching its bytes, ETag or the change log: clients see no change.
+    pub fn set_origin(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        origin: &Origin,
+    ) -> Result<()> {
+        let okey = keys::object(key, name);
+        let mut missing = false;
+        let mut failed = None;
+        self.objects.fetch_and_update(&okey, |old| {
+            let Some(old) = old else {
+                missing = true;
+                return None;
+            };
+            let mut rec: ObjectRecord = match codec::decode("objects", old) {
+                Ok(r) => r,
+                Err(e) => {
+                    failed = Some(e);
+                    return Some(old.to_vec());
+                }
+            };
+            rec.origin = origin.clone();
+            match codec::encode(&rec) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    failed = Some(e);
+                    Some(old.to_vec())
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if missing {
+            return Err(Error::NoObject { name: name.clone() });
+        }
+        Ok(())
     }
 
     /// What changed since `token` (None = everything, the initial sync).

@@ -130,8 +130,21 @@ impl CollectionRecord {
 /// Where a calendar object came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Origin {
-    /// Written by a client of this proxy (a system event or a local blocked slot).
+    /// Written by a client and kept local: a blocked slot (R3), or an event
+    /// in `primary/` of a user without a linked primary calendar.
     Local,
+    /// A system event (R1): written by a client into `primary/` and
+    /// forwarded to the user's primary iCloud calendar through the outbox.
+    System {
+        /// The connection of the primary calendar.
+        connection: ConnectionId,
+        /// Its href upstream (`<calendar>/<uid>.ics`).
+        href: Href,
+        /// Its ETag upstream once delivered.
+        etag: Option<ETag>,
+        /// Hash of what we last delivered (tells housekeeping from edits on a 412).
+        pushed: Option<String>,
+    },
     /// Fetched from an upstream calendar: a read-only blocked slot (R2).
     Upstream {
         /// The connection it came through.

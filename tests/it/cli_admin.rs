@@ -19,7 +19,13 @@ async fn cli(args: &[&str], stdin: &str) -> (bool, String) {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).await.unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .await
+        .unwrap();
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
         .expect("cli timed out")
@@ -38,7 +44,13 @@ async fn cli_commands_work_with_and_without_a_running_server() {
     let data = dir.path().to_str().unwrap();
 
     // No server: the CLI opens the store itself.
-    let (ok, out) = cli(&["user", "add", "--tenant", "t", "--user", "a", "--data", data], "pw-a\n").await;
+    let (ok, out) = cli(
+        &[
+            "user", "add", "--tenant", "t", "--user", "a", "--data", data,
+        ],
+        "pw-a\n",
+    )
+    .await;
     assert!(ok, "{out}");
     assert!(out.contains("created user a@t"), "{out}");
     let (ok, out) = cli(&["status", "--data", data], "").await;
@@ -64,19 +76,45 @@ async fn cli_commands_work_with_and_without_a_running_server() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (ok, out) = cli(&["user", "add", "--tenant", "t", "--user", "b", "--data", data], "pw-b\n").await;
+    let (ok, out) = cli(
+        &[
+            "user", "add", "--tenant", "t", "--user", "b", "--data", data,
+        ],
+        "pw-b\n",
+    )
+    .await;
     assert!(ok, "{out}");
     assert!(out.contains("created user b@t"), "{out}");
     let (ok, out) = cli(&["status", "--data", data], "").await;
     assert!(ok && out.contains("no connections"), "{out}");
     let (ok, out) = cli(&["calendars", "--data", data], "").await;
     assert!(ok, "{out}");
-    let (ok, out) = cli(&["configure", "--tenant", "t", "--user", "b", "--primary", "nope", "--data", data], "").await;
+    let (ok, out) = cli(
+        &[
+            "configure",
+            "--tenant",
+            "t",
+            "--user",
+            "b",
+            "--primary",
+            "nope",
+            "--data",
+            data,
+        ],
+        "",
+    )
+    .await;
     assert!(!ok && out.contains("no calendar"), "{out}");
     serve.start_kill().unwrap();
     let _ = tokio::time::timeout(Duration::from_secs(10), serve.wait()).await;
 
     // After the server is gone, the user it created is in the store.
-    let (ok, out) = cli(&["user", "add", "--tenant", "t", "--user", "b", "--data", data], "pw-b2\n").await;
+    let (ok, out) = cli(
+        &[
+            "user", "add", "--tenant", "t", "--user", "b", "--data", data,
+        ],
+        "pw-b2\n",
+    )
+    .await;
     assert!(ok && out.contains("updated password of user b@t"), "{out}");
 }
