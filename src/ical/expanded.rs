@@ -47,9 +47,8 @@ pub fn expand_calendar(bytes: &[u8], window: TimeRange, opts: &ExpandOptions) ->
     };
     for g in groups(&items) {
         let recurring = !g.overrides.is_empty()
-            || g.master.is_some_and(|m| {
-                m.prop("RRULE").is_some() || m.prop("RDATE").is_some()
-            });
+            || g.master
+                .is_some_and(|m| m.prop("RRULE").is_some() || m.prop("RDATE").is_some());
         let (occs, _) = expand_group(&g, &doc.zones, &lim);
         for occ in &occs {
             write_component(&instance(occ, recurring, opts.default_tz), &mut out);
@@ -63,7 +62,8 @@ pub fn expand_calendar(bytes: &[u8], window: TimeRange, opts: &ExpandOptions) ->
 fn instance(occ: &Occ<'_>, recurring: bool, tz: Tz) -> Component {
     let mut c = occ.comp.clone();
     c.props.retain(|p| !DROPPED.contains(&p.name.as_str()));
-    c.props.push(time_prop("DTSTART", occ.start, occ.all_day, tz));
+    c.props
+        .push(time_prop("DTSTART", occ.start, occ.all_day, tz));
     if occ.end > occ.start {
         c.props.push(time_prop("DTEND", occ.end, occ.all_day, tz));
     }

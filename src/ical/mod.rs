@@ -31,8 +31,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{EventUid, IdError};
 
-pub use expanded::expand_calendar;
 pub use busy::{busy_intervals, merge, BusyInterval, BusyKind};
+pub use expanded::expand_calendar;
 pub use index::{parse_lenient, parse_strict};
 pub use write::{busy_calendar, busy_event, fold_line, strip, vfreebusy, StripSpec};
 

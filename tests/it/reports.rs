@@ -232,7 +232,11 @@ async fn rfc4791_9_6_5_expand_returns_instances_with_utc_recurrence_ids() {
     // Stand-up 09:30 Europe/Berlin (CET in March) on Mon/Wed/Fri: three instances.
     let a = env
         .client()
-        .report(P, "1", &expand_query("20270301T000000Z", "20270306T000000Z"))
+        .report(
+            P,
+            "1",
+            &expand_query("20270301T000000Z", "20270306T000000Z"),
+        )
         .await
         .status(207);
     let data = a.text().replace("\r\n ", "");
@@ -244,7 +248,10 @@ async fn rfc4791_9_6_5_expand_returns_instances_with_utc_recurrence_ids() {
             data.contains(&format!("RECURRENCE-ID:202703{day}T083000Z")),
             "{data}"
         );
-        assert!(data.contains(&format!("DTSTART:202703{day}T083000Z")), "{data}");
+        assert!(
+            data.contains(&format!("DTSTART:202703{day}T083000Z")),
+            "{data}"
+        );
     }
 }
 
@@ -264,7 +271,11 @@ async fn rfc4791_9_6_5_expand_replaces_an_overridden_instance() {
         .status(201);
     let a = env
         .client()
-        .report(b, "1", &expand_query("20270201T000000Z", "20270401T000000Z"))
+        .report(
+            b,
+            "1",
+            &expand_query("20270201T000000Z", "20270401T000000Z"),
+        )
         .await
         .status(207);
     let data = a.text().replace("\r\n ", "");
