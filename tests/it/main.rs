@@ -16,3 +16,5 @@ mod bad_input;
 mod r10_durability;
 // real clients: python caldav, caldav-server-tester
 mod peers_python;
+// caldav-server-tester's verdicts against a table of expected outcomes
+mod peers_server_tester;
