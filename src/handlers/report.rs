@@ -1,14 +1,20 @@
 //! REPORT on a calendar collection: calendar-query (RFC 4791 §7.8),
 //! calendar-multiget (§7.9), sync-collection (RFC 6578 §3) and
 //! free-busy-query (§7.10).
+//!
+//! A `C:calendar-data` request with `C:expand` (§9.6.5) answers each
+//! object's instances in the window instead of the stored bytes.
 
 use hyper::StatusCode;
 
-use crate::dav::report::{CalendarMultiget, CalendarQuery, FreeBusyQuery, SyncCollection};
-use crate::dav::{
-    self, DavHeaders, MultiStatus, Precondition, PropRequest, Report, Response, ResponseBody,
+use crate::dav::report::{
+    CalendarDataRequest, CalendarMultiget, CalendarQuery, FreeBusyQuery, SyncCollection,
 };
-use crate::ical::{self, TimeRange};
+use crate::dav::{
+    self, DavHeaders, MultiStatus, Precondition, PropRequest, PropValue, Report, Response,
+    ResponseBody,
+};
+use crate::ical::{self, ExpandOptions, TimeRange};
 use crate::server::routes::Route;
 use crate::store::{CollectionKey, CollectionKind, CollectionRecord};
 
@@ -51,6 +57,31 @@ fn object_response(
     props::response(ctx, &res, href, props_req)
 }
 
+/// Applies `C:expand` (RFC 4791 §9.6.5) to the calendar data of a response.
+/// Data that cannot be expanded (it was stored, so it parsed once) is left
+/// as stored rather than dropped.
+fn apply_expand(
+    mut resp: Response,
+    data: Option<&CalendarDataRequest>,
+    opts: &ExpandOptions,
+) -> Response {
+    let Some((start, end)) = data.and_then(|d| d.expand) else {
+        return resp;
+    };
+    let ResponseBody::PropStats(stats) = &mut resp.body else {
+        return resp;
+    };
+    let window = TimeRange { start, end };
+    for prop in stats.iter_mut().flat_map(|s| s.props.iter_mut()) {
+        if let PropValue::CalendarData(text) = &mut prop.value {
+            if let Ok(expanded) = ical::expand_calendar(text.as_bytes(), window, opts) {
+                *text = expanded;
+            }
+        }
+    }
+    resp
+}
+
 fn query(
     ctx: &Ctx<'_>,
     key: &CollectionKey,
@@ -67,8 +98,9 @@ fn query(
     let mut ms = MultiStatus::default();
     for (name, rec) in ctx.app.store.objects(key)? {
         if filter::matches(&rec.data, &q.filter, &opts) {
+            let resp = object_response(ctx, key, col, name, rec, &q.props);
             ms.responses
-                .push(object_response(ctx, key, col, name, rec, &q.props));
+                .push(apply_expand(resp, q.data.as_ref(), &opts));
         }
     }
     Ok(Reply::multistatus(&ms))
@@ -80,14 +112,17 @@ fn multiget(
     col: &CollectionRecord,
     m: &CalendarMultiget,
 ) -> Result<Reply> {
+    let opts = availability::expand_options(ctx.app, &key.tenant, &key.user);
     let mut ms = MultiStatus::default();
     for href in &m.hrefs {
         let found = paths::object_in(key, href)
             .and_then(|name| Some((name.clone(), ctx.app.store.object(key, &name).ok()??)));
         match found {
-            Some((name, rec)) => ms
-                .responses
-                .push(object_response(ctx, key, col, name, rec, &m.props)),
+            Some((name, rec)) => {
+                let resp = object_response(ctx, key, col, name, rec, &m.props);
+                ms.responses
+                    .push(apply_expand(resp, m.data.as_ref(), &opts));
+            }
             None => ms.responses.push(Response {
                 href: href.clone(),
                 body: ResponseBody::Status {

@@ -1,12 +1,13 @@
 //! iCalendar FORMAT layer, pure: parsing (strict for client PUTs, lenient
 //! for upstream data), the index the store keeps beside raw bytes,
-//! recurrence expansion, RFC 4791 §9.9 time-range tests, busy time (R4)
+//! recurrence expansion (also as `C:expand` calendar data), RFC 4791 §9.9 time-range tests, busy time (R4)
 //! and writing (folding, VFREEBUSY, busy events, line-level stripping).
 //!
 //! Files: `lines` reads content lines and components (our own reader: the
 //! `icalendar` crate rejects valid files and is never used to
 //! re-serialise), `tz` owns time values and zones, `expand` recurrence,
-//! `parse` validation, `index` the [`ObjectIndex`], `busy` R4 and merging,
+//! `expanded` the `C:expand` calendar data, `parse` validation, `index`
+//! the [`ObjectIndex`], `busy` R4 and merging,
 //! `write` everything that produces iCalendar text.
 //!
 //! No input can make this module panic: nesting is bounded before the tree
@@ -15,6 +16,7 @@
 
 mod busy;
 mod expand;
+mod expanded;
 mod index;
 pub(crate) mod lines;
 mod parse;
@@ -30,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{EventUid, IdError};
 
 pub use busy::{busy_intervals, merge, BusyInterval, BusyKind};
+pub use expanded::expand_calendar;
 pub use index::{parse_lenient, parse_strict};
 pub use write::{busy_calendar, busy_event, ensure_end, fold_line, strip, vfreebusy, StripSpec};
 

@@ -20,3 +20,5 @@ mod cli_admin;
 mod upstream_peers;
 // real clients: python caldav, caldav-server-tester
 mod peers_python;
+// caldav-server-tester's verdicts against a table of expected outcomes
+mod peers_server_tester;

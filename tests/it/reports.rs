@@ -215,3 +215,73 @@ async fn r9_availability_collection_holds_busy_events_and_follows_writes() {
         "{t}"
     );
 }
+
+fn expand_query(start: &str, end: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<c:calendar-query xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+  <d:prop><d:getetag/><c:calendar-data><c:expand start="{start}" end="{end}"/></c:calendar-data></d:prop>
+  <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT"><c:time-range start="{start}" end="{end}"/></c:comp-filter></c:comp-filter></c:filter>
+</c:calendar-query>"#
+    )
+}
+
+#[tokio::test]
+async fn rfc4791_9_6_5_expand_returns_instances_with_utc_recurrence_ids() {
+    let env = TestEnv::start().await;
+    // Stand-up 09:30 Europe/Berlin (CET in March) on Mon/Wed/Fri: three instances.
+    let a = env
+        .client()
+        .report(
+            P,
+            "1",
+            &expand_query("20270301T000000Z", "20270306T000000Z"),
+        )
+        .await
+        .status(207);
+    let data = a.text().replace("\r\n ", "");
+    assert_eq!(data.matches("BEGIN:VEVENT").count(), 3, "{data}");
+    assert!(!data.contains("RRULE"), "{data}");
+    assert!(!data.contains("VTIMEZONE"), "{data}");
+    for day in ["01", "03", "05"] {
+        assert!(
+            data.contains(&format!("RECURRENCE-ID:202703{day}T083000Z")),
+            "{data}"
+        );
+        assert!(
+            data.contains(&format!("DTSTART:202703{day}T083000Z")),
+            "{data}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rfc4791_9_6_5_expand_replaces_an_overridden_instance() {
+    let env = TestEnv::start().await;
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n\
+        BEGIN:VEVENT\r\nUID:exp-1\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20270112T120000Z\r\n\
+        DTEND:20270112T130000Z\r\nRRULE:FREQ=MONTHLY\r\nSUMMARY:monthly\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:exp-1\r\nDTSTAMP:20260101T000000Z\r\nRECURRENCE-ID:20270212T120000Z\r\n\
+        DTSTART:20270213T120000Z\r\nDTEND:20270213T130000Z\r\nSUMMARY:moved\r\nEND:VEVENT\r\n\
+        END:VCALENDAR\r\n";
+    let b = "/dav/demo/demo/blocked/";
+    env.client()
+        .put(&format!("{b}exp-1.ics"), ics, &[])
+        .await
+        .status(201);
+    let a = env
+        .client()
+        .report(
+            b,
+            "1",
+            &expand_query("20270201T000000Z", "20270401T000000Z"),
+        )
+        .await
+        .status(207);
+    let data = a.text().replace("\r\n ", "");
+    assert_eq!(data.matches("BEGIN:VEVENT").count(), 2, "{data}");
+    assert!(data.contains("DTSTART:20270213T120000Z"), "{data}");
+    assert!(data.contains("RECURRENCE-ID:20270212T120000Z"), "{data}");
+    assert!(!data.contains("DTSTART:20270212T120000Z"), "{data}");
+    assert!(data.contains("RECURRENCE-ID:20270312T120000Z"), "{data}");
+}
