@@ -433,6 +433,12 @@ async fn serve(
     }
     if let Some(cfg) = engine {
         tokio::spawn(sync::run(app.clone(), cfg, shutdown.clone()));
+        tokio::spawn(sync::outbox::run(
+            app.clone(),
+            app.outbox.clone(),
+            std::time::Duration::from_secs(5),
+            shutdown.clone(),
+        ));
     }
     server::run(listener, app, tls, shutdown).await?;
     Ok(())

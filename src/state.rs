@@ -18,6 +18,8 @@ pub struct App {
     pub auth: AuthCache,
     /// Request counters.
     pub metrics: Arc<Metrics>,
+    /// Wakes the outbox worker after a client write (R1: pushed at once).
+    pub outbox: Arc<tokio::sync::Notify>,
 }
 
 impl App {
@@ -29,6 +31,7 @@ impl App {
             config: Arc::new(config),
             auth: AuthCache::new(ttl),
             metrics: Arc::new(Metrics::default()),
+            outbox: Arc::new(tokio::sync::Notify::new()),
         }
     }
 }

@@ -67,6 +67,14 @@ pub enum Error {
     /// An RFC 6578 sync token we did not issue or no longer know.
     #[error("invalid sync token")]
     InvalidSyncToken,
+    /// iCloud definitively refused a system event (R1); the local copy was removed.
+    #[error("iCloud refused the event ({status}): {reason}")]
+    UpstreamRejected {
+        /// iCloud's status.
+        status: u16,
+        /// Why, one line.
+        reason: String,
+    },
     /// The store failed.
     #[error("storage failed")]
     Store(#[source] crate::store::Error),

@@ -9,6 +9,7 @@
 mod error;
 pub mod feed;
 mod filter;
+mod forward;
 mod object;
 mod paths;
 mod propfind;

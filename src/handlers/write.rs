@@ -18,8 +18,12 @@ use crate::store::{
     self, CollectionKey, CollectionRecord, DeadProperty, ObjectRecord, Origin, WriteCondition,
 };
 
-use super::{load, paths, props, Ctx, Error, Reply, Resource, Result};
+use super::{forward, load, paths, props, Ctx, Error, Reply, Resource, Result};
 use crate::availability;
+use crate::policy::{
+    self,
+    writes::{Forward, Verdict},
+};
 
 fn need(href: Href, privilege: QName, reason: impl Into<String>) -> Error {
     Error::Forbidden {
@@ -80,25 +84,23 @@ pub(crate) async fn put(
         return Err(Error::NotFound);
     };
     let href = paths::object(&key, name);
-    if !col.kind.writable() {
-        return Err(need(
-            paths::collection(&key),
-            n::BIND,
-            read_only_reason(&col.kind),
-        ));
-    }
-    let current = match &existing {
-        Some(Resource::Object { rec, .. }) => {
-            if !props::object_writable(&col.kind, &rec.origin) {
-                return Err(need(
-                    href,
-                    n::WRITE_CONTENT,
-                    "blocked slot from iCloud is read-only (R2)",
-                ));
-            }
-            Some(rec.etag.clone())
+    let (current, existing_origin) = match &existing {
+        Some(Resource::Object { rec, .. }) => (Some(rec.etag.clone()), Some(rec.origin.clone())),
+        _ => (None, None),
+    };
+    let links = ctx.app.store.links(&key.tenant, &key.user)?;
+    let forward = match policy::writes::object_write(
+        &col.kind,
+        existing_origin.as_ref(),
+        links.primary.is_some(),
+    ) {
+        Verdict::Allow(f) => f,
+        Verdict::Deny(d) => {
+            return Err(match existing_origin {
+                Some(_) => need(href, n::WRITE_CONTENT, d.reason()),
+                None => need(paths::collection(&key), n::BIND, d.reason()),
+            })
         }
-        _ => None,
     };
     if let Some(mt) = h.media_type() {
         if mt != "text/calendar" {
@@ -137,18 +139,32 @@ pub(crate) async fn put(
         }
         _ => {}
     }
+    let (origin, queue) = match forward {
+        Forward::LocalOnly => (Origin::Local, None),
+        Forward::ToPrimary => {
+            let (o, e) = forward::for_put(
+                ctx,
+                &key,
+                name,
+                &index.uid,
+                existing_origin.as_ref(),
+                &links,
+            )?;
+            (o, Some(e))
+        }
+    };
     let data = body.to_vec();
     let rec = ObjectRecord {
         etag: availability::content_etag(&data),
         data,
         index,
-        origin: Origin::Local,
+        origin,
         modified: chrono::Utc::now().timestamp(),
     };
     let outcome = ctx
         .app
         .store
-        .put_object(&key, name, &rec, &cond)
+        .put_object_queued(&key, name, &rec, &cond, queue.as_ref())
         .map_err(|e| match e {
             store::Error::UidConflict { existing } => Error::UidConflict {
                 existing: paths::object(&key, &existing),
@@ -157,6 +173,9 @@ pub(crate) async fn put(
         })?;
     availability::refresh(ctx.app, &key.tenant, &key.user)?;
     ctx.app.store.flush().await?;
+    if let Some(id) = outcome.queued {
+        forward::push_now(ctx, id).await?;
+    }
     let status = if outcome.created {
         StatusCode::CREATED
     } else {
@@ -189,15 +208,11 @@ pub(crate) async fn delete(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders) -> Resu
         }
     };
     let href = paths::object(&key, &name);
-    if !col.kind.writable() {
-        return Err(need(href, n::UNBIND, read_only_reason(&col.kind)));
-    }
-    if !props::object_writable(&col.kind, &rec.origin) {
-        return Err(need(
-            href,
-            n::UNBIND,
-            "blocked slot from iCloud is read-only (R2)",
-        ));
+    let links = ctx.app.store.links(&key.tenant, &key.user)?;
+    if let Verdict::Deny(d) =
+        policy::writes::object_write(&col.kind, Some(&rec.origin), links.primary.is_some())
+    {
+        return Err(need(href, n::UNBIND, d.reason()));
     }
     let if_match = match &h.if_match {
         Some(EtagCondition::Tags(tags)) if !tags.contains(&rec.etag) => {
@@ -206,11 +221,15 @@ pub(crate) async fn delete(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders) -> Resu
         Some(EtagCondition::Tags(_)) => Some(rec.etag.clone()),
         _ => None,
     };
+    let queue = forward::for_delete(&key, &name, &rec.origin, &links);
     ctx.app
         .store
-        .delete_object(&key, &name, if_match.as_ref())?;
+        .delete_object_queued(&key, &name, if_match.as_ref(), |_| queue.clone())?;
     availability::refresh(ctx.app, &key.tenant, &key.user)?;
     ctx.app.store.flush().await?;
+    if queue.is_some() {
+        ctx.app.outbox.notify_one();
+    }
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 

@@ -81,6 +81,10 @@ fn status_of(f: &Failure) -> (StatusCode, Option<Precondition>) {
                 }),
             ),
             H::InvalidSyncToken => (StatusCode::FORBIDDEN, Some(Precondition::ValidSyncToken)),
+            H::UpstreamRejected { .. } => (
+                StatusCode::FORBIDDEN,
+                Some(Precondition::ValidCalendarObjectResource),
+            ),
             H::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
         },
     }

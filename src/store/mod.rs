@@ -54,6 +54,8 @@ pub struct PutOutcome {
     pub created: bool,
     /// The new ETag.
     pub etag: ETag,
+    /// The outbox id, when an entry was queued with the write.
+    pub queued: Option<u64>,
 }
 
 /// Members changed since a sync token (RFC 6578).
@@ -370,7 +372,7 @@ impl Store {
         outbox: Option<&OutboxEntry>,
     ) -> Result<PutOutcome> {
         let queued = match outbox {
-            Some(e) => Some((self.next_outbox_id()?.to_be_bytes(), codec::encode(e)?)),
+            Some(e) => Some((self.next_outbox_id()?, codec::encode(e)?)),
             None => None,
         };
         let ckey = keys::collection(key);
@@ -391,7 +393,7 @@ impl Store {
                 let mut col: CollectionRecord =
                     codec::decode("collections", &cbytes).or_else(abort)?;
                 if let Some((id, entry)) = &queued {
-                    outbox.insert(id.as_slice(), entry.as_slice())?;
+                    outbox.insert(&id.to_be_bytes(), entry.as_slice())?;
                 }
                 let existing: Option<ObjectRecord> = objs
                     .get(&okey)?
@@ -430,6 +432,7 @@ impl Store {
                 Ok(PutOutcome {
                     created: existing.is_none(),
                     etag: rec.etag.clone(),
+                    queued: queued.as_ref().map(|(id, _)| *id),
                 })
             })
             .map_err(tx_err)

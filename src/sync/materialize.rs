@@ -100,7 +100,13 @@ fn reconcile_one(
         .collect();
     let mut changes = 0;
     let mut wanted = std::collections::HashSet::new();
+    let systems = system_events(app, key, conn)?;
+    let remote_hrefs: std::collections::HashSet<&Href> = remote.iter().map(|(h, _)| h).collect();
     for (href, obj) in remote {
+        if let Some(sys) = systems.get(href) {
+            changes += follow_system_event(app, key, conn, sys, href, obj)?;
+            continue;
+        }
         let Some(name) = object_name(href) else {
             tracing::warn!(href = %href, "upstream object name is not usable; skipped");
             continue;
@@ -144,6 +150,23 @@ fn reconcile_one(
             Err(e) => return Err(e),
         }
     }
+    // System events deleted in iCloud (delivered before, gone now, nothing
+    // pending for them): the iCloud version wins (README).
+    let pending: std::collections::HashSet<Href> = app
+        .store
+        .outbox()?
+        .into_iter()
+        .filter(|q| &q.entry.connection == conn)
+        .map(|q| q.entry.href)
+        .collect();
+    for (href, sys) in &systems {
+        if sys.delivered && !remote_hrefs.contains(href) && !pending.contains(href) {
+            match app.store.delete_object(key, &sys.name, None) {
+                Ok(_) | Err(store::Error::NoObject { .. }) => changes += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
     for name in local.keys() {
         if !wanted.contains(name) {
             match app.store.delete_object(key, name, None) {
@@ -153,4 +176,83 @@ fn reconcile_one(
         }
     }
     Ok(changes)
+}
+
+/// A system event of this connection in a local collection.
+struct SystemEvent {
+    name: ObjectName,
+    record: ObjectRecord,
+    delivered: bool,
+}
+
+fn system_events(
+    app: &App,
+    key: &CollectionKey,
+    conn: &ConnectionId,
+) -> store::Result<HashMap<Href, SystemEvent>> {
+    let mut out = HashMap::new();
+    for (name, rec) in app.store.objects(key)? {
+        if let Origin::System {
+            connection,
+            href,
+            etag,
+            ..
+        } = &rec.origin
+        {
+            if connection == conn {
+                out.insert(
+                    href.clone(),
+                    SystemEvent {
+                        name,
+                        delivered: etag.is_some(),
+                        record: rec.clone(),
+                    },
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A system event seen upstream: record its ETag, or take iCloud's edit.
+fn follow_system_event(
+    app: &App,
+    key: &CollectionKey,
+    conn: &ConnectionId,
+    sys: &SystemEvent,
+    href: &Href,
+    obj: &store::RemoteObject,
+) -> store::Result<usize> {
+    let Origin::System { etag, pushed, .. } = &sys.record.origin else {
+        return Ok(0);
+    };
+    if etag.as_ref() == Some(&obj.etag) {
+        return Ok(0);
+    }
+    let theirs = super::outbox::hash(&obj.data);
+    let origin = Origin::System {
+        connection: conn.clone(),
+        href: href.clone(),
+        etag: Some(obj.etag.clone()),
+        pushed: Some(theirs.clone()),
+    };
+    if pushed.as_deref() == Some(theirs.as_str()) || etag.is_none() {
+        // Our own delivery (or housekeeping): only the upstream ETag moved.
+        app.store.set_origin(key, &sys.name, &origin)?;
+        return Ok(0);
+    }
+    // Edited in iCloud directly: the iCloud version wins and clients see it.
+    let Ok(index) = ical::parse_lenient(&obj.data) else {
+        return Ok(0);
+    };
+    let rec = ObjectRecord {
+        etag: availability::content_etag(&obj.data),
+        data: obj.data.clone(),
+        index,
+        origin,
+        modified: chrono::Utc::now().timestamp(),
+    };
+    app.store
+        .put_object(key, &sys.name, &rec, &WriteCondition::default())?;
+    Ok(1)
 }

@@ -9,6 +9,7 @@
 
 pub mod execute;
 pub mod materialize;
+pub mod outbox;
 pub mod plan;
 
 pub use execute::{sync_connection, SyncReport};
