@@ -42,5 +42,6 @@ pub mod ids;
 pub mod metrics;
 pub mod secret;
 pub mod server;
+pub mod sim;
 pub mod state;
 pub mod store;
