@@ -45,6 +45,7 @@ pub mod metrics;
 pub mod policy;
 pub mod secret;
 pub mod server;
+pub mod sim;
 pub mod state;
 pub mod store;
 pub mod sync;
