@@ -18,6 +18,8 @@ mod r10_durability;
 mod cli_admin;
 // upstream client + sync engine against Radicale and Xandikos
 mod upstream_peers;
+// the simulated iCloud: discovery, sync, quirks, throttling, request counts
+mod icloud_sync;
 // real clients: python caldav, caldav-server-tester
 mod peers_python;
 // caldav-server-tester's verdicts against a table of expected outcomes

@@ -2,5 +2,6 @@
 
 pub mod client;
 pub mod env;
+pub mod icloud;
 pub mod ics;
 pub mod peers;
