@@ -213,52 +213,47 @@ async fn icloud_401_marks_auth_failed_and_polling_stops() {
 
 #[tokio::test]
 async fn icloud_request_counts_initial_1000_events_and_idle_tick() {
-    let (sim, _stop) = icloud::start_sim().await;
-    for i in 0..500 {
-        sim.upsert_event(
-            "home",
-            &format!("h{i}.ics"),
-            &ics::event(
-                &format!("h{i}"),
-                "20261210T100000Z",
-                "20261210T110000Z",
-                "h",
-            ),
-        );
-        sim.upsert_event(
-            "work",
-            &format!("w{i}.ics"),
-            &ics::event(
-                &format!("w{i}"),
-                "20261210T100000Z",
-                "20261210T110000Z",
-                "w",
-            ),
-        );
+    // An account with exactly two event calendars (plus iCloud's usual extras).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("account.json"),
+        r#"{"owner_name": "Count", "aliases": [], "calendars": [
+            {"id": "home", "kind": "events", "displayname": "Home"},
+            {"id": "work", "kind": "events", "displayname": "Work"},
+            {"id": "tasks", "kind": "tasks", "displayname": "Reminders"},
+            {"id": "inbox", "kind": "inbox"}, {"id": "outbox", "kind": "outbox"},
+            {"id": "notification", "kind": "notification"}]}"#,
+    )
+    .unwrap();
+    for c in ["home", "work", "tasks"] {
+        std::fs::create_dir(dir.path().join(c)).unwrap();
+    }
+    let (sim, _stop) = icloud::start_sim_with(dir.path().to_path_buf()).await;
+    let n: usize = 1000;
+    for i in 0..n / 2 {
+        sim.upsert_event("home", &format!("h{i}.ics"), &ics::event(&format!("h{i}"), "20261210T100000Z", "20261210T110000Z", "h"));
+        sim.upsert_event("work", &format!("w{i}.ics"), &ics::event(&format!("w{i}"), "20261210T100000Z", "20261210T110000Z", "w"));
     }
     let env = crate::support::env::TestEnv::start().await;
     icloud::add_user(&env, "demo", "ann");
     sim.clear_requests();
     admin_ok(&env, connect_req(&sim, "demo", "ann", icloud::PASSWORD)).await;
     admin_ok(&env, configure_req("demo", "ann", Some("home"), &["work"])).await;
-    let discovery = sim.request_count();
-    // Only the two linked calendars are of interest here: drop the others' members.
-    let n: usize = ["home", "work"].iter().map(|c| sim.events(c).len()).sum();
-    let others: usize = ["6E1B2C3D-4F50-4A6B-9C7D-8E9F0A1B2C3D"]
-        .iter()
-        .map(|c| sim.events(c).len())
-        .sum();
+    let connect = sim.request_count();
     sim.clear_requests();
-    admin_ok(&env, Request::Sync { connection: None }).await;
+    let out = admin_ok(&env, Request::Sync { connection: None }).await;
+    assert!(out.contains(&format!("{n} fetched")), "{out}");
     let initial = sim.request_count();
-    let calendars = 3; // home, work and the shared Family calendar are all event calendars
-    let bound = (n + others).div_ceil(100) + 2 * calendars + 3;
-    println!("initial sync of {n} events (+{others}) over {calendars} calendars: {initial} upstream requests (+{discovery} for connect), bound {bound}");
-    assert!(
-        initial <= bound,
-        "{initial} > {bound}: {:#?}",
-        sim.requests()
-    );
+    let calendars = 2;
+    let bound = n.div_ceil(100) + 2 * calendars + 3;
+    println!("initial sync of {n} events over {calendars} calendars: {initial} upstream requests (bound {bound}); connect: {connect}");
+    assert!(initial <= bound, "{initial} > {bound}: {:#?}", sim.requests());
+    assert!(initial + connect <= bound, "connect + initial sync {} > {bound}", initial + connect);
+    assert_eq!(env.app.store.objects(&calproxy::store::CollectionKey::new(
+        &calproxy::ids::TenantId::new("demo").unwrap(),
+        &calproxy::ids::UserId::new("ann").unwrap(),
+        &calproxy::ids::CalendarId::new("work").unwrap(),
+    )).unwrap().len(), n / 2);
     sim.clear_requests();
     admin_ok(&env, Request::Sync { connection: None }).await;
     let idle = sim.request_count();

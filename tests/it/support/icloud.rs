@@ -35,8 +35,13 @@ impl Drop for Icloud {
 
 /// Starts a sim with the shipped fixtures.
 pub async fn start_sim() -> (SimHandle, CancellationToken) {
+    start_sim_with(repo().join("fixtures/sim")).await
+}
+
+/// Starts a sim on another fixtures directory.
+pub async fn start_sim_with(fixtures: std::path::PathBuf) -> (SimHandle, CancellationToken) {
     let stop = CancellationToken::new();
-    let sim = sim::start(SimConfig::demo(repo().join("fixtures/sim")), stop.clone())
+    let sim = sim::start(SimConfig::demo(fixtures), stop.clone())
         .await
         .expect("sim starts");
     (sim, stop)
@@ -48,7 +53,6 @@ pub async fn admin(env: &TestEnv, req: Request) -> Response {
 }
 
 /// Runs an admin command that must succeed.
-#[track_caller]
 pub async fn admin_ok(env: &TestEnv, req: Request) -> String {
     let r = admin::execute(&env.app, req).await;
     assert!(r.ok, "admin command failed:\n{}", r.output);
