@@ -334,14 +334,36 @@ async fn run_demo(
         }
     };
     let store = open_store(&dir)?;
-    let (tenant, user) = demo::seed(&store)?;
-    let token = ensure_feed_token(&store, &tenant, &user)?;
     let mut config = Config::new(listen, dir);
     config.tls_dir = tls_dir;
     let app = App::new(store, config);
+    let sim_stop = CancellationToken::new();
+    let (sim, tenant, user) = demo::start_with_sim(&app, sim_stop.clone()).await?;
+    let token = ensure_feed_token(&app.store, &tenant, &user)?;
     availability::refresh(&app, &tenant, &user)?;
     app.store.flush().await?;
-    serve(app, Some((tenant, user, token)), None).await
+    let engine = sync::EngineConfig {
+        interval: std::time::Duration::from_secs(15),
+        jitter: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
+    let demo = Demo {
+        tenant,
+        user,
+        token,
+        sim_url: sim.front_url(),
+    };
+    let result = serve(app, Some(demo), Some(engine)).await;
+    sim_stop.cancel();
+    result
+}
+
+/// What the demo banner prints.
+struct Demo {
+    tenant: TenantId,
+    user: UserId,
+    token: FeedToken,
+    sim_url: String,
 }
 
 fn tempfile_dir() -> Result<TempDir> {
@@ -376,11 +398,7 @@ fn ensure_feed_token(store: &Store, t: &TenantId, u: &UserId) -> Result<FeedToke
     Ok(tok)
 }
 
-async fn serve(
-    app: App,
-    demo: Option<(TenantId, UserId, FeedToken)>,
-    engine: Option<sync::EngineConfig>,
-) -> Result<()> {
+async fn serve(app: App, demo: Option<Demo>, engine: Option<sync::EngineConfig>) -> Result<()> {
     let tls = match &app.config.tls_dir {
         Some(dir) => {
             tls::ensure_self_signed(dir)?;
@@ -394,12 +412,18 @@ async fn serve(
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let base = format!("{scheme}://{addr}");
-    if let Some((t, u, token)) = &demo {
-        println!("calproxy demo is running.\n");
+    if let Some(Demo {
+        tenant: t,
+        user: u,
+        token,
+        sim_url,
+    }) = &demo
+    {
+        println!("calproxy demo is running against a simulated iCloud ({sim_url}).\n");
         println!("  CalDAV server   {base}/dav/   (or {base}/.well-known/caldav)");
         println!("  user / password {u} / {}", demo::PASSWORD);
         println!("  calendar home   {base}/dav/{t}/{u}/");
-        println!("    primary       {base}/dav/{t}/{u}/primary/       (read-write)");
+        println!("    primary       {base}/dav/{t}/{u}/primary/       (linked to iCloud \"Home\": new events go there)");
         println!("    blocked       {base}/dav/{t}/{u}/blocked/       (read-write, local only)");
         println!(
             "    work          {base}/dav/{t}/{u}/work/          (read-only conflict calendar)"

@@ -1,7 +1,11 @@
-//! The demo: tenant `demo`, user `demo` (password `demo`) with sample
-//! calendars from `fixtures/demo/`: a primary with a few events, and a
-//! read-only conflict calendar "Work" with a weekly busy event, an all-day
-//! FREE event and a cancelled event.
+//! The demo: tenant `demo`, user `demo` (password `demo`) connected to a
+//! simulated iCloud (`sim`, loaded from `fixtures/sim/`): its "Home"
+//! calendar is the primary (a few events), its "Work" calendar a read-only
+//! conflict calendar (a weekly busy event, an all-day FREE event, a
+//! cancelled event).
+//!
+//! [`seed_fixtures`] loads the same events straight into the store without
+//! a sim; the integration tests use it as their fast baseline.
 
 use crate::accounts;
 use crate::availability;
@@ -20,30 +24,27 @@ pub const PASSWORD: &str = "demo";
 const PRIMARY: &[(&str, &str)] = &[
     (
         "team-standup.ics",
-        include_str!("../fixtures/demo/primary/team-standup.ics"),
+        include_str!("../fixtures/sim/home/team-standup.ics"),
     ),
     (
         "dentist.ics",
-        include_str!("../fixtures/demo/primary/dentist.ics"),
+        include_str!("../fixtures/sim/home/dentist.ics"),
     ),
-    (
-        "lunch.ics",
-        include_str!("../fixtures/demo/primary/lunch.ics"),
-    ),
+    ("lunch.ics", include_str!("../fixtures/sim/home/lunch.ics")),
 ];
 
 const WORK: &[(&str, &str)] = &[
     (
         "weekly-review.ics",
-        include_str!("../fixtures/demo/work/weekly-review.ics"),
+        include_str!("../fixtures/sim/work/weekly-review.ics"),
     ),
     (
         "company-holiday.ics",
-        include_str!("../fixtures/demo/work/company-holiday.ics"),
+        include_str!("../fixtures/sim/work/company-holiday.ics"),
     ),
     (
         "cancelled-offsite.ics",
-        include_str!("../fixtures/demo/work/cancelled-offsite.ics"),
+        include_str!("../fixtures/sim/work/cancelled-offsite.ics"),
     ),
 ];
 
@@ -96,8 +97,8 @@ fn load(
     Ok(())
 }
 
-/// Seeds the demo tenant into `store` (idempotent).
-pub fn seed(store: &Store) -> Result<(TenantId, UserId), Error> {
+/// Seeds the demo tenant from the fixtures, without a sim (idempotent).
+pub fn seed_fixtures(store: &Store) -> Result<(TenantId, UserId), Error> {
     let tenant = TenantId::new(TENANT)?;
     let user = UserId::new(USER)?;
     accounts::add_user(store, &tenant, &user, &Secret::new(PASSWORD.to_string()))?;
@@ -118,4 +119,76 @@ pub fn seed(store: &Store) -> Result<(TenantId, UserId), Error> {
         etag: etag.clone(),
     })?;
     Ok((tenant, user))
+}
+
+/// Where the sim fixtures live: `./fixtures/sim` when run from the
+/// repository, else next to the crate's manifest.
+pub fn sim_fixtures() -> std::path::PathBuf {
+    let local = std::path::PathBuf::from("fixtures/sim");
+    if local.join("account.json").exists() {
+        local
+    } else {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sim")
+    }
+}
+
+/// Errors of the sim-backed demo.
+#[derive(Debug, thiserror::Error)]
+pub enum SimDemoError {
+    /// The simulated iCloud did not start.
+    #[error("the simulated iCloud did not start")]
+    Sim(#[source] std::io::Error),
+    /// Seeding failed.
+    #[error("demo seeding failed")]
+    Seed(#[from] Error),
+    /// An admin step failed (its output says why).
+    #[error("demo set-up step failed: {0}")]
+    Step(String),
+}
+
+/// Starts the sim, creates the demo user, connects it to the sim,
+/// configures Home as primary and Work as conflict calendar, and syncs.
+pub async fn start_with_sim(
+    app: &crate::state::App,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Result<(crate::sim::SimHandle, TenantId, UserId), SimDemoError> {
+    use crate::admin::{self, Request, WirePassword};
+    let cfg = crate::sim::SimConfig::demo(sim_fixtures());
+    let sim = crate::sim::start(cfg.clone(), shutdown)
+        .await
+        .map_err(SimDemoError::Sim)?;
+    let tenant = TenantId::new(TENANT).map_err(Error::from)?;
+    let user = UserId::new(USER).map_err(Error::from)?;
+    accounts::add_user(
+        &app.store,
+        &tenant,
+        &user,
+        &Secret::new(PASSWORD.to_string()),
+    )
+    .map_err(Error::from)?;
+    let steps = [
+        Request::Connect {
+            tenant: tenant.clone(),
+            user: user.clone(),
+            apple_id: cfg.apple_id.clone(),
+            password: WirePassword::new(&cfg.app_password),
+            upstream: sim.front_url(),
+            id: Some(ConnectionId::new("icloud-demo").map_err(Error::from)?),
+        },
+        Request::Configure {
+            tenant: tenant.clone(),
+            user: user.clone(),
+            primary: Some("home".into()),
+            conflicts: vec!["work".into()],
+            conflict_users: vec![],
+        },
+        Request::Sync { connection: None },
+    ];
+    for step in steps {
+        let r = admin::execute(app, step).await;
+        if !r.ok {
+            return Err(SimDemoError::Step(r.output));
+        }
+    }
+    Ok((sim, tenant, user))
 }

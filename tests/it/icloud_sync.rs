@@ -231,8 +231,26 @@ async fn icloud_request_counts_initial_1000_events_and_idle_tick() {
     let (sim, _stop) = icloud::start_sim_with(dir.path().to_path_buf()).await;
     let n: usize = 1000;
     for i in 0..n / 2 {
-        sim.upsert_event("home", &format!("h{i}.ics"), &ics::event(&format!("h{i}"), "20261210T100000Z", "20261210T110000Z", "h"));
-        sim.upsert_event("work", &format!("w{i}.ics"), &ics::event(&format!("w{i}"), "20261210T100000Z", "20261210T110000Z", "w"));
+        sim.upsert_event(
+            "home",
+            &format!("h{i}.ics"),
+            &ics::event(
+                &format!("h{i}"),
+                "20261210T100000Z",
+                "20261210T110000Z",
+                "h",
+            ),
+        );
+        sim.upsert_event(
+            "work",
+            &format!("w{i}.ics"),
+            &ics::event(
+                &format!("w{i}"),
+                "20261210T100000Z",
+                "20261210T110000Z",
+                "w",
+            ),
+        );
     }
     let env = crate::support::env::TestEnv::start().await;
     icloud::add_user(&env, "demo", "ann");
@@ -247,13 +265,28 @@ async fn icloud_request_counts_initial_1000_events_and_idle_tick() {
     let calendars = 2;
     let bound = n.div_ceil(100) + 2 * calendars + 3;
     println!("initial sync of {n} events over {calendars} calendars: {initial} upstream requests (bound {bound}); connect: {connect}");
-    assert!(initial <= bound, "{initial} > {bound}: {:#?}", sim.requests());
-    assert!(initial + connect <= bound, "connect + initial sync {} > {bound}", initial + connect);
-    assert_eq!(env.app.store.objects(&calproxy::store::CollectionKey::new(
-        &calproxy::ids::TenantId::new("demo").unwrap(),
-        &calproxy::ids::UserId::new("ann").unwrap(),
-        &calproxy::ids::CalendarId::new("work").unwrap(),
-    )).unwrap().len(), n / 2);
+    assert!(
+        initial <= bound,
+        "{initial} > {bound}: {:#?}",
+        sim.requests()
+    );
+    assert!(
+        initial + connect <= bound,
+        "connect + initial sync {} > {bound}",
+        initial + connect
+    );
+    assert_eq!(
+        env.app
+            .store
+            .objects(&calproxy::store::CollectionKey::new(
+                &calproxy::ids::TenantId::new("demo").unwrap(),
+                &calproxy::ids::UserId::new("ann").unwrap(),
+                &calproxy::ids::CalendarId::new("work").unwrap(),
+            ))
+            .unwrap()
+            .len(),
+        n / 2
+    );
     sim.clear_requests();
     admin_ok(&env, Request::Sync { connection: None }).await;
     let idle = sim.request_count();

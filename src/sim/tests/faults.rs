@@ -78,7 +78,7 @@ async fn sim_find_by_uid_and_demo_content() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].0, "home");
     let demo = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/primary/team-standup.ics"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sim/home/team-standup.ics"),
     )
     .expect("demo fixture");
     assert_eq!(found[0].1.ics.replace("\r\n", "\n"), demo);

@@ -33,7 +33,7 @@ impl TestEnv {
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestEnv {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(dir.path()).expect("open store");
-        let (t, u) = calproxy::demo::seed(&store).expect("seed demo");
+        let (t, u) = calproxy::demo::seed_fixtures(&store).expect("seed demo");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let mut config = Config::new(addr, dir.path().to_path_buf());
