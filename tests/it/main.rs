@@ -20,6 +20,8 @@ mod cli_admin;
 mod upstream_peers;
 // the simulated iCloud: discovery, sync, quirks, throttling, request counts
 mod icloud_sync;
+// R1-R3 through the simulated iCloud
+mod r1_primary_writes;
 // real clients: python caldav, caldav-server-tester
 mod peers_python;
 // caldav-server-tester's verdicts against a table of expected outcomes
