@@ -22,6 +22,8 @@ mod upstream_peers;
 mod icloud_sync;
 // R1-R3 through the simulated iCloud
 mod r1_primary_writes;
+// R10: crash (SIGKILL) and outage with the simulated iCloud
+mod r10_crash_outage;
 // real clients: python caldav, caldav-server-tester
 mod peers_python;
 // caldav-server-tester's verdicts against a table of expected outcomes
