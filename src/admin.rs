@@ -89,6 +89,8 @@ pub enum Request {
         conflicts: Vec<String>,
         /// Other users of the tenant whose availability blocks this user's.
         conflict_users: Vec<UserId>,
+        /// R5 privacy of iCloud events in the user's own views.
+        privacy: Option<crate::store::Privacy>,
     },
     /// Sync now.
     Sync {
@@ -161,6 +163,7 @@ pub async fn execute(app: &App, req: Request) -> Response {
             primary,
             conflicts,
             conflict_users,
+            privacy,
         } => {
             configure(
                 app,
@@ -169,6 +172,7 @@ pub async fn execute(app: &App, req: Request) -> Response {
                 primary.as_deref(),
                 &conflicts,
                 &conflict_users,
+                privacy,
             )
             .await
         }
@@ -386,11 +390,12 @@ async fn configure(
     primary: Option<&str>,
     conflicts: &[String],
     conflict_users: &[UserId],
+    privacy: Option<crate::store::Privacy>,
 ) -> Response {
-    match app.store.user(tenant, user) {
-        Ok(Some(_)) => {}
+    let mut urec = match app.store.user(tenant, user) {
+        Ok(Some(u)) => u,
         _ => return Response::fail(format!("no user {user}@{tenant}\n")),
-    }
+    };
     let mut chosen = Vec::new();
     for (is_primary, name) in primary
         .iter()
@@ -476,6 +481,22 @@ async fn configure(
     }
     if let Err(e) = app.store.put_links(tenant, user, &links) {
         return Response::fail(format!("storage failed: {e}\n"));
+    }
+    if let Some(p) = privacy {
+        if p != urec.privacy {
+            urec.privacy = p;
+            if let Err(e) = app.store.put_user(tenant, user, &urec) {
+                return Response::fail(format!("storage failed: {e}\n"));
+            }
+            // Re-render every iCloud copy at the new level (R5).
+            for r in links.remote_refs() {
+                let key = crate::store::CollectionKey::new(tenant, user, &r.local);
+                if let Err(e) = sync::materialize::forget_copies(app, &key, &r.connection) {
+                    return Response::fail(format!("storage failed: {e}\n"));
+                }
+            }
+        }
+        let _ = writeln!(out, "privacy {p:?}");
     }
     for (_, cid, id, _) in &chosen {
         if let Err(e) = sync::materialize::reconcile_calendar(app, cid, id) {

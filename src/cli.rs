@@ -115,6 +115,9 @@ pub enum Command {
         /// Another user of the tenant whose availability blocks this user's (repeatable).
         #[arg(long = "conflict-user")]
         conflict_users: Vec<UserId>,
+        /// What the user's own views keep of iCloud events (R5): full, summary (default) or busy.
+        #[arg(long, value_enum)]
+        privacy: Option<crate::store::Privacy>,
         /// Data directory.
         #[arg(long, default_value = "calproxy-data")]
         data: PathBuf,
@@ -224,6 +227,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             primary,
             conflicts,
             conflict_users,
+            privacy,
             data,
         } => {
             let req = admin::Request::Configure {
@@ -232,6 +236,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 primary,
                 conflicts,
                 conflict_users,
+                privacy,
             };
             run_admin(&data, req).await
         }

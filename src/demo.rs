@@ -181,6 +181,7 @@ pub async fn start_with_sim(
             primary: Some("home".into()),
             conflicts: vec!["work".into()],
             conflict_users: vec![],
+            privacy: None,
         },
         Request::Sync { connection: None },
     ];

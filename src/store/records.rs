@@ -16,7 +16,7 @@ pub struct TenantRecord {
 }
 
 /// How much of an iCloud event a user's own views show (R5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 pub enum Privacy {
     /// SUMMARY, DESCRIPTION and LOCATION kept.
     Full,

@@ -256,3 +256,14 @@ fn follow_system_event(
         .put_object(key, &sys.name, &rec, &WriteCondition::default())?;
     Ok(1)
 }
+
+/// Removes every copy of `conn`'s events from a collection (they are
+/// written again by the next reconcile, e.g. at a new privacy level).
+pub fn forget_copies(app: &App, key: &CollectionKey, conn: &ConnectionId) -> store::Result<()> {
+    for (name, rec) in app.store.objects(key)? {
+        if matches!(&rec.origin, Origin::Upstream { connection, .. } if connection == conn) {
+            app.store.delete_object(key, &name, None)?;
+        }
+    }
+    Ok(())
+}

@@ -24,6 +24,8 @@ mod icloud_sync;
 mod r1_primary_writes;
 // R10: crash (SIGKILL) and outage with the simulated iCloud
 mod r10_crash_outage;
+// R5 privacy, R7 conflict users, R8 tenants sharing a connection
+mod r5_r8_privacy_tenancy;
 // real clients: python caldav, caldav-server-tester
 mod peers_python;
 // caldav-server-tester's verdicts against a table of expected outcomes

@@ -24,19 +24,37 @@ async fn cli(args: &[&str], stdin: &str) -> String {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).await.unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .await
+        .unwrap();
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
         .expect("cli timed out")
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "calproxy {args:?} failed:\n{text}");
     text
 }
 
 async fn serve(data: &str) -> (Child, String) {
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data", data, "--sync-interval", "1"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            data,
+            "--sync-interval",
+            "1",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -62,14 +80,50 @@ async fn r10_fifty_writes_survive_sigkill_during_503_and_arrive_exactly_once() {
     let (sim, _stop) = icloud::start_sim().await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    cli(&["user", "add", "--tenant", "demo", "--user", "ann", "--data", data], "pw\n").await;
+    cli(
+        &[
+            "user", "add", "--tenant", "demo", "--user", "ann", "--data", data,
+        ],
+        "pw\n",
+    )
+    .await;
     let front = sim.front_url();
     cli(
-        &["connect", "--tenant", "demo", "--user", "ann", "--apple-id", icloud::APPLE_ID, "--upstream", &front, "--id", "icloud", "--data", data],
+        &[
+            "connect",
+            "--tenant",
+            "demo",
+            "--user",
+            "ann",
+            "--apple-id",
+            icloud::APPLE_ID,
+            "--upstream",
+            &front,
+            "--id",
+            "icloud",
+            "--data",
+            data,
+        ],
         &format!("{}\n", icloud::PASSWORD),
     )
     .await;
-    cli(&["configure", "--tenant", "demo", "--user", "ann", "--primary", "home", "--conflict", "work", "--data", data], "").await;
+    cli(
+        &[
+            "configure",
+            "--tenant",
+            "demo",
+            "--user",
+            "ann",
+            "--primary",
+            "home",
+            "--conflict",
+            "work",
+            "--data",
+            data,
+        ],
+        "",
+    )
+    .await;
     cli(&["sync", "--data", data], "").await;
 
     sim.faults().fail_all(Some((503, Some(1))));
@@ -81,7 +135,12 @@ async fn r10_fifty_writes_survive_sigkill_during_503_and_arrive_exactly_once() {
         let a = c
             .put(
                 &format!("/dav/demo/ann/primary/crash-{i}.ics"),
-                &ics::event(&format!("crash-{i}"), "20261214T100000Z", "20261214T110000Z", "crash test"),
+                &ics::event(
+                    &format!("crash-{i}"),
+                    "20261214T100000Z",
+                    "20261214T110000Z",
+                    "crash test",
+                ),
                 &[("if-none-match", "*")],
             )
             .await
@@ -89,7 +148,10 @@ async fn r10_fifty_writes_survive_sigkill_during_503_and_arrive_exactly_once() {
         let _ = a;
         acknowledged += 1;
     }
-    assert!(sim.find_by_uid("crash-0").is_empty(), "iCloud was answering 503");
+    assert!(
+        sim.find_by_uid("crash-0").is_empty(),
+        "iCloud was answering 503"
+    );
     server.start_kill().unwrap(); // SIGKILL: no shutdown code runs
     let _ = tokio::time::timeout(Duration::from_secs(10), server.wait()).await;
 
@@ -97,14 +159,20 @@ async fn r10_fifty_writes_survive_sigkill_during_503_and_arrive_exactly_once() {
     sim.faults().fail_all(None);
     let mut arrived = 0;
     for _ in 0..600 {
-        arrived = (0..n).filter(|i| !sim.find_by_uid(&format!("crash-{i}")).is_empty()).count();
+        arrived = (0..n)
+            .filter(|i| !sim.find_by_uid(&format!("crash-{i}")).is_empty())
+            .count();
         if arrived == n {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let duplicates: usize = (0..n)
-        .map(|i| sim.find_by_uid(&format!("crash-{i}")).len().saturating_sub(1))
+        .map(|i| {
+            sim.find_by_uid(&format!("crash-{i}"))
+                .len()
+                .saturating_sub(1)
+        })
         .sum();
     println!("crash test: {acknowledged} writes acknowledged, {arrived} arrived upstream, {duplicates} duplicates");
     server.start_kill().unwrap();
@@ -118,24 +186,46 @@ async fn r10_outage_reads_served_from_sled_and_writes_drain_after() {
     let ic = Icloud::start(true).await;
     ic.sim.faults().drop_connections(true);
     // Reads keep working.
-    assert!(ic.names("primary").await.contains(&"dentist.ics".to_string()));
-    ic.ann.get("/dav/demo/ann/primary/dentist.ics").await.status(200);
+    assert!(ic
+        .names("primary")
+        .await
+        .contains(&"dentist.ics".to_string()));
+    ic.ann
+        .get("/dav/demo/ann/primary/dentist.ics")
+        .await
+        .status(200);
     let fb = r#"<?xml version="1.0"?><c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav"><c:time-range start="20261201T000000Z" end="20261208T000000Z"/></c:free-busy-query>"#;
-    ic.ann.report("/dav/demo/ann/availability/", "1", fb).await.status(200);
+    ic.ann
+        .report("/dav/demo/ann/availability/", "1", fb)
+        .await
+        .status(200);
     // Syncing fails, writes are accepted.
     let r = icloud::admin(&ic.env, calproxy::admin::Request::Sync { connection: None }).await;
     assert!(!r.ok);
     let n = 5;
     for i in 0..n {
         ic.ann
-            .put(&format!("/dav/demo/ann/primary/out-{i}.ics"), &ics::event(&format!("out-{i}"), "20261215T100000Z", "20261215T110000Z", "outage"), &[])
+            .put(
+                &format!("/dav/demo/ann/primary/out-{i}.ics"),
+                &ics::event(
+                    &format!("out-{i}"),
+                    "20261215T100000Z",
+                    "20261215T110000Z",
+                    "outage",
+                ),
+                &[],
+            )
             .await
             .status(201);
     }
     assert_eq!(ic.env.app.store.outbox_len(), n);
     ic.sim.faults().drop_connections(false);
-    let report = calproxy::sync::outbox::drain(&ic.env.app, true).await.unwrap();
-    let arrived = (0..n).filter(|i| ic.sim.find_by_uid(&format!("out-{i}")).len() == 1).count();
+    let report = calproxy::sync::outbox::drain(&ic.env.app, true)
+        .await
+        .unwrap();
+    let arrived = (0..n)
+        .filter(|i| ic.sim.find_by_uid(&format!("out-{i}")).len() == 1)
+        .count();
     println!("outage test: {n} writes acknowledged during the outage, {arrived} arrived once after recovery ({report:?})");
     assert_eq!(arrived, n);
     assert_eq!(ic.env.app.store.outbox_len(), 0);

@@ -112,6 +112,7 @@ async fn scenario(upstream_url: &str, user: &str, home: &str, work: &str) {
             primary: Some(home_id),
             conflicts: vec![work_id.clone()],
             conflict_users: vec![],
+            privacy: None,
         },
     )
     .await;

@@ -84,6 +84,7 @@ pub fn configure_req(
         primary: primary.map(str::to_string),
         conflicts: conflicts.iter().map(|s| s.to_string()).collect(),
         conflict_users: vec![],
+        privacy: None,
     }
 }
 
