@@ -42,7 +42,7 @@ fn names(a: &crate::support::client::Answer) -> Vec<String> {
 }
 
 /// The shared scenario: `home` becomes ann's primary, `work` a conflict calendar.
-async fn scenario(upstream_url: &str, user: &str, home: &str, work: &str) {
+async fn scenario(upstream_url: &str, user: &str, home: &str, work: &str) -> TestEnv {
     let up = DavClient::new(upstream_url.to_string(), Some((user, "pw")));
     for (path, name) in [(home, "Home"), (work, "Work")] {
         let a = up
@@ -175,22 +175,46 @@ async fn scenario(upstream_url: &str, user: &str, home: &str, work: &str) {
     // An idle sync fetches nothing.
     let out = admin_ok(&env, Request::Sync { connection: None }).await;
     assert!(out.contains("0 calendars synced"), "{out}");
+    env
+}
+
+/// R1 against a real server: a system event created in calproxy's primary
+/// is PUT to the upstream calendar, updated, then deleted there.
+async fn system_event_round_trip(env: &TestEnv, upstream_url: &str, user: &str, home: &str) {
+    let up = DavClient::new(upstream_url.to_string(), Some((user, "pw")));
+    let c = DavClient::new(env.base(), Some(("ann@demo", "pw")));
+    let path = "/dav/demo/ann/primary/sys.ics";
+    c.put(path, &ics::event("sys-1", "20261205T090000Z", "20261205T100000Z", "System one"), &[]).await.status(201);
+    let there = up.get(&format!("{home}sys-1.ics")).await.status(200).text();
+    assert!(there.contains("System one"), "{there}");
+    c.put(path, &ics::event("sys-1", "20261205T090000Z", "20261205T103000Z", "System one longer"), &[]).await.status(204);
+    let there = up.get(&format!("{home}sys-1.ics")).await.status(200).text();
+    assert!(there.contains("longer"), "{there}");
+    // A sync leaves it a writable system event (no duplicate, no read-only copy).
+    admin_ok(env, Request::Sync { connection: None }).await;
+    let names = names(&c.propfind("/dav/demo/ann/primary/", "1", "").await.status(207));
+    assert_eq!(names.iter().filter(|n| n.contains("sys")).count(), 1, "{names:?}");
+    c.delete(path, &[]).await.status(204);
+    calproxy::sync::outbox::drain(&env.app, true).await.unwrap();
+    up.get(&format!("{home}sys-1.ics")).await.status(404);
 }
 
 #[tokio::test]
 async fn radicale_connect_initial_and_incremental_sync() {
     let server = peers::radicale().await;
-    scenario(&server.url, "jane", "/jane/home/", "/jane/work/").await;
+    let env = scenario(&server.url, "jane", "/jane/home/", "/jane/work/").await;
+    system_event_round_trip(&env, &server.url, "jane", "/jane/home/").await;
 }
 
 #[tokio::test]
 async fn xandikos_connect_initial_and_incremental_sync() {
     let server = peers::xandikos().await;
-    scenario(
+    let env = scenario(
         &server.url,
         "user",
         "/user/calendars/home/",
         "/user/calendars/work/",
     )
     .await;
+    system_event_round_trip(&env, &server.url, "user", "/user/calendars/home/").await;
 }
