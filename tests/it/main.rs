@@ -26,6 +26,8 @@ mod r1_primary_writes;
 mod r10_crash_outage;
 // R5 privacy, R7 conflict users, R8 tenants sharing a connection
 mod r5_r8_privacy_tenancy;
+// secrets never reach logs, output, errors, Debug or the data files
+mod secrets;
 // real clients: python caldav, caldav-server-tester
 mod peers_python;
 // caldav-server-tester's verdicts against a table of expected outcomes

@@ -35,7 +35,11 @@ async fn python_caldav_one_way_contract_against_simulated_icloud() {
         .arg(format!("{}/", ic.env.base()))
         .args(["ann@demo", "pw"]);
     let out = peers::run(cmd, Duration::from_secs(120)).await;
-    assert!(out.status.success(), "python caldav contract scenario failed\n{}", peers::show(&out));
+    assert!(
+        out.status.success(),
+        "python caldav contract scenario failed\n{}",
+        peers::show(&out)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("ALL OK"), "{}", peers::show(&out));
     let ids: serde_json::Value = stdout
@@ -49,7 +53,9 @@ async fn python_caldav_one_way_contract_against_simulated_icloud() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "home");
     // R3: the blocked slot never reached iCloud.
-    calproxy::sync::outbox::drain(&ic.env.app, true).await.unwrap();
+    calproxy::sync::outbox::drain(&ic.env.app, true)
+        .await
+        .unwrap();
     assert!(ic.sim.find_by_uid(blocked).is_empty());
     assert!(!ic.sim.requests().iter().any(|r| r.body.contains(blocked)));
 }

@@ -184,16 +184,46 @@ async fn system_event_round_trip(env: &TestEnv, upstream_url: &str, user: &str, 
     let up = DavClient::new(upstream_url.to_string(), Some((user, "pw")));
     let c = DavClient::new(env.base(), Some(("ann@demo", "pw")));
     let path = "/dav/demo/ann/primary/sys.ics";
-    c.put(path, &ics::event("sys-1", "20261205T090000Z", "20261205T100000Z", "System one"), &[]).await.status(201);
+    c.put(
+        path,
+        &ics::event(
+            "sys-1",
+            "20261205T090000Z",
+            "20261205T100000Z",
+            "System one",
+        ),
+        &[],
+    )
+    .await
+    .status(201);
     let there = up.get(&format!("{home}sys-1.ics")).await.status(200).text();
     assert!(there.contains("System one"), "{there}");
-    c.put(path, &ics::event("sys-1", "20261205T090000Z", "20261205T103000Z", "System one longer"), &[]).await.status(204);
+    c.put(
+        path,
+        &ics::event(
+            "sys-1",
+            "20261205T090000Z",
+            "20261205T103000Z",
+            "System one longer",
+        ),
+        &[],
+    )
+    .await
+    .status(204);
     let there = up.get(&format!("{home}sys-1.ics")).await.status(200).text();
     assert!(there.contains("longer"), "{there}");
     // A sync leaves it a writable system event (no duplicate, no read-only copy).
     admin_ok(env, Request::Sync { connection: None }).await;
-    let names = names(&c.propfind("/dav/demo/ann/primary/", "1", "").await.status(207));
-    assert_eq!(names.iter().filter(|n| n.contains("sys")).count(), 1, "{names:?}");
+    let names = names(
+        &c.propfind("/dav/demo/ann/primary/", "1", "")
+            .await
+            .status(207),
+    );
+    assert_eq!(
+        names.iter().filter(|n| n.contains("sys")).count(),
+        1,
+        "{names:?}"
+    );
     c.delete(path, &[]).await.status(204);
     calproxy::sync::outbox::drain(&env.app, true).await.unwrap();
     up.get(&format!("{home}sys-1.ics")).await.status(404);

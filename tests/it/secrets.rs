@@ -1,0 +1,208 @@
+//! Secrets never leak: the app-specific password and local passwords are
+//! absent from logs (RUST_LOG=trace), CLI output, error bodies, `Debug`
+//! output and the data directory's files.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use base64::Engine as _;
+use calproxy::admin::{Request, WirePassword};
+use calproxy::ids::ConnectionId;
+use calproxy::secret::Secret;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+use crate::support::icloud::{self, Icloud};
+
+const BIN: &str = env!("CARGO_BIN_EXE_calproxy");
+const LOCAL_PW: &str = "local-Secret-Passw0rd-xyzzy";
+
+fn forbidden() -> Vec<String> {
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        icloud::APPLE_ID,
+        icloud::PASSWORD
+    ));
+    vec![icloud::PASSWORD.to_string(), LOCAL_PW.to_string(), basic]
+}
+
+#[track_caller]
+fn assert_clean(what: &str, text: &str) {
+    for s in forbidden() {
+        assert!(!text.contains(&s), "a secret leaked into {what}");
+    }
+}
+
+fn scan_dir(dir: &std::path::Path) {
+    for entry in walk(dir) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert_clean(&format!("file {}", entry.display()), &text);
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+async fn cli(args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> String {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .await
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("cli timed out")
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test]
+async fn secrets_absent_from_trace_logs_cli_output_and_data_files() {
+    let (sim, _stop) = icloud::start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let trace = [("RUST_LOG", "trace")];
+    let mut all = String::new();
+    all += &cli(
+        &[
+            "user", "add", "--tenant", "demo", "--user", "ann", "--data", data,
+        ],
+        &format!("{LOCAL_PW}\n"),
+        &trace,
+    )
+    .await;
+    let front = sim.front_url();
+    // A wrong password first (the 401 path), then the right one.
+    all += &cli(
+        &[
+            "connect",
+            "--tenant",
+            "demo",
+            "--user",
+            "ann",
+            "--apple-id",
+            icloud::APPLE_ID,
+            "--upstream",
+            &front,
+            "--id",
+            "icloud",
+            "--data",
+            data,
+        ],
+        "wrong-wron-wron-wrong\n",
+        &trace,
+    )
+    .await;
+    all += &cli(
+        &[
+            "connect",
+            "--tenant",
+            "demo",
+            "--user",
+            "ann",
+            "--apple-id",
+            icloud::APPLE_ID,
+            "--upstream",
+            &front,
+            "--id",
+            "icloud",
+            "--data",
+            data,
+        ],
+        &format!("{}\n", icloud::PASSWORD),
+        &trace,
+    )
+    .await;
+    all += &cli(
+        &[
+            "configure",
+            "--tenant",
+            "demo",
+            "--user",
+            "ann",
+            "--primary",
+            "home",
+            "--data",
+            data,
+        ],
+        "",
+        &trace,
+    )
+    .await;
+    all += &cli(&["sync", "--data", data], "", &trace).await;
+    sim.faults().fail_next(1, 401, None);
+    all += &cli(&["sync", "--data", data], "", &trace).await;
+    all += &cli(&["status", "--data", data], "", &trace).await;
+    assert!(
+        all.contains("TRACE") && all.contains("connected"),
+        "trace logs were captured"
+    );
+    assert_clean("CLI output and trace logs", &all);
+    scan_dir(dir.path());
+}
+
+#[tokio::test]
+async fn secrets_absent_from_debug_output_errors_and_store() {
+    let ic = Icloud::start(true).await;
+    let id = ConnectionId::new("icloud").unwrap();
+    let rec = ic.env.app.store.connection(&id).unwrap().unwrap();
+    assert_clean("Debug of ConnectionRecord", &format!("{rec:?}"));
+    let creds = calproxy::upstream::Credentials {
+        user: icloud::APPLE_ID.into(),
+        password: Secret::new(icloud::PASSWORD.into()),
+    };
+    assert_clean("Debug of Credentials", &format!("{creds:?}"));
+    let req = Request::Connect {
+        tenant: calproxy::ids::TenantId::new("demo").unwrap(),
+        user: calproxy::ids::UserId::new("ann").unwrap(),
+        apple_id: icloud::APPLE_ID.into(),
+        password: WirePassword::new(&Secret::new(icloud::PASSWORD.into())),
+        upstream: ic.sim.front_url(),
+        id: None,
+    };
+    assert_clean("Debug of an admin request", &format!("{req:?}"));
+    // Error bodies the proxy sends, and errors of the upstream layer.
+    let bad = crate::support::client::DavClient::new(ic.env.base(), Some(("ann@demo", LOCAL_PW)));
+    assert_clean("401 body", &bad.propfind("/dav/", "0", "").await.text());
+    ic.sim.faults().fail_all(Some((401, None)));
+    let err = calproxy::sync::sync_connection(&ic.env.app, &id)
+        .await
+        .unwrap_err();
+    assert_clean(
+        "sync error",
+        &format!("{err:?} {}", calproxy::sync::describe(&err)),
+    );
+    ic.sim.faults().fail_all(None);
+    ic.env.app.store.flush().await.unwrap();
+    // The sealed password is not the password.
+    assert_clean(
+        "sealed password",
+        &String::from_utf8_lossy(&rec.sealed_password),
+    );
+}
