@@ -246,8 +246,9 @@ async fn connect(
         user: apple_id.clone(),
         password: password.clone(),
     };
+    let id = id.unwrap_or_else(|| derive_id(app, &apple_id));
     let client = match upstream::Client::new(&upstream_url, &creds, execute::REQUEST_TIMEOUT) {
-        Ok(c) => c,
+        Ok(c) => c.with_recorder(sync::traffic::recorder(app, &id, upstream::record::Trigger::Connect)),
         Err(e) => return Response::fail(format!("{e}\n")),
     };
     let found = match upstream::discover(&client).await {
@@ -258,7 +259,6 @@ async fn connect(
             return Response::fail(format!("discovery failed: {msg}\n"));
         }
     };
-    let id = id.unwrap_or_else(|| derive_id(app, &apple_id));
     let sealed = match app.store.seal(&password) {
         Ok(s) => s,
         Err(e) => return Response::fail(format!("cannot seal the password: {e}\n")),

@@ -41,6 +41,7 @@ pub mod demo;
 pub mod handlers;
 pub mod ical;
 pub mod ids;
+pub mod inspect;
 pub mod metrics;
 pub mod policy;
 pub mod secret;

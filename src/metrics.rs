@@ -1,38 +1,139 @@
-//! Request counters and their Prometheus text rendering. Depends on nothing.
+//! Counters, a sync-duration summary and gauges, rendered in the
+//! Prometheus text exposition format (0.0.4). Depends on nothing.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::time::Duration;
 
-/// Counters of served requests.
+/// Totals of one connection's syncs.
+#[derive(Default, Clone, Copy)]
+struct SyncStats {
+    ok: u64,
+    failed: u64,
+    seconds: f64,
+}
+
+/// Process-wide metrics.
 #[derive(Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    upstream: Mutex<BTreeMap<(String, String), u64>>,
+    syncs: Mutex<BTreeMap<String, SyncStats>>,
+}
+
+/// Point-in-time values read when `/metrics` is scraped.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Gauges {
+    /// Pending outbox entries.
+    pub outbox_depth: u64,
+    /// Bytes of the data directory.
+    pub store_bytes: u64,
+    /// Recorded traffic entries kept.
+    pub traffic_entries: u64,
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 impl Metrics {
-    /// Counts one request by route kind and status.
+    /// Counts one served request by route kind and status.
     pub fn record(&self, route: &'static str, status: u16) {
         if let Ok(mut m) = self.requests.lock() {
             *m.entry((route, status)).or_default() += 1;
         }
     }
 
-    /// Prometheus text exposition format (version 0.0.4).
-    pub fn render(&self) -> String {
+    /// Counts one upstream request by connection and status ("error" when none came).
+    pub fn record_upstream(&self, connection: &str, status: Option<u16>) {
+        let status = status.map_or_else(|| "error".to_string(), |s| s.to_string());
+        if let Ok(mut m) = self.upstream.lock() {
+            *m.entry((connection.to_string(), status)).or_default() += 1;
+        }
+    }
+
+    /// Records one sync's outcome and duration.
+    pub fn observe_sync(&self, connection: &str, ok: bool, took: Duration) {
+        if let Ok(mut m) = self.syncs.lock() {
+            let s = m.entry(connection.to_string()).or_default();
+            if ok {
+                s.ok += 1;
+            } else {
+                s.failed += 1;
+            }
+            s.seconds += took.as_secs_f64();
+        }
+    }
+
+    /// The text exposition.
+    pub fn render(&self, g: &Gauges) -> String {
         let mut out = String::new();
-        out.push_str(
-            "# HELP calproxy_requests_total HTTP requests served, by route kind and status.\n",
-        );
+        out.push_str("# HELP calproxy_requests_total HTTP requests served, by route kind and status.\n");
         out.push_str("# TYPE calproxy_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {
             for ((route, status), n) in m.iter() {
+                let _ = writeln!(out, "calproxy_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}");
+            }
+        }
+        out.push_str("# HELP calproxy_upstream_requests_total Requests sent upstream, by connection and status.\n");
+        out.push_str("# TYPE calproxy_upstream_requests_total counter\n");
+        if let Ok(m) = self.upstream.lock() {
+            for ((conn, status), n) in m.iter() {
                 let _ = writeln!(
                     out,
-                    "calproxy_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                    "calproxy_upstream_requests_total{{connection=\"{}\",status=\"{status}\"}} {n}",
+                    escape(conn)
                 );
             }
         }
+        out.push_str("# HELP calproxy_sync_duration_seconds Time spent syncing, by connection.\n");
+        out.push_str("# TYPE calproxy_sync_duration_seconds summary\n");
+        let mut outcomes = String::new();
+        if let Ok(m) = self.syncs.lock() {
+            for (conn, s) in m.iter() {
+                let c = escape(conn);
+                let _ = writeln!(out, "calproxy_sync_duration_seconds_sum{{connection=\"{c}\"}} {}", s.seconds);
+                let _ = writeln!(out, "calproxy_sync_duration_seconds_count{{connection=\"{c}\"}} {}", s.ok + s.failed);
+                let _ = writeln!(outcomes, "calproxy_syncs_total{{connection=\"{c}\",outcome=\"ok\"}} {}", s.ok);
+                let _ = writeln!(outcomes, "calproxy_syncs_total{{connection=\"{c}\",outcome=\"failed\"}} {}", s.failed);
+            }
+        }
+        out.push_str("# HELP calproxy_syncs_total Syncs by connection and outcome.\n");
+        out.push_str("# TYPE calproxy_syncs_total counter\n");
+        out.push_str(&outcomes);
+        for (name, help, v) in [
+            ("calproxy_outbox_depth", "Writes waiting to be pushed upstream.", g.outbox_depth),
+            ("calproxy_store_bytes", "Size of the data directory on disk.", g.store_bytes),
+            ("calproxy_traffic_entries", "Recorded upstream exchanges kept.", g.traffic_entries),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_family_with_help_and_type() {
+        let m = Metrics::default();
+        m.record("object", 200);
+        m.record_upstream("icloud", Some(207));
+        m.record_upstream("icloud", None);
+        m.observe_sync("icloud", true, Duration::from_millis(250));
+        let t = m.render(&Gauges::default());
+        for family in [
+            "calproxy_requests_total",
+            "calproxy_upstream_requests_total",
+            "calproxy_sync_duration_seconds",
+            "calproxy_syncs_total",
+            "calproxy_outbox_depth",
+        ] {
+            assert!(t.contains(&format!("# TYPE {family}")), "{family}\n{t}");
+        }
+        assert!(t.contains("status=\"error\""));
     }
 }

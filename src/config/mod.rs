@@ -71,6 +71,8 @@ pub struct Config {
     pub limits: Limits,
     /// The availability window.
     pub availability: AvailabilityWindow,
+    /// Bounds of the recorded upstream traffic.
+    pub traffic: crate::store::TrafficLimits,
 }
 
 impl Config {
@@ -82,6 +84,7 @@ impl Config {
             tls_dir: None,
             limits: Limits::default(),
             availability: AvailabilityWindow::default(),
+            traffic: crate::store::TrafficLimits::default(),
         }
     }
 }

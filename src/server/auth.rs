@@ -135,6 +135,22 @@ fn resolve_login(store: &Store, login: &str) -> Option<Principal> {
     found
 }
 
+/// Checks an `Authorization` header against the local admins (not tenant
+/// users). Returns the admin's name.
+pub async fn authenticate_admin(store: &Store, header: Option<&str>) -> Option<UserId> {
+    let creds = parse_basic(header?)?;
+    let name = UserId::new(creds.login.clone()).ok()?;
+    let store2 = store.clone();
+    let n2 = name.clone();
+    let ok = tokio::task::spawn_blocking(move || {
+        let hash = store2.admin_hash(&n2).ok()??;
+        Some(verify(creds.password.expose(), &hash))
+    })
+    .await
+    .ok()??;
+    ok.then_some(name)
+}
+
 /// Checks an `Authorization` header. `None` = not authenticated.
 pub async fn authenticate(
     store: &Store,

@@ -36,6 +36,9 @@ pub enum Error {
     /// No or wrong credentials.
     #[error("authentication required")]
     Unauthorized,
+    /// Signed in, but `/debug/…` is for local admins only.
+    #[error("only a local admin may read recorded traffic")]
+    NotAdmin,
     /// The body exceeded the configured limit.
     #[error("request body exceeds {limit} bytes")]
     BodyTooLarge {
@@ -170,13 +173,32 @@ async fn dispatch(
     match &route {
         Route::Health => return Ok(handlers::Reply::text(StatusCode::OK, "ok\n")),
         Route::Metrics => {
+            let gauges = crate::metrics::Gauges {
+                outbox_depth: app.store.outbox_len() as u64,
+                store_bytes: app.store.size_on_disk().unwrap_or(0),
+                traffic_entries: app.store.traffic_size().0,
+            };
             return Ok(handlers::Reply::with_type(
                 StatusCode::OK,
-                "text/plain; version=0.0.4",
-                app.metrics.render(),
-            ))
+                "text/plain; version=0.0.4; charset=utf-8",
+                app.metrics.render(&gauges),
+            ));
         }
         Route::WellKnown => return Ok(handlers::Reply::redirect("/dav/")),
+        Route::DebugHar => {
+            let header = req
+                .headers()
+                .get(hyper::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            if auth::authenticate_admin(&app.store, header).await.is_none() {
+                // A tenant user is known but not allowed; anyone else must sign in.
+                return Err(match auth::authenticate(&app.store, &app.auth, header).await {
+                    Some(_) => Error::NotAdmin.into(),
+                    None => Error::Unauthorized.into(),
+                });
+            }
+            return Ok(handlers::debug::har(app, req.uri().query())?);
+        }
         Route::Feed { token } => {
             if req.method() != Method::GET && req.method() != Method::HEAD {
                 return Err(handlers::Error::MethodNotAllowed { allow: "GET, HEAD" }.into());

@@ -44,6 +44,7 @@ fn status_of(f: &Failure) -> (StatusCode, Option<Precondition>) {
     match f {
         Failure::Transport(t) => match t {
             T::Unauthorized => (StatusCode::UNAUTHORIZED, None),
+            T::NotAdmin => (StatusCode::FORBIDDEN, None),
             T::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, None),
             T::BodyRead => (StatusCode::BAD_REQUEST, None),
             T::NoRoute => (StatusCode::NOT_FOUND, None),

@@ -46,6 +46,8 @@ pub enum Route {
         /// The secret feed token.
         token: FeedToken,
     },
+    /// `/debug/traffic.har`: recorded upstream traffic, local admins only.
+    DebugHar,
     /// `/healthz`
     Health,
     /// `/metrics`
@@ -62,6 +64,7 @@ impl Route {
             Route::Collection { .. } => "collection",
             Route::Object { .. } => "object",
             Route::Feed { .. } => "feed",
+            Route::DebugHar => "debug",
             Route::Health => "health",
             Route::Metrics => "metrics",
         }
@@ -91,6 +94,7 @@ pub fn parse(path: &str) -> Option<Route> {
         [".well-known", "caldav"] => Some(Route::WellKnown),
         ["healthz"] => Some(Route::Health),
         ["metrics"] => Some(Route::Metrics),
+        ["debug", "traffic.har"] => Some(Route::DebugHar),
         ["feeds", token, "availability.ics"] => Some(Route::Feed {
             token: FeedToken::new(decode(token)?).ok()?,
         }),

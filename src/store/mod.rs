@@ -12,6 +12,7 @@ mod keys;
 mod outbox;
 mod records;
 mod sealed;
+mod traffic;
 mod upstream;
 
 pub use error::{Error, Result};
@@ -22,6 +23,7 @@ pub use records::{
     TenantRecord, UserRecord,
 };
 pub use sealed::Sealer;
+pub use traffic::TrafficLimits;
 pub use upstream::{
     ConnectionRecord, ConnectionState, RemoteCalendarRecord, RemoteKind, RemoteObject, RemoteRef,
     UserLinks,
@@ -85,6 +87,9 @@ pub struct Store {
     remote_objs: sled::Tree,
     links: sled::Tree,
     outbox: sled::Tree,
+    traffic: sled::Tree,
+    admins: sled::Tree,
+    traffic_totals: std::sync::Arc<traffic::TrafficTotals>,
     sealer: Sealer,
 }
 
@@ -130,6 +135,9 @@ impl Store {
             remote_objs: db.open_tree("remote_objs")?,
             links: db.open_tree("links")?,
             outbox: db.open_tree("outbox")?,
+            traffic_totals: traffic::TrafficTotals::scan(&db.open_tree("traffic")?),
+            traffic: db.open_tree("traffic")?,
+            admins: db.open_tree("admins")?,
             sealer,
             db,
         })
@@ -217,6 +225,21 @@ impl Store {
                     .ok_or(Error::BadKey { tree: "users" })
             })
             .collect()
+    }
+
+    /// Creates or replaces a local admin (for `/debug/…`); never a tenant user.
+    pub fn put_admin(&self, name: &UserId, password_hash: &str) -> Result<()> {
+        self.admins
+            .insert(name.as_str().as_bytes(), codec::encode(&password_hash.to_string())?)?;
+        Ok(())
+    }
+
+    /// A local admin's password hash.
+    pub fn admin_hash(&self, name: &UserId) -> Result<Option<String>> {
+        self.admins
+            .get(name.as_str().as_bytes())?
+            .map(|v| codec::decode("admins", &v))
+            .transpose()
     }
 
     /// The owner of a feed token.

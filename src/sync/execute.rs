@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::ids::{CalendarId, ConnectionId, ETag, Href, TenantId};
 use crate::state::App;
 use crate::store::{ConnectionRecord, RemoteCalendarRecord, RemoteKind, RemoteObject};
+use crate::upstream::record::Trigger;
 use crate::upstream::{
     self, parse, quirks, requests, CalendarKind, Client, Credentials, RemoteCalendar,
 };
@@ -35,13 +36,20 @@ pub struct SyncReport {
     pub requests: usize,
 }
 
-/// Builds the upstream client of a connection (unseals the password).
-pub fn client_for(app: &App, rec: &ConnectionRecord) -> Result<Client, Error> {
+/// Builds the upstream client of a connection (unseals the password);
+/// its traffic is recorded under `trigger`.
+pub fn client_for(
+    app: &App,
+    id: &ConnectionId,
+    rec: &ConnectionRecord,
+    trigger: Trigger,
+) -> Result<Client, Error> {
     let creds = Credentials {
         user: rec.apple_id.clone(),
         password: app.store.unseal(&rec.sealed_password)?,
     };
-    Ok(Client::new(&rec.upstream, &creds, REQUEST_TIMEOUT)?)
+    Ok(Client::new(&rec.upstream, &creds, REQUEST_TIMEOUT)?
+        .with_recorder(super::traffic::recorder(app, id, trigger)))
 }
 
 /// The local id of a remote calendar: its last path segment, made a valid id.
@@ -115,7 +123,7 @@ pub async fn sync_connection(app: &App, conn: &ConnectionId) -> Result<SyncRepor
     if let crate::store::ConnectionState::AuthFailed { .. } = rec.state {
         return Err(Error::AuthFailed { id: conn.clone() });
     }
-    let client = client_for(app, &rec)?;
+    let client = client_for(app, conn, &rec, Trigger::SyncTick)?;
     let mut report = SyncReport::default();
     let home = match &rec.home_url {
         Some(h) => h.clone(),

@@ -11,6 +11,7 @@ pub mod execute;
 pub mod materialize;
 pub mod outbox;
 pub mod plan;
+pub mod traffic;
 
 pub use execute::{sync_connection, SyncReport};
 
@@ -77,6 +78,7 @@ pub async fn sync_and_record(
     conn: &ConnectionId,
     auth_retry: Duration,
 ) -> Result<SyncReport, Error> {
+    let started = std::time::Instant::now();
     let mut result = sync_connection(app, conn).await;
     if matches!(
         result,
@@ -102,6 +104,8 @@ pub async fn sync_and_record(
         let _ = app.store.flush().await;
         tracing::warn!(connection = %conn, error = %msg, "sync failed");
     }
+    app.metrics
+        .observe_sync(conn.as_str(), result.is_ok(), started.elapsed());
     result
 }
 

@@ -12,6 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+use super::record::{Entry, Recorder, Redactor};
 use super::requests::DavCall;
 use super::{Error, Result};
 use crate::dav::{MultiStatus, Precondition};
@@ -66,6 +67,8 @@ pub struct Client {
     base: Uri,
     auth: Secret<HeaderValue>,
     timeout: Duration,
+    redactor: Redactor,
+    recorder: Option<Recorder>,
 }
 
 /// The User-Agent we send (ICLOUD.md §1.5: must be non-empty).
@@ -100,6 +103,7 @@ impl Client {
             creds.user,
             creds.password.expose()
         ));
+        let redactor = Redactor::new(vec![creds.password.expose().clone(), token.clone()]);
         let mut auth =
             HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| Error::BadResponse {
                 what: "credentials are not valid header text",
@@ -110,7 +114,15 @@ impl Client {
             base,
             auth: Secret::new(auth),
             timeout,
+            redactor,
+            recorder: None,
         })
+    }
+
+    /// Records every exchange of this client through `recorder`.
+    pub fn with_recorder(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     /// The base URL.
@@ -187,6 +199,51 @@ impl Client {
     }
 
     async fn send_once(&self, call: &DavCall, uri: &Uri) -> Result<Exchange> {
+        let started = std::time::Instant::now();
+        let started_ms = chrono::Utc::now().timestamp_millis();
+        let result = self.exchange(call, uri).await;
+        if let Some(rec) = &self.recorder {
+            let mut req_headers = http::HeaderMap::new();
+            req_headers.insert(http::header::AUTHORIZATION, HeaderValue::from_static("Basic"));
+            req_headers.insert(http::header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+            if let Some(d) = call.depth.and_then(|d| HeaderValue::from_str(d).ok()) {
+                req_headers.insert("depth", d);
+            }
+            if let Some(ct) = call.content_type {
+                req_headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            }
+            if let Some(t) = call.if_match.as_ref().and_then(|t| HeaderValue::from_str(&t.quoted()).ok()) {
+                req_headers.insert(http::header::IF_MATCH, t);
+            }
+            if call.if_none_match_any {
+                req_headers.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+            }
+            let r = &self.redactor;
+            let (status, error, response_headers, response_body, response_bytes) = match &result {
+                Ok(ex) => (Some(ex.status), None, r.headers(&ex.headers), r.body(&ex.body), ex.body.len()),
+                Err(e) => (None, Some(r.text(&e.to_string())), Vec::new(), String::new(), 0),
+            };
+            (rec.sink)(Entry {
+                started_ms,
+                connection: rec.connection.clone(),
+                trigger: rec.trigger,
+                method: call.method.to_string(),
+                url: r.text(&uri.to_string()),
+                request_headers: r.headers(&req_headers),
+                request_body: r.body(&call.body),
+                request_bytes: call.body.len(),
+                status,
+                error,
+                response_headers,
+                response_body,
+                response_bytes,
+                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            });
+        }
+        result
+    }
+
+    async fn exchange(&self, call: &DavCall, uri: &Uri) -> Result<Exchange> {
         let host = uri.authority().map(|a| a.to_string()).unwrap_or_default();
         let mut b = Request::builder()
             .method(call.method.clone())

@@ -7,8 +7,10 @@
 
 pub mod client;
 pub mod discovery;
+pub mod har;
 pub mod parse;
 pub mod quirks;
+pub mod record;
 pub mod requests;
 
 pub use client::{Client, Credentials, Exchange};
