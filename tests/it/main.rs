@@ -32,3 +32,5 @@ mod secrets;
 mod peers_python;
 // caldav-server-tester's verdicts against a table of expected outcomes
 mod peers_server_tester;
+// tsdav (cal.com's CalDAV library) against calproxy and the simulated iCloud
+mod peers_tsdav;

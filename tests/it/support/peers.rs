@@ -23,6 +23,22 @@ pub fn venv_tool(tool: &str) -> PathBuf {
     p
 }
 
+/// `tests/peers/<name>`, a Node script that imports tsdav from
+/// `target/node/node_modules/tsdav`; panics with set-up advice when tsdav
+/// (or the script) is missing.
+#[track_caller]
+pub fn node_script(name: &str) -> PathBuf {
+    let tsdav = repo().join("target/node/node_modules/tsdav");
+    assert!(
+        tsdav.join("package.json").exists(),
+        "{} is missing: run .ci/test (or .ci/setup-peers; it needs node and npm) first",
+        tsdav.display()
+    );
+    let p = repo().join("tests/peers").join(name);
+    assert!(p.exists(), "{} is missing", p.display());
+    p
+}
+
 /// Runs a command with a hard timeout (killed after it) and returns its output.
 pub async fn run(mut cmd: tokio::process::Command, limit: Duration) -> Output {
     cmd.kill_on_drop(true);
