@@ -99,6 +99,34 @@ pub enum Request {
     },
     /// Per-connection health.
     Status,
+    /// Create or update a local admin (reads `/debug/…`); not a tenant user.
+    AdminAdd {
+        /// Admin name (the Basic auth user name).
+        name: UserId,
+        /// Password.
+        password: WirePassword,
+    },
+    /// Recorded exchanges, one line each.
+    TrafficList(crate::inspect::ListFilter),
+    /// One recorded exchange in full.
+    TrafficShow {
+        /// Its id (first column of `traffic list`).
+        id: u64,
+    },
+    /// Exchanges recorded after `after` (for `traffic tail`).
+    TrafficSince {
+        /// The last id already shown.
+        after: u64,
+    },
+    /// HAR 1.2 of recorded exchanges.
+    TrafficExport {
+        /// Only this connection.
+        connection: Option<String>,
+        /// Only exchanges started at or after (unix ms).
+        since_ms: Option<i64>,
+    },
+    /// Send one raw request upstream.
+    Probe(crate::inspect::Probe),
 }
 
 /// The answer: text for the terminal, and whether it worked.
@@ -108,14 +136,25 @@ pub struct Response {
     pub ok: bool,
     /// Human-readable output.
     pub output: String,
+    /// For `traffic tail`: the last id shown.
+    #[serde(default)]
+    pub cursor: Option<u64>,
 }
 
 impl Response {
     fn ok(output: String) -> Self {
-        Self { ok: true, output }
+        Self {
+            ok: true,
+            output,
+            cursor: None,
+        }
     }
     fn fail(output: String) -> Self {
-        Self { ok: false, output }
+        Self {
+            ok: false,
+            output,
+            cursor: None,
+        }
     }
 }
 
@@ -178,6 +217,52 @@ pub async fn execute(app: &App, req: Request) -> Response {
         }
         Request::Sync { connection } => sync_now(app, connection.as_ref()).await,
         Request::Status => status(app),
+        Request::AdminAdd { name, password } => {
+            match crate::server::auth::hash_password(&password.secret()) {
+                Ok(hash) => match app.store.put_admin(&name, &hash) {
+                    Ok(()) => {
+                        let _ = app.store.flush().await;
+                        Response::ok(format!("admin {name} can read /debug/traffic.har\n"))
+                    }
+                    Err(e) => Response::fail(format!("storage failed: {e}\n")),
+                },
+                Err(e) => Response::fail(format!("password hashing failed: {e}\n")),
+            }
+        }
+        Request::TrafficList(f) => match crate::inspect::list(app, &f) {
+            Ok(t) => Response::ok(t),
+            Err(e) => Response::fail(format!("storage failed: {e}\n")),
+        },
+        Request::TrafficShow { id } => match crate::inspect::show(app, id) {
+            Ok(Some(t)) => Response::ok(t),
+            Ok(None) => Response::fail(format!("no recorded exchange {id}\n")),
+            Err(e) => Response::fail(format!("storage failed: {e}\n")),
+        },
+        Request::TrafficSince { after } => match crate::inspect::since(app, after) {
+            Ok((t, last)) => Response {
+                ok: true,
+                output: t,
+                cursor: Some(last),
+            },
+            Err(e) => Response::fail(format!("storage failed: {e}\n")),
+        },
+        Request::TrafficExport {
+            connection,
+            since_ms,
+        } => {
+            let f = crate::handlers::debug::Filter {
+                connection,
+                since_ms,
+            };
+            match crate::handlers::debug::export(app, &f) {
+                Ok(doc) => Response::ok(format!("{doc:#}\n")),
+                Err(e) => Response::fail(format!("{e}\n")),
+            }
+        }
+        Request::Probe(p) => match crate::inspect::probe(app, &p).await {
+            Ok(t) => Response::ok(t),
+            Err(e) => Response::fail(format!("{e}\n")),
+        },
     }
 }
 
@@ -248,7 +333,11 @@ async fn connect(
     };
     let id = id.unwrap_or_else(|| derive_id(app, &apple_id));
     let client = match upstream::Client::new(&upstream_url, &creds, execute::REQUEST_TIMEOUT) {
-        Ok(c) => c.with_recorder(sync::traffic::recorder(app, &id, upstream::record::Trigger::Connect)),
+        Ok(c) => c.with_recorder(sync::traffic::recorder(
+            app,
+            &id,
+            upstream::record::Trigger::Connect,
+        )),
         Err(e) => return Response::fail(format!("{e}\n")),
     };
     let found = match upstream::discover(&client).await {
@@ -553,7 +642,11 @@ async fn sync_now(app: &App, only: Option<&ConnectionId>) -> Response {
     if only.is_some() && conns.iter().all(|(c, _)| Some(c) != only) {
         return Response::fail("no such connection\n".into());
     }
-    Response { ok, output: out }
+    Response {
+        ok,
+        output: out,
+        cursor: None,
+    }
 }
 
 fn ts(t: Option<i64>) -> String {
@@ -567,6 +660,7 @@ fn status(app: &App) -> Response {
         Ok(c) => c,
         Err(e) => return Response::fail(format!("storage failed: {e}\n")),
     };
+    let outbox = app.store.outbox().unwrap_or_default();
     let mut out = String::new();
     if conns.is_empty() {
         out.push_str("no connections (add one with `calproxy connect`)\n");
@@ -600,6 +694,8 @@ fn status(app: &App) -> Response {
             "  throttled until {}",
             r.throttled_until.map_or("-".into(), |t| ts(Some(t)))
         );
+        let depth = outbox.iter().filter(|q| q.entry.connection == id).count();
+        let _ = writeln!(out, "  outbox          {depth} waiting");
     }
     Response::ok(out)
 }

@@ -131,8 +131,43 @@ pub enum Command {
         #[arg(long, default_value = "calproxy-data")]
         data: PathBuf,
     },
-    /// Show each connection's health: last sync, last error, throttling.
+    /// Show each connection's health: last sync, last error, throttling, outbox.
     Status {
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
+    },
+    /// Manage local admins (they may read /debug/traffic.har; not tenant users).
+    Admin {
+        /// The admin action.
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+    /// Inspect recorded upstream traffic (secrets redacted).
+    Traffic {
+        /// The traffic action.
+        #[command(subcommand)]
+        action: TrafficAction,
+    },
+    /// Send one raw request to a connection's upstream with its credentials
+    /// and print the answer (recorded like all traffic).
+    Probe {
+        /// The connection.
+        #[arg(long)]
+        connection: ConnectionId,
+        /// PROPFIND, REPORT, GET, … (writes need --allow-write).
+        method: String,
+        /// Path on the upstream server, e.g. /123456789/calendars/.
+        path: String,
+        /// Depth header.
+        #[arg(long)]
+        depth: Option<String>,
+        /// File with the request body.
+        #[arg(long)]
+        body: Option<PathBuf>,
+        /// Allow PUT, DELETE and other writing methods.
+        #[arg(long)]
+        allow_write: bool,
         /// Data directory.
         #[arg(long, default_value = "calproxy-data")]
         data: PathBuf,
@@ -163,6 +198,69 @@ pub enum UserAction {
         /// User id.
         #[arg(long)]
         user: UserId,
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
+    },
+}
+
+/// `calproxy admin …`
+#[derive(Subcommand, Debug)]
+pub enum AdminAction {
+    /// Create a local admin or reset its password (stdin or prompt).
+    Add {
+        /// The admin's name.
+        #[arg(long)]
+        name: UserId,
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
+    },
+}
+
+/// `calproxy traffic …`
+#[derive(Subcommand, Debug)]
+pub enum TrafficAction {
+    /// One line per exchange: time, connection, trigger, method, path, status, ms, bytes.
+    List {
+        /// Only this connection.
+        #[arg(long)]
+        connection: Option<String>,
+        /// Only this status.
+        #[arg(long)]
+        status: Option<u16>,
+        /// Only this method.
+        #[arg(long)]
+        method: Option<String>,
+        /// Only the newest N.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
+    },
+    /// Headers and pretty-printed bodies of one exchange.
+    Show {
+        /// The id from `traffic list`.
+        id: u64,
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
+    },
+    /// Follow new exchanges while `calproxy serve` runs.
+    Tail {
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
+    },
+    /// HAR 1.2 on standard output (open it in a browser's devtools).
+    Export {
+        /// Only this connection.
+        #[arg(long)]
+        connection: Option<String>,
+        /// Only exchanges since this time (RFC 3339, e.g. 2026-11-25T10:00:00Z).
+        #[arg(long)]
+        since: Option<chrono::DateTime<chrono::FixedOffset>>,
         /// Data directory.
         #[arg(long, default_value = "calproxy-data")]
         data: PathBuf,
@@ -247,6 +345,43 @@ pub async fn run(cli: Cli) -> Result<()> {
             run_admin(&data, admin::Request::Sync { connection }).await
         }
         Command::Status { data } => run_admin(&data, admin::Request::Status).await,
+        Command::Admin {
+            action: AdminAction::Add { name, data },
+        } => {
+            let password = read_password("password for the admin: ")?;
+            let req = admin::Request::AdminAdd {
+                name,
+                password: admin::WirePassword::new(&password),
+            };
+            run_admin(&data, req).await
+        }
+        Command::Traffic { action } => traffic(action).await,
+        Command::Probe {
+            connection,
+            method,
+            path,
+            depth,
+            body,
+            allow_write,
+            data,
+        } => {
+            let body = match body {
+                Some(f) => Some(
+                    std::fs::read_to_string(&f)
+                        .with_context(|| format!("cannot read {}", f.display()))?,
+                ),
+                None => None,
+            };
+            let req = admin::Request::Probe(crate::inspect::Probe {
+                connection,
+                method,
+                path,
+                depth,
+                body,
+                allow_write,
+            });
+            run_admin(&data, req).await
+        }
         Command::Certs { dir } => {
             if tls::ensure_self_signed(&dir)? {
                 println!("created {}", dir.join(tls::CERT_FILE).display());
@@ -269,15 +404,15 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Runs an admin request through a running server's socket, or in process
-/// on the data directory when no server runs.
-async fn run_admin(data: &Path, req: admin::Request) -> Result<()> {
+/// Sends an admin request to a running server's socket, or executes it in
+/// process on the data directory when no server runs. The flag says which.
+async fn admin_call(data: &Path, req: admin::Request) -> Result<(admin::Response, bool)> {
     #[cfg(unix)]
     let answered = admin::send_to_server(data, &req).await;
     #[cfg(not(unix))]
     let answered = None;
-    let resp = match answered {
-        Some(r) => r,
+    Ok(match answered {
+        Some(r) => (r, true),
         None => {
             let store = open_store(data)?;
             let app = App::new(
@@ -286,9 +421,67 @@ async fn run_admin(data: &Path, req: admin::Request) -> Result<()> {
             );
             let r = admin::execute(&app, req).await;
             app.store.flush().await?;
-            r
+            (r, false)
         }
-    };
+    })
+}
+
+async fn traffic(action: TrafficAction) -> Result<()> {
+    match action {
+        TrafficAction::List {
+            connection,
+            status,
+            method,
+            limit,
+            data,
+        } => {
+            let f = crate::inspect::ListFilter {
+                connection,
+                status,
+                method,
+                limit,
+            };
+            run_admin(&data, admin::Request::TrafficList(f)).await
+        }
+        TrafficAction::Show { id, data } => {
+            run_admin(&data, admin::Request::TrafficShow { id }).await
+        }
+        TrafficAction::Export {
+            connection,
+            since,
+            data,
+        } => {
+            let req = admin::Request::TrafficExport {
+                connection,
+                since_ms: since.map(|t| t.timestamp_millis()),
+            };
+            run_admin(&data, req).await
+        }
+        TrafficAction::Tail { data } => {
+            let mut after = 0;
+            loop {
+                let (resp, live) =
+                    admin_call(&data, admin::Request::TrafficSince { after }).await?;
+                print!("{}", resp.output);
+                after = resp.cursor.unwrap_or(after);
+                if !live {
+                    eprintln!(
+                        "(calproxy serve is not running on this data directory: nothing to follow)"
+                    );
+                    return Ok(());
+                }
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Runs an admin request (see [`admin_call`]) and prints its output.
+async fn run_admin(data: &Path, req: admin::Request) -> Result<()> {
+    let (resp, _) = admin_call(data, req).await?;
     print!("{}", resp.output);
     if resp.ok {
         Ok(())

@@ -47,16 +47,21 @@ pub fn line(id: u64, e: &Entry) -> String {
         e.trigger.as_str(),
         e.method,
         path_of(&e.url),
-        e.status.map_or_else(|| "ERR".to_string(), |s| s.to_string()),
+        e.status
+            .map_or_else(|| "ERR".to_string(), |s| s.to_string()),
         e.duration_ms,
         e.response_bytes,
     )
 }
 
 fn matches(e: &Entry, f: &ListFilter) -> bool {
-    f.connection.as_ref().is_none_or(|c| e.connection.as_deref() == Some(c.as_str()))
+    f.connection
+        .as_ref()
+        .is_none_or(|c| e.connection.as_deref() == Some(c.as_str()))
         && f.status.is_none_or(|s| e.status == Some(s))
-        && f.method.as_ref().is_none_or(|m| e.method.eq_ignore_ascii_case(m))
+        && f.method
+            .as_ref()
+            .is_none_or(|m| e.method.eq_ignore_ascii_case(m))
 }
 
 /// `traffic list`.
@@ -160,7 +165,9 @@ pub struct Probe {
 pub async fn probe(app: &App, p: &Probe) -> Result<String, String> {
     let method = p.method.to_ascii_uppercase();
     if !p.allow_write && !READ_ONLY_METHODS.contains(&method.as_str()) {
-        return Err(format!("{method} may change data upstream; add --allow-write to send it"));
+        return Err(format!(
+            "{method} may change data upstream; add --allow-write to send it"
+        ));
     }
     let rec = app
         .store
@@ -177,7 +184,8 @@ pub async fn probe(app: &App, p: &Probe) -> Result<String, String> {
         Some(other) => return Err(format!("depth must be 0, 1 or infinity, not {other}")),
     };
     let call = DavCall {
-        method: http::Method::from_bytes(method.as_bytes()).map_err(|_| format!("bad method {method}"))?,
+        method: http::Method::from_bytes(method.as_bytes())
+            .map_err(|_| format!("bad method {method}"))?,
         target: p.path.clone(),
         depth,
         body: Bytes::from(p.body.clone().unwrap_or_default()),

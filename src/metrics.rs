@@ -34,7 +34,9 @@ pub struct Gauges {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl Metrics {
@@ -69,11 +71,16 @@ impl Metrics {
     /// The text exposition.
     pub fn render(&self, g: &Gauges) -> String {
         let mut out = String::new();
-        out.push_str("# HELP calproxy_requests_total HTTP requests served, by route kind and status.\n");
+        out.push_str(
+            "# HELP calproxy_requests_total HTTP requests served, by route kind and status.\n",
+        );
         out.push_str("# TYPE calproxy_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {
             for ((route, status), n) in m.iter() {
-                let _ = writeln!(out, "calproxy_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "calproxy_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                );
             }
         }
         out.push_str("# HELP calproxy_upstream_requests_total Requests sent upstream, by connection and status.\n");
@@ -93,19 +100,47 @@ impl Metrics {
         if let Ok(m) = self.syncs.lock() {
             for (conn, s) in m.iter() {
                 let c = escape(conn);
-                let _ = writeln!(out, "calproxy_sync_duration_seconds_sum{{connection=\"{c}\"}} {}", s.seconds);
-                let _ = writeln!(out, "calproxy_sync_duration_seconds_count{{connection=\"{c}\"}} {}", s.ok + s.failed);
-                let _ = writeln!(outcomes, "calproxy_syncs_total{{connection=\"{c}\",outcome=\"ok\"}} {}", s.ok);
-                let _ = writeln!(outcomes, "calproxy_syncs_total{{connection=\"{c}\",outcome=\"failed\"}} {}", s.failed);
+                let _ = writeln!(
+                    out,
+                    "calproxy_sync_duration_seconds_sum{{connection=\"{c}\"}} {}",
+                    s.seconds
+                );
+                let _ = writeln!(
+                    out,
+                    "calproxy_sync_duration_seconds_count{{connection=\"{c}\"}} {}",
+                    s.ok + s.failed
+                );
+                let _ = writeln!(
+                    outcomes,
+                    "calproxy_syncs_total{{connection=\"{c}\",outcome=\"ok\"}} {}",
+                    s.ok
+                );
+                let _ = writeln!(
+                    outcomes,
+                    "calproxy_syncs_total{{connection=\"{c}\",outcome=\"failed\"}} {}",
+                    s.failed
+                );
             }
         }
         out.push_str("# HELP calproxy_syncs_total Syncs by connection and outcome.\n");
         out.push_str("# TYPE calproxy_syncs_total counter\n");
         out.push_str(&outcomes);
         for (name, help, v) in [
-            ("calproxy_outbox_depth", "Writes waiting to be pushed upstream.", g.outbox_depth),
-            ("calproxy_store_bytes", "Size of the data directory on disk.", g.store_bytes),
-            ("calproxy_traffic_entries", "Recorded upstream exchanges kept.", g.traffic_entries),
+            (
+                "calproxy_outbox_depth",
+                "Writes waiting to be pushed upstream.",
+                g.outbox_depth,
+            ),
+            (
+                "calproxy_store_bytes",
+                "Size of the data directory on disk.",
+                g.store_bytes,
+            ),
+            (
+                "calproxy_traffic_entries",
+                "Recorded upstream exchanges kept.",
+                g.traffic_entries,
+            ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }

@@ -431,6 +431,25 @@ impl XmlWriter {
     }
 }
 
+/// An XML document re-indented for people (`calproxy traffic show`,
+/// `probe`); `None` when it does not parse as XML.
+pub fn pretty(bytes: &[u8]) -> Option<String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    reader.config_mut().trim_text(true);
+    let mut writer = quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2);
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Eof) => break,
+            Ok(e) => writer.write_event(e).ok()?,
+            Err(_) => return None,
+        }
+        buf.clear();
+    }
+    String::from_utf8(writer.into_inner()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,23 +486,4 @@ mod tests {
         let bytes = w.finish();
         assert_eq!(parse_document(&bytes, &XmlLimits::default()).ok(), Some(el));
     }
-}
-
-/// An XML document re-indented for people (`calproxy traffic show`,
-/// `probe`); `None` when it does not parse as XML.
-pub fn pretty(bytes: &[u8]) -> Option<String> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_reader(bytes);
-    reader.config_mut().trim_text(true);
-    let mut writer = quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2);
-    let mut buf = Vec::new();
-    loop {
-        match reader.read_event_into(&mut buf) {
-            Ok(Event::Eof) => break,
-            Ok(e) => writer.write_event(e).ok()?,
-            Err(_) => return None,
-        }
-        buf.clear();
-    }
-    String::from_utf8(writer.into_inner()).ok()
 }

@@ -43,7 +43,11 @@ pub fn export(app: &App, f: &Filter) -> Result<serde_json::Value> {
     let kept: Vec<_> = entries
         .iter()
         .map(|(_, e)| e)
-        .filter(|e| f.connection.as_ref().is_none_or(|c| e.connection.as_deref() == Some(c.as_str())))
+        .filter(|e| {
+            f.connection
+                .as_ref()
+                .is_none_or(|c| e.connection.as_deref() == Some(c.as_str()))
+        })
         .filter(|e| f.since_ms.is_none_or(|s| e.started_ms >= s))
         .collect();
     Ok(har::document(kept))
@@ -52,10 +56,10 @@ pub fn export(app: &App, f: &Filter) -> Result<serde_json::Value> {
 /// Serves the HAR.
 pub fn har(app: &App, query: Option<&str>) -> Result<Reply> {
     let doc = export(app, &Filter::from_query(query))?;
-    Ok(Reply::with_type(
-        StatusCode::OK,
-        "application/json",
-        doc.to_string(),
+    Ok(
+        Reply::with_type(StatusCode::OK, "application/json", doc.to_string()).header(
+            hyper::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"calproxy-traffic.har\"",
+        ),
     )
-    .header(hyper::header::CONTENT_DISPOSITION, "attachment; filename=\"calproxy-traffic.har\""))
 }

@@ -185,9 +185,11 @@ pub(crate) fn load(ctx: &Ctx<'_>, route: &Route) -> Result<Option<Resource>> {
                     rec,
                 }))
         }
-        Route::WellKnown | Route::Feed { .. } | Route::Health | Route::Metrics | Route::DebugHar => {
-            Err(Error::NotFound)
-        }
+        Route::WellKnown
+        | Route::Feed { .. }
+        | Route::Health
+        | Route::Metrics
+        | Route::DebugHar => Err(Error::NotFound),
     }
 }
 

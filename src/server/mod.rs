@@ -141,6 +141,9 @@ pub async fn run(
     Ok(())
 }
 
+/// Numbers requests for the access log.
+static NEXT_REQUEST_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// One request: route, authenticate, read the body, call the handler,
 /// map the outcome. Never fails: errors become DAV error responses.
 pub async fn serve_request(
@@ -160,7 +163,15 @@ pub async fn serve_request(
     let resp = response::render(outcome, &method);
     let status = resp.status();
     app.metrics.record(route_kind, status.as_u16());
-    response::log_access(&method, route_kind, status, started.elapsed(), peer);
+    let request_id = NEXT_REQUEST_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    response::log_access(
+        request_id,
+        &method,
+        route_kind,
+        status,
+        started.elapsed(),
+        peer,
+    );
     resp
 }
 
@@ -192,10 +203,12 @@ async fn dispatch(
                 .and_then(|v| v.to_str().ok());
             if auth::authenticate_admin(&app.store, header).await.is_none() {
                 // A tenant user is known but not allowed; anyone else must sign in.
-                return Err(match auth::authenticate(&app.store, &app.auth, header).await {
-                    Some(_) => Error::NotAdmin.into(),
-                    None => Error::Unauthorized.into(),
-                });
+                return Err(
+                    match auth::authenticate(&app.store, &app.auth, header).await {
+                        Some(_) => Error::NotAdmin.into(),
+                        None => Error::Unauthorized.into(),
+                    },
+                );
             }
             return Ok(handlers::debug::har(app, req.uri().query())?);
         }

@@ -167,6 +167,7 @@ fn failure_reply(f: &Failure) -> Reply {
 
 /// One structured access event per request (never credentials).
 pub fn log_access(
+    request_id: u64,
     method: &Method,
     route: &'static str,
     status: StatusCode,
@@ -175,6 +176,7 @@ pub fn log_access(
 ) {
     tracing::info!(
         target: "calproxy::access",
+        request_id,
         method = %method,
         route,
         status = status.as_u16(),

@@ -229,8 +229,10 @@ impl Store {
 
     /// Creates or replaces a local admin (for `/debug/…`); never a tenant user.
     pub fn put_admin(&self, name: &UserId, password_hash: &str) -> Result<()> {
-        self.admins
-            .insert(name.as_str().as_bytes(), codec::encode(&password_hash.to_string())?)?;
+        self.admins.insert(
+            name.as_str().as_bytes(),
+            codec::encode(&password_hash.to_string())?,
+        )?;
         Ok(())
     }
 

@@ -62,7 +62,12 @@ fn parse_key(k: &[u8]) -> Option<(u64, i64)> {
 
 impl Store {
     /// Appends an entry and drops the oldest ones past `limits`. Returns its id.
-    pub fn append_traffic(&self, started_ms: i64, json: &[u8], limits: &TrafficLimits) -> Result<u64> {
+    pub fn append_traffic(
+        &self,
+        started_ms: i64,
+        json: &[u8],
+        limits: &TrafficLimits,
+    ) -> Result<u64> {
         let id = self.db.generate_id()? + 1;
         self.traffic.insert(key(id, started_ms), json)?;
         self.traffic_totals.entries.fetch_add(1, Ordering::Relaxed);
@@ -73,7 +78,9 @@ impl Store {
         loop {
             let over = self.traffic_totals.entries.load(Ordering::Relaxed) > limits.max_entries
                 || self.traffic_totals.bytes.load(Ordering::Relaxed) > limits.max_bytes;
-            let Some((k, v)) = self.traffic.first()? else { break };
+            let Some((k, v)) = self.traffic.first()? else {
+                break;
+            };
             let too_old = parse_key(&k).is_some_and(|(_, t)| t < cutoff);
             if !(over || too_old) {
                 break;
@@ -137,7 +144,10 @@ mod tests {
         for i in 0..10_000 {
             s.append_traffic(i, &body, &limits).unwrap();
             let (n, bytes) = s.traffic_size();
-            assert!(n <= limits.max_entries && bytes <= limits.max_bytes, "{n} {bytes}");
+            assert!(
+                n <= limits.max_entries && bytes <= limits.max_bytes,
+                "{n} {bytes}"
+            );
         }
         let kept = s.traffic_after(0, usize::MAX).unwrap();
         assert_eq!(kept.len() as u64, s.traffic_size().0);

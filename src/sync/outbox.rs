@@ -158,7 +158,12 @@ async fn try_push(app: &App, e: &OutboxEntry) -> Result<Outcome, Error> {
             reason: "connection needs a new app-specific password".into(),
         });
     }
-    let client = execute::client_for(app, &e.connection, &conn, crate::upstream::record::Trigger::OutboxPush)?;
+    let client = execute::client_for(
+        app,
+        &e.connection,
+        &conn,
+        crate::upstream::record::Trigger::OutboxPush,
+    )?;
     let href = e.href.as_str();
     let key = CollectionKey::new(&e.tenant, &e.user, &e.local);
     match &e.op {

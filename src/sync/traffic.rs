@@ -31,7 +31,11 @@ pub fn recorder(app: &App, conn: &ConnectionId, trigger: Trigger) -> Recorder {
 }
 
 /// Stored entries with id > `after`, decoded; undecodable ones are skipped.
-pub fn entries_after(app: &App, after: u64, limit: usize) -> crate::store::Result<Vec<(u64, Entry)>> {
+pub fn entries_after(
+    app: &App,
+    after: u64,
+    limit: usize,
+) -> crate::store::Result<Vec<(u64, Entry)>> {
     Ok(app
         .store
         .traffic_after(after, limit)?

@@ -204,15 +204,25 @@ impl Client {
         let result = self.exchange(call, uri).await;
         if let Some(rec) = &self.recorder {
             let mut req_headers = http::HeaderMap::new();
-            req_headers.insert(http::header::AUTHORIZATION, HeaderValue::from_static("Basic"));
-            req_headers.insert(http::header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+            req_headers.insert(
+                http::header::AUTHORIZATION,
+                HeaderValue::from_static("Basic"),
+            );
+            req_headers.insert(
+                http::header::USER_AGENT,
+                HeaderValue::from_static(USER_AGENT),
+            );
             if let Some(d) = call.depth.and_then(|d| HeaderValue::from_str(d).ok()) {
                 req_headers.insert("depth", d);
             }
             if let Some(ct) = call.content_type {
                 req_headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
             }
-            if let Some(t) = call.if_match.as_ref().and_then(|t| HeaderValue::from_str(&t.quoted()).ok()) {
+            if let Some(t) = call
+                .if_match
+                .as_ref()
+                .and_then(|t| HeaderValue::from_str(&t.quoted()).ok())
+            {
                 req_headers.insert(http::header::IF_MATCH, t);
             }
             if call.if_none_match_any {
@@ -220,8 +230,20 @@ impl Client {
             }
             let r = &self.redactor;
             let (status, error, response_headers, response_body, response_bytes) = match &result {
-                Ok(ex) => (Some(ex.status), None, r.headers(&ex.headers), r.body(&ex.body), ex.body.len()),
-                Err(e) => (None, Some(r.text(&e.to_string())), Vec::new(), String::new(), 0),
+                Ok(ex) => (
+                    Some(ex.status),
+                    None,
+                    r.headers(&ex.headers),
+                    r.body(&ex.body),
+                    ex.body.len(),
+                ),
+                Err(e) => (
+                    None,
+                    Some(r.text(&e.to_string())),
+                    Vec::new(),
+                    String::new(),
+                    0,
+                ),
             };
             (rec.sink)(Entry {
                 started_ms,

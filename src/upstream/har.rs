@@ -107,53 +107,76 @@ pub fn document<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Value {
     })
 }
 
+/// Checks a document against the HAR 1.2 structure (required fields and
+/// their types, ISO 8601 times). Used by tests and by nothing at runtime.
+pub fn validate(doc: &Value) -> Result<(), String> {
+    let log = doc.get("log").ok_or("no log")?;
+    if log["version"] != "1.2" {
+        return Err("version is not 1.2".into());
+    }
+    if !log["creator"]["name"].is_string() || !log["creator"]["version"].is_string() {
+        return Err("creator".into());
+    }
+    let entries = log["entries"].as_array().ok_or("entries")?;
+    for (i, e) in entries.iter().enumerate() {
+        let ctx = |m: &str| format!("entry {i}: {m}");
+        let started = e["startedDateTime"]
+            .as_str()
+            .ok_or_else(|| ctx("startedDateTime"))?;
+        chrono::DateTime::parse_from_rfc3339(started)
+            .map_err(|_| ctx("startedDateTime is not ISO 8601"))?;
+        e["time"].as_f64().ok_or_else(|| ctx("time"))?;
+        for (part, fields) in [
+            ("request", &["method", "url", "httpVersion"][..]),
+            (
+                "response",
+                &["statusText", "httpVersion", "redirectURL"][..],
+            ),
+        ] {
+            for f in fields {
+                e[part][f]
+                    .as_str()
+                    .ok_or_else(|| ctx(&format!("{part}.{f}")))?;
+            }
+            for f in ["cookies", "headers"] {
+                e[part][f]
+                    .as_array()
+                    .ok_or_else(|| ctx(&format!("{part}.{f}")))?;
+            }
+            for f in ["headersSize", "bodySize"] {
+                e[part][f]
+                    .as_i64()
+                    .ok_or_else(|| ctx(&format!("{part}.{f}")))?;
+            }
+        }
+        e["request"]["queryString"]
+            .as_array()
+            .ok_or_else(|| ctx("queryString"))?;
+        e["response"]["status"]
+            .as_i64()
+            .ok_or_else(|| ctx("status"))?;
+        e["response"]["content"]["size"]
+            .as_i64()
+            .ok_or_else(|| ctx("content.size"))?;
+        e["response"]["content"]["mimeType"]
+            .as_str()
+            .ok_or_else(|| ctx("content.mimeType"))?;
+        if !e["cache"].is_object() {
+            return Err(ctx("cache"));
+        }
+        for f in ["send", "wait", "receive"] {
+            e["timings"][f]
+                .as_f64()
+                .ok_or_else(|| ctx(&format!("timings.{f}")))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::upstream::record::Trigger;
-
-    /// Checks the HAR 1.2 structure (required fields and their types).
-    pub(crate) fn validate(doc: &Value) -> Result<(), String> {
-        let log = doc.get("log").ok_or("no log")?;
-        if log["version"] != "1.2" {
-            return Err("version is not 1.2".into());
-        }
-        if !log["creator"]["name"].is_string() || !log["creator"]["version"].is_string() {
-            return Err("creator".into());
-        }
-        let entries = log["entries"].as_array().ok_or("entries")?;
-        for (i, e) in entries.iter().enumerate() {
-            let ctx = |m: &str| format!("entry {i}: {m}");
-            let started = e["startedDateTime"].as_str().ok_or_else(|| ctx("startedDateTime"))?;
-            chrono::DateTime::parse_from_rfc3339(started).map_err(|_| ctx("startedDateTime is not ISO 8601"))?;
-            e["time"].as_f64().ok_or_else(|| ctx("time"))?;
-            for (part, fields) in [
-                ("request", &["method", "url", "httpVersion"][..]),
-                ("response", &["statusText", "httpVersion", "redirectURL"][..]),
-            ] {
-                for f in fields {
-                    e[part][f].as_str().ok_or_else(|| ctx(&format!("{part}.{f}")))?;
-                }
-                for f in ["cookies", "headers"] {
-                    e[part][f].as_array().ok_or_else(|| ctx(&format!("{part}.{f}")))?;
-                }
-                for f in ["headersSize", "bodySize"] {
-                    e[part][f].as_i64().ok_or_else(|| ctx(&format!("{part}.{f}")))?;
-                }
-            }
-            e["request"]["queryString"].as_array().ok_or_else(|| ctx("queryString"))?;
-            e["response"]["status"].as_i64().ok_or_else(|| ctx("status"))?;
-            e["response"]["content"]["size"].as_i64().ok_or_else(|| ctx("content.size"))?;
-            e["response"]["content"]["mimeType"].as_str().ok_or_else(|| ctx("content.mimeType"))?;
-            if !e["cache"].is_object() {
-                return Err(ctx("cache"));
-            }
-            for f in ["send", "wait", "receive"] {
-                e["timings"][f].as_f64().ok_or_else(|| ctx(&format!("timings.{f}")))?;
-            }
-        }
-        Ok(())
-    }
 
     #[test]
     fn har_1_2_structure() {
@@ -175,6 +198,9 @@ pub(crate) mod tests {
         };
         let doc = document([&e]);
         validate(&doc).unwrap();
-        assert_eq!(doc["log"]["entries"][0]["response"]["statusText"], "Multi-Status");
+        assert_eq!(
+            doc["log"]["entries"][0]["response"]["statusText"],
+            "Multi-Status"
+        );
     }
 }

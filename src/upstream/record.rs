@@ -92,7 +92,13 @@ impl std::fmt::Debug for Recorder {
     }
 }
 
-const SECRET_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie", "set-cookie", "x-mobileme-authtoken"];
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-mobileme-authtoken",
+];
 
 /// The placeholder for redacted values.
 pub const REDACTED: &str = "<redacted>";
@@ -160,7 +166,9 @@ mod tests {
         h.insert("x-mobileme-authtoken", "tok".parse().unwrap());
         h.insert("x-other", "has abcd-efgh-ijkl-mnop inside".parse().unwrap());
         let out = r.headers(&h);
-        assert!(out.iter().all(|(_, v)| !v.contains("xyz") && !v.contains("tok") && !v.contains("abcd-efgh")));
+        assert!(out
+            .iter()
+            .all(|(_, v)| !v.contains("xyz") && !v.contains("tok") && !v.contains("abcd-efgh")));
         assert_eq!(r.body(b"pw=abcd-efgh-ijkl-mnop"), "pw=<redacted>");
     }
 

@@ -28,6 +28,8 @@ mod r10_crash_outage;
 mod r5_r8_privacy_tenancy;
 // secrets never reach logs, output, errors, Debug or the data files
 mod secrets;
+// traffic recorder, HAR, /debug for admins, traffic CLI, probe, /metrics
+mod debug_traffic;
 // real clients: python caldav, caldav-server-tester
 mod peers_python;
 // caldav-server-tester's verdicts against a table of expected outcomes

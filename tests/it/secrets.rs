@@ -159,6 +159,20 @@ async fn secrets_absent_from_trace_logs_cli_output_and_data_files() {
     sim.faults().fail_next(1, 401, None);
     all += &cli(&["sync", "--data", data], "", &trace).await;
     all += &cli(&["status", "--data", data], "", &trace).await;
+    // Recorded traffic: the list, every entry in full, and the HAR export.
+    let list = cli(&["traffic", "list", "--data", data], "", &[]).await;
+    let ids: Vec<String> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.chars().all(|c| c.is_ascii_digit()))
+        .map(str::to_string)
+        .collect();
+    assert!(ids.len() >= 5, "{list}");
+    for id in &ids {
+        all += &cli(&["traffic", "show", id, "--data", data], "", &[]).await;
+    }
+    all += &cli(&["traffic", "export", "--data", data], "", &[]).await;
+    assert!(all.contains("\"version\": \"1.2\""), "HAR export captured");
     assert!(
         all.contains("TRACE") && all.contains("connected"),
         "trace logs were captured"

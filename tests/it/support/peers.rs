@@ -17,7 +17,7 @@ pub fn venv_tool(tool: &str) -> PathBuf {
     let p = repo().join("target/venv/bin").join(tool);
     assert!(
         p.exists(),
-        "{} is missing: run scripts/setup-peers.sh (or ./test.sh, which the README names) first",
+        "{} is missing: run .ci/test (or .ci/setup-peers), which the README names, first",
         p.display()
     );
     p
