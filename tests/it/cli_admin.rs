@@ -2,40 +2,10 @@
 //! data directory: through the admin socket when it does, by opening the
 //! store when it does not (sled allows one process).
 
-use std::process::Stdio;
-use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_calproxy");
+use crate::support::process::{self, cli as run};
 
 async fn cli(args: &[&str], stdin: &str) -> (bool, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .await
-        .unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("cli timed out")
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    run(args, stdin, &[]).await
 }
 
 #[tokio::test]
@@ -57,25 +27,7 @@ async fn cli_commands_work_with_and_without_a_running_server() {
     assert!(ok && out.contains("no connections"), "{out}");
 
     // With a server: the same commands go through the admin socket.
-    let mut serve = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data", data])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
-    tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("server did not start")
-        .unwrap();
-    // The socket appears right after the listener; wait for it (bounded).
-    for _ in 0..100 {
-        if dir.path().join("admin.sock").exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (serve, _base) = process::serve(data, &[]).await;
     let (ok, out) = cli(
         &[
             "user", "add", "--tenant", "t", "--user", "b", "--data", data,
@@ -105,8 +57,7 @@ async fn cli_commands_work_with_and_without_a_running_server() {
     )
     .await;
     assert!(!ok && out.contains("no calendar"), "{out}");
-    serve.start_kill().unwrap();
-    let _ = tokio::time::timeout(Duration::from_secs(10), serve.wait()).await;
+    process::kill(serve).await;
 
     // After the server is gone, the user it created is in the store.
     let (ok, out) = cli(

@@ -1,14 +1,10 @@
 //! Debugging iCloud traffic: the recorder and HAR export, `/debug` for local
 //! admins only, the traffic CLI, `probe`, and `/metrics`.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use calproxy::admin::{Request, WirePassword};
 use calproxy::ids::{ConnectionId, UserId};
 use calproxy::inspect::{ListFilter, Probe};
 use calproxy::secret::Secret;
-use tokio::io::AsyncWriteExt;
 
 use crate::support::client::DavClient;
 use crate::support::icloud::{self, admin, admin_ok, Icloud};
@@ -155,25 +151,14 @@ async fn metrics_parse_with_the_prometheus_reference_parser() {
     let ic = Icloud::start(true).await;
     ic.ann.propfind("/dav/", "0", "").await.status(207);
     let text = ic.env.anonymous().get("/metrics").await.status(200).text();
-    let mut child = tokio::process::Command::new(peers::venv_tool("python"))
-        .arg(peers::repo().join("tests/peers/parse_metrics.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .await
-        .unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let script = peers::repo().join("tests/peers/parse_metrics.py");
+    let out = crate::support::process::pipe(
+        &peers::venv_tool("python"),
+        &[script.to_str().unwrap()],
+        &[],
+        &text,
+    )
+    .await;
     let families = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -3,76 +3,15 @@
 //! after restart and recovery; during an outage reads are served from sled
 //! and writes drain afterwards.
 
-use std::process::Stdio;
 use std::time::Duration;
-
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
 
 use crate::support::client::DavClient;
 use crate::support::icloud::{self, Icloud};
 use crate::support::ics;
+use crate::support::process::{self, cli_ok as cli};
 
-const BIN: &str = env!("CARGO_BIN_EXE_calproxy");
-
-async fn cli(args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .await
-        .unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("cli timed out")
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "calproxy {args:?} failed:\n{text}");
-    text
-}
-
-async fn serve(data: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-            data,
-            "--sync-interval",
-            "1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("server did not start")
-        .unwrap()
-        .expect("no banner");
-    let base = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("address")
-        .trim_end_matches("/dav/")
-        .to_string();
-    (child, base)
+async fn serve(data: &str) -> (tokio::process::Child, String) {
+    process::serve(data, &["--sync-interval", "1"]).await
 }
 
 #[tokio::test]
@@ -127,7 +66,7 @@ async fn r10_fifty_writes_survive_sigkill_during_503_and_arrive_exactly_once() {
     cli(&["sync", "--data", data], "").await;
 
     sim.faults().fail_all(Some((503, Some(1))));
-    let (mut server, base) = serve(data).await;
+    let (server, base) = serve(data).await;
     let c = DavClient::new(base, Some(("ann@demo", "pw")));
     let n = 50;
     let mut acknowledged = 0;
@@ -152,10 +91,9 @@ async fn r10_fifty_writes_survive_sigkill_during_503_and_arrive_exactly_once() {
         sim.find_by_uid("crash-0").is_empty(),
         "iCloud was answering 503"
     );
-    server.start_kill().unwrap(); // SIGKILL: no shutdown code runs
-    let _ = tokio::time::timeout(Duration::from_secs(10), server.wait()).await;
+    process::kill(server).await; // SIGKILL: no shutdown code runs
 
-    let (mut server, _base) = serve(data).await;
+    let (server, _base) = serve(data).await;
     sim.faults().fail_all(None);
     let mut arrived = 0;
     for _ in 0..600 {
@@ -175,7 +113,7 @@ async fn r10_fifty_writes_survive_sigkill_during_503_and_arrive_exactly_once() {
         })
         .sum();
     println!("crash test: {acknowledged} writes acknowledged, {arrived} arrived upstream, {duplicates} duplicates");
-    server.start_kill().unwrap();
+    process::kill(server).await;
     assert_eq!(acknowledged, n);
     assert_eq!(arrived, n, "not every acknowledged write reached iCloud");
     assert_eq!(duplicates, 0);

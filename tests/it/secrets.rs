@@ -2,19 +2,14 @@
 //! absent from logs (RUST_LOG=trace), CLI output, error bodies, `Debug`
 //! output and the data directory's files.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use base64::Engine as _;
 use calproxy::admin::{Request, WirePassword};
 use calproxy::ids::ConnectionId;
 use calproxy::secret::Secret;
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
 
 use crate::support::icloud::{self, Icloud};
+use crate::support::process;
 
-const BIN: &str = env!("CARGO_BIN_EXE_calproxy");
 const LOCAL_PW: &str = "local-Secret-Passw0rd-xyzzy";
 
 fn forbidden() -> Vec<String> {
@@ -55,31 +50,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 async fn cli(args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> String {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .envs(envs.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .await
-        .unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("cli timed out")
-        .unwrap();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    process::cli(args, stdin, envs).await.1
 }
 
 #[tokio::test]

@@ -5,3 +5,4 @@ pub mod env;
 pub mod icloud;
 pub mod ics;
 pub mod peers;
+pub mod process;
