@@ -26,26 +26,8 @@ async fn r10_fifty_writes_survive_sigkill_during_503_and_arrive_exactly_once() {
         "pw\n",
     )
     .await;
-    let front = sim.front_url();
-    cli(
-        &[
-            "connect",
-            "--tenant",
-            "demo",
-            "--user",
-            "ann",
-            "--apple-id",
-            icloud::APPLE_ID,
-            "--upstream",
-            &front,
-            "--id",
-            "icloud",
-            "--data",
-            data,
-        ],
-        &format!("{}\n", icloud::PASSWORD),
-    )
-    .await;
+    let (ok, out) = icloud::cli_connect(&sim, data, icloud::PASSWORD, &[]).await;
+    assert!(ok, "{out}");
     cli(
         &[
             "configure",

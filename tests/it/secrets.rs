@@ -68,48 +68,13 @@ async fn secrets_absent_from_trace_logs_cli_output_and_data_files() {
         &trace,
     )
     .await;
-    let front = sim.front_url();
     // A wrong password first (the 401 path), then the right one.
-    all += &cli(
-        &[
-            "connect",
-            "--tenant",
-            "demo",
-            "--user",
-            "ann",
-            "--apple-id",
-            icloud::APPLE_ID,
-            "--upstream",
-            &front,
-            "--id",
-            "icloud",
-            "--data",
-            data,
-        ],
-        "wrong-wron-wron-wrong\n",
-        &trace,
-    )
-    .await;
-    all += &cli(
-        &[
-            "connect",
-            "--tenant",
-            "demo",
-            "--user",
-            "ann",
-            "--apple-id",
-            icloud::APPLE_ID,
-            "--upstream",
-            &front,
-            "--id",
-            "icloud",
-            "--data",
-            data,
-        ],
-        &format!("{}\n", icloud::PASSWORD),
-        &trace,
-    )
-    .await;
+    all += &icloud::cli_connect(&sim, data, "wrong-wron-wron-wrong", &trace)
+        .await
+        .1;
+    all += &icloud::cli_connect(&sim, data, icloud::PASSWORD, &trace)
+        .await
+        .1;
     all += &cli(
         &[
             "configure",

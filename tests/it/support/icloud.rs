@@ -142,3 +142,30 @@ impl Icloud {
         v
     }
 }
+
+/// `calproxy connect` (a child process) for ann@demo against the sim,
+/// connection id `icloud`, with `password` on stdin.
+pub async fn cli_connect(
+    sim: &SimHandle,
+    data: &str,
+    password: &str,
+    envs: &[(&str, &str)],
+) -> (bool, String) {
+    let front = sim.front_url();
+    let args = [
+        "connect",
+        "--tenant",
+        "demo",
+        "--user",
+        "ann",
+        "--apple-id",
+        APPLE_ID,
+        "--upstream",
+        &front,
+        "--id",
+        "icloud",
+        "--data",
+        data,
+    ];
+    super::process::cli(&args, &format!("{password}\n"), envs).await
+}
