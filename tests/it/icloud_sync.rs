@@ -331,3 +331,27 @@ async fn icloud_duplicate_sync_rows_are_tolerated() {
         1
     );
 }
+
+#[tokio::test]
+async fn icloud_home_moved_triggers_rediscovery() {
+    let ic = Icloud::start(true).await;
+    let id = ConnectionId::new("icloud").unwrap();
+    let moved = format!("{}/987654321/calendars/", ic.sim.front_url());
+    ic.env
+        .app
+        .store
+        .update_connection(&id, |r| r.home_url = Some(moved.clone()))
+        .unwrap();
+    ic.sim.upsert_event(
+        "work",
+        "after-move.ics",
+        &ics::event("after-move", "20261216T100000Z", "20261216T110000Z", "x"),
+    );
+    ic.sync().await;
+    let rec = ic.env.app.store.connection(&id).unwrap().unwrap();
+    assert_ne!(rec.home_url.as_deref(), Some(moved.as_str()));
+    assert!(ic
+        .names("work")
+        .await
+        .contains(&"after-move.ics".to_string()));
+}

@@ -30,6 +30,8 @@ mod r5_r8_privacy_tenancy;
 mod secrets;
 // traffic recorder, HAR, /debug for admins, traffic CLI, probe, /metrics
 mod debug_traffic;
+// HTTPS with a self-signed certificate
+mod tls;
 // real clients: python caldav, caldav-server-tester
 mod peers_python;
 // caldav-server-tester's verdicts against a table of expected outcomes
