@@ -179,3 +179,45 @@ async fn metrics_parse_with_the_prometheus_reference_parser() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn traffic_tail_follows_a_running_server() {
+    use tokio::io::AsyncBufReadExt;
+    let (sim, _stop) = icloud::start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    crate::support::process::cli_ok(
+        &[
+            "user", "add", "--tenant", "demo", "--user", "ann", "--data", data,
+        ],
+        "pw\n",
+    )
+    .await;
+    let (server, _base) = crate::support::process::serve(data, &["--sync-interval", "3600"]).await;
+    let mut tail = tokio::process::Command::new(crate::support::process::BIN)
+        .args(["traffic", "tail", "--data", data])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(tail.stdout.take().unwrap()).lines();
+    // Connect through the running server: its discovery is recorded and tailed.
+    let (ok, out) = icloud::cli_connect(&sim, data, icloud::PASSWORD, &[]).await;
+    assert!(ok, "{out}");
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while let Ok(Some(l)) = lines.next_line().await {
+            seen.push(l.clone());
+            if l.contains("PROPFIND") && l.contains("connect") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(found, "tail showed: {seen:?}");
+    let _ = tail.start_kill();
+    crate::support::process::kill(server).await;
+}
