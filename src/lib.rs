@@ -5,23 +5,29 @@
 //! An arrow means "may use"; nothing uses a module above it.
 //!
 //! ```text
-//! server   → handlers (transport: listeners, TLS, auth, routing, limits, the one error→HTTP edge)
-//! handlers → dav, ical, store           (orchestration: the only place layers meet)
-//! dav      → ids                         (WebDAV/CalDAV XML: parse requests, render/read multistatus)
-//! ical     → ids                         (iCalendar: parse, index, expand, busy time, write)
-//! store    → ids, ical (index types)     (sled trees behind a typed API; only it knows key layouts)
+//! cli, demo, admin, inspect   → everything below (start things, run admin commands, render traffic)
+//! server       → handlers      (transport: listeners, TLS, auth, routing, limits, the one error→HTTP edge)
+//! handlers     → dav, policy, ical, store, availability, sync::outbox, sync::traffic
+//! sync         → upstream, store, policy, ical, availability   (engine, plan/execute, outbox, materialize)
+//! availability → store, ical    (busy time per user, the availability collection)
+//! upstream     → dav, ical      (CalDAV client for iCloud: requests, parsers, quirks, recording, HAR)
+//! sim          → dav, ical      (simulated iCloud for the demo and tests)
+//! policy       → ical, store records (R1–R10 as pure functions)
+//! store        → ids, ical      (sled trees behind a typed API; only it knows key layouts)
+//! dav, ical    → ids            (pure protocol and format layers)
 //! ```
 //!
-//! `cli`, `accounts` and `demo` sit on top and start things. `ids`,
-//! `secret`, `config` and `metrics` are used by everyone.
+//! `ids`, `secret`, `config`, `state` and `metrics` are used by everyone.
 //!
 //! # The one-way contract
 //!
-//! DESIGN.md numbers the rules R1–R10; code and tests cite them. Today:
-//! R2 (read-only collections and blocked slots: `handlers::write`), R3
-//! (`blocked/` is local), R4/R9 (busy time and the availability
-//! collection: `ical::busy`, `handlers::availability`), R10 (every 2xx
-//! after `Store::flush`).
+//! DESIGN.md numbers the rules R1–R10; code and tests cite them:
+//! R1 system events (`handlers::write`, `policy::writes`, `sync::outbox`),
+//! R2 read-only blocked slots (`policy::writes`), R3 local `blocked/`,
+//! R4/R9 busy time and availability (`ical::busy`, `availability`),
+//! R5 no contacts and privacy (`policy::inbound`), R6–R8 calendars and
+//! tenancy (`policy::calendars`, `admin`, `sync::materialize`), R10
+//! durability (`Store::flush` before every 2xx, the outbox).
 //!
 //! # Where to start reading
 //!

@@ -3,7 +3,7 @@
 //!
 //! `plan` decides (pure), `execute` does one sync of one connection,
 //! `materialize` copies remote objects into the users' collections, and
-//! [`Engine`] runs one task per connection on an interval with jitter,
+//! [`run`] runs one task per connection on an interval with jitter,
 //! backing off on throttling (Retry-After with an exponential floor) and
 //! stopping on 401 until the user connects again.
 
