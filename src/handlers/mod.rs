@@ -6,6 +6,7 @@
 //! `dav` writers). It does no XML or iCalendar byte work itself and never
 //! chooses an HTTP status for an error: `server::response` does.
 
+pub mod busy_api;
 mod error;
 pub mod feed;
 mod filter;
@@ -184,9 +185,11 @@ pub(crate) fn load(ctx: &Ctx<'_>, route: &Route) -> Result<Option<Resource>> {
                     rec,
                 }))
         }
-        Route::WellKnown | Route::Feed { .. } | Route::Health | Route::Metrics => {
-            Err(Error::NotFound)
-        }
+        Route::WellKnown
+        | Route::Feed { .. }
+        | Route::BusyApi { .. }
+        | Route::Health
+        | Route::Metrics => Err(Error::NotFound),
     }
 }
 

@@ -46,6 +46,13 @@ pub enum Route {
         /// The secret feed token.
         token: FeedToken,
     },
+    /// `/api/{tenant}/{user}/busy`: "why busy" as JSON (Basic auth, own user).
+    BusyApi {
+        /// Tenant segment.
+        tenant: TenantId,
+        /// User segment.
+        user: UserId,
+    },
     /// `/healthz`
     Health,
     /// `/metrics`
@@ -62,6 +69,7 @@ impl Route {
             Route::Collection { .. } => "collection",
             Route::Object { .. } => "object",
             Route::Feed { .. } => "feed",
+            Route::BusyApi { .. } => "busy_api",
             Route::Health => "health",
             Route::Metrics => "metrics",
         }
@@ -93,6 +101,10 @@ pub fn parse(path: &str) -> Option<Route> {
         ["metrics"] => Some(Route::Metrics),
         ["feeds", token, "availability.ics"] => Some(Route::Feed {
             token: FeedToken::new(decode(token)?).ok()?,
+        }),
+        ["api", t, u, "busy"] if !path.ends_with('/') => Some(Route::BusyApi {
+            tenant: TenantId::new(decode(t)?).ok()?,
+            user: UserId::new(decode(u)?).ok()?,
         }),
         ["dav"] => Some(Route::Root),
         ["dav", t, u] => Some(Route::Home {
