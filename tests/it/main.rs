@@ -32,3 +32,5 @@ mod secrets;
 mod peers_python;
 // caldav-server-tester's verdicts against a table of expected outcomes
 mod peers_server_tester;
+// R4/R9 availability: oracle property test, availability/, free-busy, feed + token CLI, why-busy, cache, peers
+mod r4_r9_availability;
