@@ -534,6 +534,55 @@ async fn main() {
         .collect();
     let (first, rn) = query_all(&client, &rbase, &rpaths, Some("bench:x"), year).await;
     println!("radicale: first query (builds its cache) {first:.0} ms");
+    if rn != cp_n {
+        // Name the objects the two servers disagree on (calendar 0).
+        let names = |b: &[u8]| -> std::collections::BTreeSet<String> {
+            String::from_utf8_lossy(b)
+                .split("href>")
+                .filter(|x| x.ends_with(".ics</") || x.ends_with(".ics</D:") || x.contains(".ics<"))
+                .map(|x| {
+                    x.split('<')
+                        .next()
+                        .unwrap_or("")
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("")
+                        .replace("%40", "@")
+                })
+                .collect()
+        };
+        let (_, a) = request(
+            &client,
+            "REPORT",
+            &format!("{cp}{}", cp_paths[0]),
+            Some("bench:bench"),
+            Some("1"),
+            query_body(year),
+        )
+        .await;
+        let (_, b) = request(
+            &client,
+            "REPORT",
+            &format!("{rbase}{}", rpaths[0]),
+            Some("bench:x"),
+            Some("1"),
+            query_body(year),
+        )
+        .await;
+        let (a, b) = (names(&a), names(&b));
+        for n in b.symmetric_difference(&a).take(4) {
+            let text = data
+                .iter()
+                .find(|g| n.starts_with(&g.uid))
+                .map(|g| g.text.as_str())
+                .unwrap_or("?");
+            println!(
+                "DIFF {n} calproxy={} radicale={}\n{text}",
+                a.contains(n),
+                b.contains(n)
+            );
+        }
+    }
     let mut rq = Vec::new();
     for _ in 0..runs {
         rq.push(

@@ -445,10 +445,9 @@ fn oracle_fixtures_match_recurring_ical_events() {
         .filter(|p| p.extension().is_some_and(|x| x == "ics"))
         .collect();
     names.sort();
-    let windows: std::collections::BTreeMap<String, (String, String)> = serde_json::from_str(
-        &std::fs::read_to_string(format!("{FIXTURES}/windows.json")).unwrap(),
-    )
-    .unwrap();
+    let windows: std::collections::BTreeMap<String, (String, String)> =
+        serde_json::from_str(&std::fs::read_to_string(format!("{FIXTURES}/windows.json")).unwrap())
+            .unwrap();
     let (mut compared, mut mismatches) = (0, Vec::new());
     for path in names {
         let json = path.with_extension("busy.json");
@@ -492,7 +491,10 @@ fn oracle_fixtures_match_recurring_ical_events() {
             ));
         }
     }
-    eprintln!("oracle fixtures compared: {compared}, mismatches: {}", mismatches.len());
+    eprintln!(
+        "oracle fixtures compared: {compared}, mismatches: {}",
+        mismatches.len()
+    );
     assert!(compared >= 150, "only {compared} fixtures");
     assert!(
         mismatches.is_empty(),
@@ -500,4 +502,23 @@ fn oracle_fixtures_match_recurring_ical_events() {
         mismatches.len(),
         mismatches.join("\n")
     );
+}
+
+#[test]
+fn rfc4791_9_9_daily_series_started_earlier_overlaps_a_later_window() {
+    // Regression: the time-range test expands with a cap of one instance;
+    // the dates of the look-behind margin used to exhaust it, so a daily
+    // series begun before the window never matched (found by the benchmark:
+    // Radicale and Xandikos matched 276 more objects).
+    for rule in [
+        "RRULE:FREQ=DAILY",
+        "RRULE:FREQ=DAILY;UNTIL=20270205T074500Z",
+        "RRULE:FREQ=HOURLY;INTERVAL=5",
+    ] {
+        let b = ev(&format!(
+            "DTSTART:20261026T173000Z\nDTEND:20261026T183000Z\n{rule}\nEXDATE:20261103T173000Z"
+        ));
+        let w = win("2026-11-25T10:17:00Z", "2027-11-25T10:17:00Z");
+        assert!(overlaps(&b, w, &opts()).unwrap(), "{rule}");
+    }
 }
