@@ -540,6 +540,8 @@ async fn serve(app: App, demo: Option<Demo>, engine: Option<sync::EngineConfig>)
             }
         });
     }
+    let warm = app.clone();
+    tokio::task::spawn_blocking(move || availability::warm(&warm));
     if let Some(cfg) = engine {
         tokio::spawn(sync::run(app.clone(), cfg, shutdown.clone()));
         tokio::spawn(sync::outbox::run(

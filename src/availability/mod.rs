@@ -59,15 +59,34 @@ fn settings(app: &App, t: &TenantId, u: &UserId) -> Settings {
     }
 }
 
-/// The window the cache holds at `now`: the materialised window plus
-/// [`CACHE_MARGIN_DAYS`] on each side, so "the next twelve months" asked
-/// at any time of day stays inside it.
+/// The window the cache holds at `now`: the materialised window of the
+/// first day of `now`'s 7-day block (days since the Unix epoch / 7), plus
+/// 7 days, plus [`CACHE_MARGIN_DAYS`] on each side. It therefore holds
+/// `window_at(now)` and "the next twelve months" asked at any time, and it
+/// moves (rebuilding the cache) once a week instead of every midnight.
 pub fn cache_window(app: &App, now: DateTime<Utc>) -> TimeRange {
-    let w = window_at(app, now);
+    let days = now.timestamp().div_euclid(86_400);
+    let block =
+        DateTime::<Utc>::from_timestamp((days - days.rem_euclid(7)) * 86_400, 0).unwrap_or(now);
+    let w = window_at(app, block);
     TimeRange {
         start: w.start - Duration::days(CACHE_MARGIN_DAYS),
-        end: w.end + Duration::days(CACHE_MARGIN_DAYS),
+        end: w.end + Duration::days(7 + CACHE_MARGIN_DAYS),
     }
+}
+
+/// Fills the cache for every user (at start-up, so the first free-busy
+/// request does not pay for expanding everything).
+pub fn warm(app: &App) -> store::Result<usize> {
+    let window = cache_window(app, Utc::now());
+    let mut n = 0;
+    for t in app.store.tenants()? {
+        for u in app.store.users(&t)? {
+            busy_for_user(app, &t, &u, window)?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Days the cached window extends beyond the materialised one.
@@ -291,4 +310,90 @@ pub fn refresh(app: &App, t: &TenantId, u: &UserId) -> store::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn cache_window_holds_the_materialised_window_and_a_year_on_every_day() {
+        let app = App::new(
+            Store::temporary().unwrap(),
+            Config::new("127.0.0.1:0".parse().unwrap(), std::env::temp_dir()),
+        );
+        let start: DateTime<Utc> = "2026-11-20T00:00:00Z".parse().unwrap();
+        let mut moves = 0;
+        let mut last = cache_window(&app, start);
+        for h in 0..(24 * 21) {
+            let now = start + Duration::hours(h);
+            let c = cache_window(&app, now);
+            let w = window_at(&app, now);
+            assert!(c.start <= w.start && w.end <= c.end, "{now}");
+            assert!(
+                c.start <= now && now + Duration::days(366) <= c.end,
+                "{now}"
+            );
+            if c != last {
+                moves += 1;
+                last = c;
+            }
+        }
+        assert!(
+            moves <= 3,
+            "the cached window moves weekly, not daily ({moves})"
+        );
+    }
+
+    #[test]
+    fn clip_cuts_merged_intervals_to_the_window() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let iv = |a: &str, b: &str, kind| BusyInterval {
+            start: t(a),
+            end: t(b),
+            kind,
+        };
+        let merged = ical::merge(vec![
+            iv(
+                "2026-01-01T09:00:00Z",
+                "2026-01-01T10:00:00Z",
+                BusyKind::Busy,
+            ),
+            iv(
+                "2026-01-01T09:30:00Z",
+                "2026-01-01T12:00:00Z",
+                BusyKind::Tentative,
+            ),
+            iv(
+                "2026-01-02T09:00:00Z",
+                "2026-01-02T10:00:00Z",
+                BusyKind::Busy,
+            ),
+        ]);
+        let w = TimeRange {
+            start: t("2026-01-01T09:45:00Z"),
+            end: t("2026-01-02T09:30:00Z"),
+        };
+        assert_eq!(
+            clip(&merged, w),
+            vec![
+                iv(
+                    "2026-01-01T09:45:00Z",
+                    "2026-01-01T10:00:00Z",
+                    BusyKind::Busy
+                ),
+                iv(
+                    "2026-01-01T10:00:00Z",
+                    "2026-01-01T12:00:00Z",
+                    BusyKind::Tentative
+                ),
+                iv(
+                    "2026-01-02T09:00:00Z",
+                    "2026-01-02T09:30:00Z",
+                    BusyKind::Busy
+                ),
+            ]
+        );
+    }
 }
