@@ -85,3 +85,25 @@ pub fn add_source(
     store.ensure_collection(&key, &rec)?;
     Ok(key)
 }
+
+/// A user's feed token: the existing one, or a new one when there is none
+/// or `rotate` is set (the old token then stops working: `put_user` drops
+/// it from the feed index in the same transaction). `None`: no such user.
+pub fn feed_token(
+    store: &Store,
+    tenant: &TenantId,
+    user: &UserId,
+    rotate: bool,
+) -> Result<Option<crate::ids::FeedToken>, Error> {
+    let Some(mut rec) = store.user(tenant, user)? else {
+        return Ok(None);
+    };
+    if let (Some(tok), false) = (&rec.feed_token, rotate) {
+        return Ok(Some(tok.clone()));
+    }
+    // 256 random bits, hex: URL-safe and unguessable.
+    let tok = crate::ids::FeedToken::new(hex::encode(rand::random::<[u8; 32]>()))?;
+    rec.feed_token = Some(tok.clone());
+    store.put_user(tenant, user, &rec)?;
+    Ok(Some(tok))
+}

@@ -1,5 +1,5 @@
 //! Administrative commands (`connect`, `calendars`, `configure`, `sync`,
-//! `status`, `user add`) as typed requests, executed against an `App`.
+//! `status`, `user add`, `feed show|rotate`, `busy`) as typed requests, executed against an `App`.
 //!
 //! The CLI sends them over the local admin socket (`<data>/admin.sock`,
 //! mode 0600) when `calproxy serve` runs on the same data directory (sled
@@ -127,6 +127,33 @@ pub enum Request {
     },
     /// Send one raw request upstream.
     Probe(crate::inspect::Probe),
+    /// Print a user's feed path, creating the secret token if none exists.
+    FeedShow {
+        /// Tenant.
+        tenant: TenantId,
+        /// User.
+        user: UserId,
+    },
+    /// Replace a user's feed token; the old URL answers 404 from now on.
+    FeedRotate {
+        /// Tenant.
+        tenant: TenantId,
+        /// User.
+        user: UserId,
+    },
+    /// "Why busy": merged busy intervals in a range with their sources.
+    Busy {
+        /// Tenant.
+        tenant: TenantId,
+        /// User.
+        user: UserId,
+        /// Range start.
+        from: chrono::DateTime<chrono::Utc>,
+        /// Range end (exclusive).
+        to: chrono::DateTime<chrono::Utc>,
+        /// Answer JSON instead of text.
+        json: bool,
+    },
 }
 
 /// The answer: text for the terminal, and whether it worked.
@@ -263,6 +290,55 @@ pub async fn execute(app: &App, req: Request) -> Response {
             Ok(t) => Response::ok(t),
             Err(e) => Response::fail(format!("{e}\n")),
         },
+        Request::FeedShow { tenant, user } => feed(app, &tenant, &user, false).await,
+        Request::FeedRotate { tenant, user } => feed(app, &tenant, &user, true).await,
+        Request::Busy {
+            tenant,
+            user,
+            from,
+            to,
+            json,
+        } => busy(app, &tenant, &user, from, to, json),
+    }
+}
+
+/// The feed path of a user's token (creating one, or a new one on `rotate`).
+async fn feed(app: &App, tenant: &TenantId, user: &UserId, rotate: bool) -> Response {
+    match crate::accounts::feed_token(&app.store, tenant, user, rotate) {
+        Ok(Some(tok)) => {
+            let _ = app.store.flush().await;
+            Response::ok(format!("/feeds/{}/availability.ics\n", tok.expose()))
+        }
+        Ok(None) => Response::fail(format!("no user {user}@{tenant}\n")),
+        Err(e) => Response::fail(format!("storage failed: {e}\n")),
+    }
+}
+
+fn busy(
+    app: &App,
+    tenant: &TenantId,
+    user: &UserId,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    json: bool,
+) -> Response {
+    if !matches!(app.store.user(tenant, user), Ok(Some(_))) {
+        return Response::fail(format!("no user {user}@{tenant}\n"));
+    }
+    if to <= from {
+        return Response::fail("--to must be after --from\n".into());
+    }
+    let window = crate::ical::TimeRange {
+        start: from,
+        end: to,
+    };
+    match crate::availability::explain::why_busy(app, tenant, user, window) {
+        Ok(items) if json => match serde_json::to_string_pretty(&items) {
+            Ok(s) => Response::ok(format!("{s}\n")),
+            Err(e) => Response::fail(format!("cannot render: {e}\n")),
+        },
+        Ok(items) => Response::ok(crate::availability::explain::render_text(&items)),
+        Err(e) => Response::fail(format!("storage failed: {e}\n")),
     }
 }
 

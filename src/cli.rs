@@ -1,5 +1,6 @@
 //! The command line (clap): `demo`, `serve`, `certs`, `user add`,
-//! `connect`, `calendars`, `configure`, `sync`, `status`.
+//! `connect`, `calendars`, `configure`, `sync`, `status`, `feed show|rotate`,
+//! `busy`.
 //!
 //! Builds a `Config`, opens the store and starts the server; holds no
 //! protocol logic.
@@ -178,6 +179,33 @@ pub enum Command {
         #[arg(long, default_value = "certs")]
         dir: PathBuf,
     },
+    /// The secret webcal feed of a user's availability.
+    Feed {
+        /// The feed action.
+        #[command(subcommand)]
+        action: FeedAction,
+    },
+    /// Why is a user busy: merged busy intervals in a range and their sources.
+    Busy {
+        /// Tenant.
+        #[arg(long)]
+        tenant: TenantId,
+        /// User.
+        #[arg(long)]
+        user: UserId,
+        /// Range start (RFC 3339, e.g. 2026-03-02T00:00:00Z).
+        #[arg(long)]
+        from: chrono::DateTime<chrono::FixedOffset>,
+        /// Range end (RFC 3339, exclusive).
+        #[arg(long)]
+        to: chrono::DateTime<chrono::FixedOffset>,
+        /// Print JSON (the shape of `GET /api/{tenant}/{user}/busy`).
+        #[arg(long)]
+        json: bool,
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
+    },
     /// Manage local users.
     User {
         /// The user action.
@@ -261,6 +289,35 @@ pub enum TrafficAction {
         /// Only exchanges since this time (RFC 3339, e.g. 2026-11-25T10:00:00Z).
         #[arg(long)]
         since: Option<chrono::DateTime<chrono::FixedOffset>>,
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
+    },
+}
+
+/// `calproxy feed …`
+#[derive(Subcommand, Debug)]
+pub enum FeedAction {
+    /// Print the feed's URL path, creating the secret token if none exists.
+    Show {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: TenantId,
+        /// User id.
+        #[arg(long)]
+        user: UserId,
+        /// Data directory.
+        #[arg(long, default_value = "calproxy-data")]
+        data: PathBuf,
+    },
+    /// Replace the token: the old URL answers 404 from now on.
+    Rotate {
+        /// Tenant id.
+        #[arg(long)]
+        tenant: TenantId,
+        /// User id.
+        #[arg(long)]
+        user: UserId,
         /// Data directory.
         #[arg(long, default_value = "calproxy-data")]
         data: PathBuf,
@@ -389,6 +446,29 @@ pub async fn run(cli: Cli) -> Result<()> {
                 println!("{} already exists", dir.join(tls::CERT_FILE).display());
             }
             Ok(())
+        }
+        Command::Feed {
+            action: FeedAction::Show { tenant, user, data },
+        } => run_admin(&data, admin::Request::FeedShow { tenant, user }).await,
+        Command::Feed {
+            action: FeedAction::Rotate { tenant, user, data },
+        } => run_admin(&data, admin::Request::FeedRotate { tenant, user }).await,
+        Command::Busy {
+            tenant,
+            user,
+            from,
+            to,
+            json,
+            data,
+        } => {
+            let req = admin::Request::Busy {
+                tenant,
+                user,
+                from: from.with_timezone(&chrono::Utc),
+                to: to.with_timezone(&chrono::Utc),
+                json,
+            };
+            run_admin(&data, req).await
         }
         Command::User {
             action: UserAction::Add { tenant, user, data },
@@ -653,6 +733,8 @@ async fn serve(app: App, demo: Option<Demo>, engine: Option<sync::EngineConfig>)
             }
         });
     }
+    let warm = app.clone();
+    tokio::task::spawn_blocking(move || availability::warm(&warm));
     if let Some(cfg) = engine {
         tokio::spawn(sync::run(app.clone(), cfg, shutdown.clone()));
         tokio::spawn(sync::outbox::run(

@@ -20,6 +20,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Wakes the outbox worker after a client write (R1: pushed at once).
     pub outbox: Arc<tokio::sync::Notify>,
+    /// Per-object busy intervals for the cached window (R9 performance).
+    pub busy: Arc<crate::availability::BusyCache>,
 }
 
 impl App {
@@ -32,6 +34,7 @@ impl App {
             auth: AuthCache::new(ttl),
             metrics: Arc::new(Metrics::default()),
             outbox: Arc::new(tokio::sync::Notify::new()),
+            busy: Arc::default(),
         }
     }
 }

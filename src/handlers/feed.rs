@@ -16,7 +16,7 @@ pub async fn get(app: &App, token: &FeedToken, headers: &HeaderMap) -> Result<Re
     let (tenant, user) = app.store.feed_owner(token)?.ok_or(Error::NotFound)?;
     let window = availability::window_at(app, chrono::Utc::now());
     let intervals = availability::busy_for_user(app, &tenant, &user, window)?;
-    let body = ical::busy_calendar("Availability", &intervals);
+    let body = ical::busy_calendar("Availability", &availability::flatten(&intervals));
     let etag = availability::content_etag(body.as_bytes());
     let inm = headers
         .get(hyper::header::IF_NONE_MATCH)

@@ -6,6 +6,7 @@
 //! `dav` writers). It does no XML or iCalendar byte work itself and never
 //! chooses an HTTP status for an error: `server::response` does.
 
+pub mod busy_api;
 pub mod debug;
 mod error;
 pub mod feed;
@@ -189,7 +190,8 @@ pub(crate) fn load(ctx: &Ctx<'_>, route: &Route) -> Result<Option<Resource>> {
         | Route::Feed { .. }
         | Route::Health
         | Route::Metrics
-        | Route::DebugHar => Err(Error::NotFound),
+        | Route::DebugHar
+        | Route::BusyApi { .. } => Err(Error::NotFound),
     }
 }
 

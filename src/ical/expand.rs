@@ -175,8 +175,11 @@ fn shift(
     }
 }
 
-/// Expands one rule in wall time: dates in `[from, stop]`, at most `max`.
-/// The series start itself is not added (callers add DTSTART).
+/// Expands one rule in wall time: dates in `[from, stop]`, at most `max`
+/// of them for which `counts` holds (the caller's look-behind margin before
+/// its window does not use up the cap: with a cap of 1, as the time-range
+/// test uses, the margin must not hide the first instance inside the
+/// window). The series start itself is not added (callers add DTSTART).
 pub(crate) fn expand_rule(
     start: NaiveDateTime,
     rule: &Rule,
@@ -184,6 +187,7 @@ pub(crate) fn expand_rule(
     from: NaiveDateTime,
     stop: NaiveDateTime,
     max: usize,
+    counts: impl Fn(NaiveDateTime) -> bool,
 ) -> (Vec<NaiveDateTime>, bool) {
     let (base, parts) = shift(start, rule, from);
     let mut text: Vec<String> = parts.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -198,6 +202,7 @@ pub(crate) fn expand_rule(
     };
     let set = set.limit();
     let mut out = Vec::new();
+    let mut counted = 0usize;
     for (i, d) in (&set).into_iter().enumerate() {
         if i >= RAW_CAP {
             return (out, true);
@@ -207,8 +212,11 @@ pub(crate) fn expand_rule(
             break;
         }
         if n >= from && n >= start {
-            if out.len() >= max {
-                return (out, true);
+            if counts(n) {
+                if counted >= max {
+                    return (out, true);
+                }
+                counted += 1;
             }
             out.push(n);
         }
@@ -234,7 +242,7 @@ pub(crate) fn expand_naive(
             n
         }
     });
-    expand_rule(start, &rule, until, from, stop, max).0
+    expand_rule(start, &rule, until, from, stop, max, |_| true).0
 }
 
 /// How an instance's end follows from its start.
@@ -409,7 +417,19 @@ pub(crate) fn expand_group<'a>(g: &Group<'a>, zones: &Zones, lim: &Limits) -> (V
                     continue;
                 };
                 let until = rule.until_local(&zone, tz);
-                let (v, t) = expand_rule(base, &rule, until, from, stop, lim.max.saturating_add(1));
+                let (v, t) = expand_rule(
+                    base,
+                    &rule,
+                    until,
+                    from,
+                    stop,
+                    lim.max.saturating_add(1),
+                    // Only instances that reach into the window use up the cap.
+                    |n| {
+                        let (s, e) = span(n, &zone, spec, tz);
+                        e > w.start || s >= w.start
+                    },
+                );
                 truncated |= t;
                 locals.extend(v);
             }

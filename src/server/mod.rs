@@ -232,6 +232,17 @@ async fn dispatch(
     let principal = auth::authenticate(&app.store, &app.auth, header)
         .await
         .ok_or(Error::Unauthorized)?;
+    if let Route::BusyApi { tenant, user } = &route {
+        let q = req.uri().query();
+        return Ok(handlers::busy_api::get(
+            app,
+            &principal,
+            tenant,
+            user,
+            req.method(),
+            q,
+        )?);
+    }
     let (parts, body) = req.into_parts();
     let declared = parts
         .headers

@@ -48,6 +48,13 @@ pub enum Route {
     },
     /// `/debug/traffic.har`: recorded upstream traffic, local admins only.
     DebugHar,
+    /// `/api/{tenant}/{user}/busy`: "why busy" as JSON (Basic auth, own user).
+    BusyApi {
+        /// Tenant segment.
+        tenant: TenantId,
+        /// User segment.
+        user: UserId,
+    },
     /// `/healthz`
     Health,
     /// `/metrics`
@@ -65,6 +72,7 @@ impl Route {
             Route::Object { .. } => "object",
             Route::Feed { .. } => "feed",
             Route::DebugHar => "debug",
+            Route::BusyApi { .. } => "busy_api",
             Route::Health => "health",
             Route::Metrics => "metrics",
         }
@@ -97,6 +105,10 @@ pub fn parse(path: &str) -> Option<Route> {
         ["debug", "traffic.har"] => Some(Route::DebugHar),
         ["feeds", token, "availability.ics"] => Some(Route::Feed {
             token: FeedToken::new(decode(token)?).ok()?,
+        }),
+        ["api", t, u, "busy"] if !path.ends_with('/') => Some(Route::BusyApi {
+            tenant: TenantId::new(decode(t)?).ok()?,
+            user: UserId::new(decode(u)?).ok()?,
         }),
         ["dav"] => Some(Route::Root),
         ["dav", t, u] => Some(Route::Home {

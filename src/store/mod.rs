@@ -374,6 +374,15 @@ impl Store {
         Ok(out)
     }
 
+    /// Every object's name and ETag, in name order.
+    pub fn object_etags(&self, key: &CollectionKey) -> Result<Vec<(ObjectName, ETag)>> {
+        Ok(self
+            .objects(key)?
+            .into_iter()
+            .map(|(n, r)| (n, r.etag))
+            .collect())
+    }
+
     /// Creates or replaces an object, checking `cond` and UID uniqueness
     /// atomically, and appends to the change log.
     pub fn put_object(

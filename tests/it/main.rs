@@ -38,3 +38,5 @@ mod peers_python;
 mod peers_server_tester;
 // tsdav (cal.com's CalDAV library) against calproxy and the simulated iCloud
 mod peers_tsdav;
+// R4/R9 availability: oracle property test, availability/, free-busy, feed + token CLI, why-busy, cache, peers
+mod r4_r9_availability;

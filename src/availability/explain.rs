@@ -1,0 +1,181 @@
+//! "Why busy": for each merged interval of a user's availability, the
+//! source objects that make it busy (`calproxy busy`, `GET /api/{t}/{u}/busy`).
+//!
+//! Inside the cached window it reads the cache's per-object intervals (no
+//! expansion); outside it expands on the fly. Another user's time (R7
+//! conflict users) is named by that user only: no object names or
+//! summaries cross users.
+
+use serde::Serialize;
+
+use super::cache::{object_busy, Settings};
+use super::{busy_for_user, cache_window, clip, outside, sources};
+use crate::ical::{BusyInterval, BusyKind, TimeRange};
+use crate::ids::{ObjectName, TenantId, UserId};
+use crate::state::App;
+use crate::store::{self, CollectionKey, CollectionRecord};
+
+/// One source of a busy interval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// The collection (`primary`, `blocked`, a conflict calendar), or
+    /// `user:{id}` for another user of the tenant (R7).
+    pub calendar: String,
+    /// The object's name in that collection (absent for another user's time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    /// The object's SUMMARY as the user's own view shows it (R5), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+}
+
+/// A merged busy interval and what made it busy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explained {
+    /// Start, UTC.
+    pub start: chrono::DateTime<chrono::Utc>,
+    /// End, UTC (exclusive).
+    pub end: chrono::DateTime<chrono::Utc>,
+    /// `busy` or `tentative` (the VFREEBUSY FBTYPE).
+    pub kind: &'static str,
+    /// Every object with busy time inside the interval.
+    pub sources: Vec<Source>,
+}
+
+fn kind_name(k: BusyKind) -> &'static str {
+    match k {
+        BusyKind::Busy => "busy",
+        BusyKind::Tentative => "tentative",
+    }
+}
+
+/// Each object's busy intervals in `window` for one collection.
+fn per_object(
+    app: &App,
+    key: &CollectionKey,
+    rec: &CollectionRecord,
+    s: &Settings,
+    window: TimeRange,
+) -> store::Result<Vec<(ObjectName, Vec<BusyInterval>)>> {
+    let cached = cache_window(app, chrono::Utc::now());
+    let mut out: Vec<(ObjectName, Vec<BusyInterval>)> = Vec::new();
+    if window.start < cached.end && window.end > cached.start {
+        let got = app
+            .busy
+            .with_collection(&app.store, key, rec, s, cached, |e| {
+                e.objects
+                    .iter()
+                    .map(|(n, v)| (n.clone(), clip(v, window)))
+                    .filter(|(_, v)| !v.is_empty())
+                    .collect::<Vec<_>>()
+            })?;
+        out.extend(got.unwrap_or_default());
+    }
+    let parts = outside(window, cached);
+    if !parts.is_empty() {
+        for (name, o) in app.store.objects(key)? {
+            let v: Vec<BusyInterval> = parts
+                .iter()
+                .flat_map(|p| object_busy(&name, &o.data, *p, s))
+                .collect();
+            if !v.is_empty() {
+                out.push((name, v));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The merged busy time of a user in `window`, each interval with its sources.
+pub fn why_busy(
+    app: &App,
+    t: &TenantId,
+    u: &UserId,
+    window: TimeRange,
+) -> store::Result<Vec<Explained>> {
+    let merged = busy_for_user(app, t, u, window)?;
+    let mut out: Vec<Explained> = merged
+        .iter()
+        .map(|m| Explained {
+            start: m.start,
+            end: m.end,
+            kind: kind_name(m.kind),
+            sources: Vec::new(),
+        })
+        .collect();
+    for (key, rec, s) in sources(app, t, u)? {
+        let own = &key.user == u;
+        let mut items = per_object(app, &key, &rec, &s, window)?;
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, ivs) in items {
+            let mut hit: Vec<usize> = Vec::new();
+            for iv in ivs {
+                // Merged intervals never overlap and are sorted.
+                let mut i = merged.partition_point(|m| m.end <= iv.start);
+                while let Some(m) = merged.get(i) {
+                    if m.start >= iv.end {
+                        break;
+                    }
+                    hit.push(i);
+                    i += 1;
+                }
+            }
+            hit.sort_unstable();
+            hit.dedup();
+            if hit.is_empty() {
+                continue;
+            }
+            let source = if own {
+                let summary = app.store.object(&key, &name)?.and_then(|o| o.index.summary);
+                Source {
+                    calendar: key.calendar.as_str().to_string(),
+                    object: Some(name.as_str().to_string()),
+                    summary,
+                }
+            } else {
+                Source {
+                    calendar: format!("user:{}", key.user),
+                    object: None,
+                    summary: None,
+                }
+            };
+            for i in hit {
+                if let Some(e) = out.get_mut(i) {
+                    if !e.sources.contains(&source) {
+                        e.sources.push(source.clone());
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The same as text, one interval per line and its sources indented.
+pub fn render_text(items: &[Explained]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if items.is_empty() {
+        out.push_str("free: no busy time in this range\n");
+    }
+    let f = |d: &chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    for e in items {
+        let _ = writeln!(out, "{} .. {}  {}", f(&e.start), f(&e.end), e.kind);
+        for s in &e.sources {
+            let _ = writeln!(
+                out,
+                "    {}{}{}",
+                s.calendar,
+                s.object
+                    .as_deref()
+                    .map(|o| format!("/{o}"))
+                    .unwrap_or_default(),
+                s.summary
+                    .as_deref()
+                    .map(|x| format!("  {x:?}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    out
+}
