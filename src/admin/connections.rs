@@ -1,0 +1,348 @@
+//! `connect`, `calendars` and `configure`: connections, their remote
+//! calendars, and each user's choice of primary and conflict calendars (R6–R8).
+
+use std::fmt::Write as _;
+
+use crate::accounts;
+use crate::ids::{CalendarId, ConnectionId, TenantId, UserId};
+use crate::policy;
+use crate::secret::Secret;
+use crate::state::App;
+use crate::store::{ConnectionRecord, ConnectionState, RemoteRef};
+use crate::sync::{self, execute};
+use crate::upstream::{self, Credentials};
+
+use super::{Response, AUTH_ADVICE};
+
+fn derive_id(app: &App, apple_id: &str) -> ConnectionId {
+    let base: String = apple_id
+        .split('@')
+        .next()
+        .unwrap_or("icloud")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    let base = if base.trim_matches('-').is_empty() {
+        "icloud".to_string()
+    } else {
+        base
+    };
+    for n in 1.. {
+        let cand = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        if let Ok(id) = ConnectionId::new(cand) {
+            match app.store.connection(&id) {
+                Ok(None) => return id,
+                Ok(Some(r)) if r.apple_id == apple_id => return id,
+                _ => {}
+            }
+        }
+    }
+    unreachable_id()
+}
+
+#[allow(clippy::expect_used)]
+fn unreachable_id() -> ConnectionId {
+    // The loop above always returns: ids with a numeric suffix are valid.
+    ConnectionId::new("icloud").expect("static id is valid")
+}
+
+pub(super) async fn connect(
+    app: &App,
+    tenant: TenantId,
+    user: UserId,
+    apple_id: String,
+    password: Secret<String>,
+    upstream_url: String,
+    id: Option<ConnectionId>,
+) -> Response {
+    match app.store.user(&tenant, &user) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return Response::fail(format!(
+                "no user {user}@{tenant}: run `calproxy user add` first\n"
+            ))
+        }
+        Err(e) => return Response::fail(format!("storage failed: {e}\n")),
+    }
+    let creds = Credentials {
+        user: apple_id.clone(),
+        password: password.clone(),
+    };
+    let id = id.unwrap_or_else(|| derive_id(app, &apple_id));
+    let client = match upstream::Client::new(&upstream_url, &creds, execute::REQUEST_TIMEOUT) {
+        Ok(c) => c.with_recorder(sync::traffic::recorder(
+            app,
+            &id,
+            upstream::record::Trigger::Connect,
+        )),
+        Err(e) => return Response::fail(format!("{e}\n")),
+    };
+    let found = match upstream::discover(&client).await {
+        Ok(d) => d,
+        Err(upstream::Error::Unauthorized) => return Response::fail(format!("{AUTH_ADVICE}\n")),
+        Err(e) => {
+            let msg = sync::describe(&sync::Error::Upstream(e));
+            return Response::fail(format!("discovery failed: {msg}\n"));
+        }
+    };
+    let sealed = match app.store.seal(&password) {
+        Ok(s) => s,
+        Err(e) => return Response::fail(format!("cannot seal the password: {e}\n")),
+    };
+    let mut rec = app
+        .store
+        .connection(&id)
+        .ok()
+        .flatten()
+        .unwrap_or(ConnectionRecord {
+            apple_id: apple_id.clone(),
+            sealed_password: Vec::new(),
+            upstream: upstream_url.clone(),
+            home_url: None,
+            tenants: Vec::new(),
+            state: ConnectionState::Active,
+            last_sync: None,
+            last_error: None,
+            throttled_until: None,
+        });
+    rec.apple_id = apple_id;
+    rec.sealed_password = sealed;
+    rec.upstream = upstream_url;
+    rec.home_url = Some(found.home_url.clone());
+    rec.state = ConnectionState::Active;
+    rec.last_error = None;
+    if !rec.tenants.contains(&tenant) {
+        rec.tenants.push(tenant.clone());
+    }
+    if let Err(e) = app.store.put_connection(&id, &rec) {
+        return Response::fail(format!("storage failed: {e}\n"));
+    }
+    if let Err(e) = execute::store_calendar_list(app, &id, &found.calendars) {
+        return Response::fail(format!("storage failed: {}\n", sync::describe(&e)));
+    }
+    let _ = app.store.flush().await;
+    let mut out = format!(
+        "connected {id} ({}) for {user}@{tenant}; home {}\n",
+        rec.apple_id, found.home_url
+    );
+    out.push_str(&calendars(app, Some(&id)).output);
+    Response::ok(out)
+}
+
+pub(super) fn calendars(app: &App, only: Option<&ConnectionId>) -> Response {
+    let conns = match app.store.connections() {
+        Ok(c) => c,
+        Err(e) => return Response::fail(format!("storage failed: {e}\n")),
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<16} {:<40} {:<24} {:<10} {:<9} {:<10} connectable",
+        "connection", "id", "name", "colour", "kind", "access"
+    );
+    for (cid, _) in conns.iter().filter(|(c, _)| only.is_none_or(|o| o == c)) {
+        let Ok(cals) = app.store.remote_calendars(cid) else {
+            continue;
+        };
+        for (id, c) in cals {
+            let kind = match &c.kind {
+                crate::store::RemoteKind::Events if c.shared => "shared",
+                crate::store::RemoteKind::Events => "events",
+                crate::store::RemoteKind::Reminders => "reminders",
+                crate::store::RemoteKind::Subscribed { .. } => "subscribed",
+            };
+            let can = match policy::calendars::refusal(&c.kind) {
+                None => "yes".to_string(),
+                Some(why) => format!("no: {why}"),
+            };
+            let _ = writeln!(
+                out,
+                "{:<16} {:<40} {:<24} {:<10} {:<9} {:<10} {}",
+                cid.as_str(),
+                id.as_str(),
+                c.displayname,
+                c.color.as_deref().unwrap_or("-"),
+                kind,
+                if c.read_only {
+                    "read-only"
+                } else {
+                    "read-write"
+                },
+                can
+            );
+        }
+    }
+    Response::ok(out)
+}
+
+/// Finds a remote calendar by id or unique display name among the
+/// connections attached to `tenant`.
+fn resolve(
+    app: &App,
+    tenant: &TenantId,
+    wanted: &str,
+) -> Result<(ConnectionId, CalendarId, crate::store::RemoteCalendarRecord), String> {
+    let mut hits = Vec::new();
+    let conns = app.store.connections().map_err(|e| e.to_string())?;
+    for (cid, rec) in conns
+        .into_iter()
+        .filter(|(_, r)| r.tenants.contains(tenant))
+    {
+        let _ = rec;
+        for (id, cal) in app
+            .store
+            .remote_calendars(&cid)
+            .map_err(|e| e.to_string())?
+        {
+            if id.as_str() == wanted {
+                return Ok((cid, id, cal));
+            }
+            if cal.displayname.eq_ignore_ascii_case(wanted) {
+                hits.push((cid.clone(), id, cal));
+            }
+        }
+    }
+    match hits.len() {
+        1 => Ok(hits.remove(0)),
+        0 => Err(format!("no calendar {wanted:?} in the connections of tenant {tenant} (see `calproxy calendars`)")),
+        _ => Err(format!("{wanted:?} names {} calendars; use the calendar id", hits.len())),
+    }
+}
+
+pub(super) async fn configure(
+    app: &App,
+    tenant: &TenantId,
+    user: &UserId,
+    primary: Option<&str>,
+    conflicts: &[String],
+    conflict_users: &[UserId],
+    privacy: Option<crate::store::Privacy>,
+) -> Response {
+    let mut urec = match app.store.user(tenant, user) {
+        Ok(Some(u)) => u,
+        _ => return Response::fail(format!("no user {user}@{tenant}\n")),
+    };
+    let mut chosen = Vec::new();
+    for (is_primary, name) in primary
+        .iter()
+        .map(|p| (true, *p))
+        .chain(conflicts.iter().map(|c| (false, c.as_str())))
+    {
+        match resolve(app, tenant, name) {
+            Ok((cid, id, cal)) => {
+                if let Some(why) = policy::calendars::refusal(&cal.kind) {
+                    return Response::fail(format!(
+                        "{name:?} cannot be connected: it is {why} (R6)\n"
+                    ));
+                }
+                chosen.push((is_primary, cid, id, cal));
+            }
+            Err(msg) => return Response::fail(format!("{msg}\n")),
+        }
+    }
+    let keys: Vec<(ConnectionId, CalendarId)> = chosen
+        .iter()
+        .map(|(_, c, i, _)| (c.clone(), i.clone()))
+        .collect();
+    let primary_key = keys.first().filter(|_| primary.is_some());
+    let conflict_keys = if primary.is_some() {
+        &keys[1..]
+    } else {
+        &keys[..]
+    };
+    if let Err(p) = policy::calendars::check_selection(primary_key, conflict_keys) {
+        return Response::fail(format!("invalid selection: {p:?} (R7)\n"));
+    }
+    for u in conflict_users {
+        if u == user || !matches!(app.store.user(tenant, u), Ok(Some(_))) {
+            return Response::fail(format!("{u} is not another user of tenant {tenant} (R7)\n"));
+        }
+    }
+    let mut links = crate::store::UserLinks {
+        conflict_users: conflict_users.to_vec(),
+        ..Default::default()
+    };
+    let mut out = String::new();
+    for (is_primary, cid, id, cal) in &chosen {
+        let local = if *is_primary {
+            CalendarId::new("primary")
+        } else if accounts::STANDARD.iter().any(|(n, _, _)| *n == id.as_str()) {
+            CalendarId::new(format!("icloud-{id}"))
+        } else {
+            Ok(id.clone())
+        };
+        let Ok(local) = local else {
+            return Response::fail(format!("cannot name a local collection for {id}\n"));
+        };
+        let key = crate::store::CollectionKey::new(tenant, user, &local);
+        if let Err(e) = sync::materialize::ensure_local(
+            app,
+            &key,
+            *is_primary,
+            &cal.displayname,
+            cal.color.as_deref(),
+        ) {
+            return Response::fail(format!("storage failed: {e}\n"));
+        }
+        let r = RemoteRef {
+            connection: cid.clone(),
+            calendar: id.clone(),
+            local: local.clone(),
+        };
+        let _ = writeln!(
+            out,
+            "{} {} ({}) -> /dav/{tenant}/{user}/{local}/",
+            if *is_primary { "primary " } else { "conflict" },
+            cal.displayname,
+            id
+        );
+        if *is_primary {
+            links.primary = Some(r);
+        } else {
+            links.conflicts.push(r);
+        }
+    }
+    for u in conflict_users {
+        let _ = writeln!(out, "conflict user {u}@{tenant}");
+    }
+    if let Err(e) = app.store.put_links(tenant, user, &links) {
+        return Response::fail(format!("storage failed: {e}\n"));
+    }
+    if let Some(p) = privacy {
+        if p != urec.privacy {
+            urec.privacy = p;
+            if let Err(e) = app.store.put_user(tenant, user, &urec) {
+                return Response::fail(format!("storage failed: {e}\n"));
+            }
+            // Re-render every iCloud copy at the new level (R5).
+            for r in links.remote_refs() {
+                let key = crate::store::CollectionKey::new(tenant, user, &r.local);
+                if let Err(e) = sync::materialize::forget_copies(app, &key, &r.connection) {
+                    return Response::fail(format!("storage failed: {e}\n"));
+                }
+            }
+        }
+        let _ = writeln!(out, "privacy {p:?}");
+    }
+    for (_, cid, id, _) in &chosen {
+        if let Err(e) = sync::materialize::reconcile_calendar(app, cid, id) {
+            return Response::fail(format!("storage failed: {e}\n"));
+        }
+    }
+    if let Err(e) = crate::availability::refresh(app, tenant, user) {
+        return Response::fail(format!("storage failed: {e}\n"));
+    }
+    let _ = app.store.flush().await;
+    Response::ok(out)
+}

@@ -1,0 +1,133 @@
+//! Running admin requests: through a running server's socket or in
+//! process; reading passwords; opening the store.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::admin;
+use crate::config::Config;
+use crate::secret::Secret;
+use crate::state::App;
+use crate::store::Store;
+
+use super::{TrafficAction, DEFAULT_LISTEN};
+
+/// Sends an admin request to a running server's socket, or executes it in
+/// process on the data directory when no server runs. The flag says which.
+pub(super) async fn admin_call(
+    data: &Path,
+    req: admin::Request,
+) -> Result<(admin::Response, bool)> {
+    #[cfg(unix)]
+    let answered = admin::send_to_server(data, &req).await;
+    #[cfg(not(unix))]
+    let answered = None;
+    Ok(match answered {
+        Some(r) => (r, true),
+        None => {
+            let store = open_store(data)?;
+            let app = App::new(
+                store,
+                Config::new(DEFAULT_LISTEN.parse()?, data.to_path_buf()),
+            );
+            let r = admin::execute(&app, req).await;
+            app.store.flush().await?;
+            (r, false)
+        }
+    })
+}
+
+pub(super) async fn traffic(action: TrafficAction) -> Result<()> {
+    match action {
+        TrafficAction::List {
+            connection,
+            status,
+            method,
+            limit,
+            data,
+        } => {
+            let f = crate::inspect::ListFilter {
+                connection,
+                status,
+                method,
+                limit,
+            };
+            run_admin(&data, admin::Request::TrafficList(f)).await
+        }
+        TrafficAction::Show { id, data } => {
+            run_admin(&data, admin::Request::TrafficShow { id }).await
+        }
+        TrafficAction::Export {
+            connection,
+            since,
+            data,
+        } => {
+            let req = admin::Request::TrafficExport {
+                connection,
+                since_ms: since.map(|t| t.timestamp_millis()),
+            };
+            run_admin(&data, req).await
+        }
+        TrafficAction::Tail { data } => {
+            let mut after = 0;
+            loop {
+                let (resp, live) =
+                    admin_call(&data, admin::Request::TrafficSince { after }).await?;
+                print!("{}", resp.output);
+                after = resp.cursor.unwrap_or(after);
+                if !live {
+                    eprintln!(
+                        "(calproxy serve is not running on this data directory: nothing to follow)"
+                    );
+                    return Ok(());
+                }
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+}
+
+/// Runs an admin request (see [`admin_call`]) and prints its output.
+pub(super) async fn run_admin(data: &Path, req: admin::Request) -> Result<()> {
+    let (resp, _) = admin_call(data, req).await?;
+    print!("{}", resp.output);
+    if resp.ok {
+        Ok(())
+    } else {
+        bail!("the command failed")
+    }
+}
+
+pub(super) fn open_store(dir: &Path) -> Result<Store> {
+    Store::open(dir).with_context(|| {
+        format!(
+            "cannot open the data directory {} (is another calproxy using it?)",
+            dir.display()
+        )
+    })
+}
+
+/// Reads a secret: the first line of stdin when piped, else a prompt without echo.
+pub(super) fn read_password(prompt: &str) -> Result<Secret<String>> {
+    let stdin = std::io::stdin();
+    let line = if stdin.is_terminal() {
+        rpassword::prompt_password(prompt).context("cannot read the password")?
+    } else {
+        let mut s = String::new();
+        stdin
+            .lock()
+            .read_line(&mut s)
+            .context("cannot read the password")?;
+        s
+    };
+    let pw = line.trim_end_matches(['\r', '\n']).to_string();
+    if pw.is_empty() {
+        bail!("the password is empty");
+    }
+    Ok(Secret::new(pw))
+}

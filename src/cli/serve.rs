@@ -1,0 +1,172 @@
+//! Starting things: `serve` (server, admin socket, sync engine, outbox
+//! worker) and `demo` (the same against a simulated iCloud).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::availability;
+use crate::config::Config;
+use crate::ids::{FeedToken, TenantId, UserId};
+use crate::server::{self, tls};
+use crate::state::App;
+use crate::store::Store;
+use crate::{admin, demo, sync};
+
+use super::remote::open_store;
+
+pub(super) async fn run_demo(
+    listen: SocketAddr,
+    data: Option<PathBuf>,
+    tls_dir: Option<PathBuf>,
+) -> Result<()> {
+    let (dir, _guard) = match data {
+        Some(d) => (d, None),
+        None => {
+            let t = tempfile_dir()?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    };
+    let store = open_store(&dir)?;
+    let mut config = Config::new(listen, dir);
+    config.tls_dir = tls_dir;
+    let app = App::new(store, config);
+    let sim_stop = CancellationToken::new();
+    let (sim, tenant, user) = demo::start_with_sim(&app, sim_stop.clone()).await?;
+    let token = ensure_feed_token(&app.store, &tenant, &user)?;
+    availability::refresh(&app, &tenant, &user)?;
+    app.store.flush().await?;
+    let engine = sync::EngineConfig {
+        interval: std::time::Duration::from_secs(15),
+        jitter: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
+    let demo = Demo {
+        tenant,
+        user,
+        token,
+        sim_url: sim.front_url(),
+    };
+    let result = serve(app, Some(demo), Some(engine)).await;
+    sim_stop.cancel();
+    result
+}
+
+/// What the demo banner prints.
+pub(super) struct Demo {
+    tenant: TenantId,
+    user: UserId,
+    token: FeedToken,
+    sim_url: String,
+}
+
+fn tempfile_dir() -> Result<TempDir> {
+    let base = std::env::temp_dir().join(format!("calproxy-demo-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&base)?;
+    Ok(TempDir(base))
+}
+
+/// A directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn ensure_feed_token(store: &Store, t: &TenantId, u: &UserId) -> Result<FeedToken> {
+    let mut rec = store.user(t, u)?.context("demo user missing")?;
+    if let Some(tok) = &rec.feed_token {
+        return Ok(tok.clone());
+    }
+    let tok = FeedToken::new(uuid::Uuid::new_v4().simple().to_string())?;
+    rec.feed_token = Some(tok.clone());
+    store.put_user(t, u, &rec)?;
+    Ok(tok)
+}
+
+pub(super) async fn serve(
+    app: App,
+    demo: Option<Demo>,
+    engine: Option<sync::EngineConfig>,
+) -> Result<()> {
+    let tls = match &app.config.tls_dir {
+        Some(dir) => {
+            tls::ensure_self_signed(dir)?;
+            Some(tls::server_config(dir)?)
+        }
+        None => None,
+    };
+    let listener = TcpListener::bind(app.config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", app.config.listen))?;
+    let addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://{addr}");
+    if let Some(Demo {
+        tenant: t,
+        user: u,
+        token,
+        sim_url,
+    }) = &demo
+    {
+        println!("calproxy demo is running against a simulated iCloud ({sim_url}).\n");
+        println!("  CalDAV server   {base}/dav/   (or {base}/.well-known/caldav)");
+        println!("  user / password {u} / {}", demo::PASSWORD);
+        println!("  calendar home   {base}/dav/{t}/{u}/");
+        println!("    primary       {base}/dav/{t}/{u}/primary/       (linked to iCloud \"Home\": new events go there)");
+        println!("    blocked       {base}/dav/{t}/{u}/blocked/       (read-write, local only)");
+        println!(
+            "    work          {base}/dav/{t}/{u}/work/          (read-only conflict calendar)"
+        );
+        println!(
+            "    availability  {base}/dav/{t}/{u}/availability/  (read-only, merged busy time)"
+        );
+        println!(
+            "  webcal feed     {base}/feeds/{}/availability.ics",
+            token.expose()
+        );
+        println!("  health          {base}/healthz\n");
+        println!("Press Ctrl-C to stop.");
+    } else {
+        println!("calproxy listening on {base}/dav/");
+    }
+    let shutdown = CancellationToken::new();
+    let s2 = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        s2.cancel();
+    });
+    #[cfg(unix)]
+    {
+        let (app2, dir, stop) = (app.clone(), app.config.data_dir.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = admin::serve_socket(app2, &dir, stop).await {
+                tracing::warn!(error = %e, "admin socket unavailable; CLI commands need the server stopped");
+            }
+        });
+    }
+    let warm = app.clone();
+    tokio::task::spawn_blocking(move || availability::warm(&warm));
+    if let Some(cfg) = engine {
+        tokio::spawn(sync::run(app.clone(), cfg, shutdown.clone()));
+        tokio::spawn(sync::outbox::run(
+            app.clone(),
+            app.outbox.clone(),
+            std::time::Duration::from_secs(5),
+            shutdown.clone(),
+        ));
+    }
+    server::run(listener, app, tls, shutdown).await?;
+    Ok(())
+}
