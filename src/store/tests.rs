@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::ical;
-use crate::ids::CalendarId;
+use crate::ids::{CalendarId, EventUid};
 
 fn key(store: &Store) -> CollectionKey {
     let k = CollectionKey::new(

@@ -1,0 +1,316 @@
+//! Calendar objects and the per-collection change log: reads, writes with
+//! `If-Match`/`If-None-Match` and UID uniqueness checked in one sled
+//! transaction (optionally with an outbox entry), and RFC 6578 deltas.
+
+use sled::transaction::Transactional;
+
+use super::{
+    abort, codec, keys, tx_err, ChangeRecord, CollectionKey, CollectionRecord, Delta, Error,
+    ObjectRecord, Origin, OutboxEntry, PutOutcome, Result, Store, TxResult, WriteCondition,
+    CHANGE_LOG_LIMIT, SYNC_TOKEN_PREFIX,
+};
+use crate::ids::{ETag, EventUid, ObjectName, SyncToken};
+
+impl Store {
+    /// One calendar object.
+    pub fn object(&self, key: &CollectionKey, name: &ObjectName) -> Result<Option<ObjectRecord>> {
+        self.objects
+            .get(keys::object(key, name))?
+            .map(|v| codec::decode("objects", &v))
+            .transpose()
+    }
+
+    /// The name of the object holding `uid` in a collection.
+    pub fn object_by_uid(&self, key: &CollectionKey, uid: &EventUid) -> Result<Option<ObjectName>> {
+        let Some(v) = self.uids.get(keys::uid(key, uid))? else {
+            return Ok(None);
+        };
+        let s = std::str::from_utf8(&v).map_err(|_| Error::BadKey { tree: "uids" })?;
+        ObjectName::new(s)
+            .map(Some)
+            .map_err(|_| Error::BadKey { tree: "uids" })
+    }
+
+    /// Every object of a collection, in name order.
+    pub fn objects(&self, key: &CollectionKey) -> Result<Vec<(ObjectName, ObjectRecord)>> {
+        let prefix = keys::members_of(key);
+        let mut out = Vec::new();
+        for kv in self.objects.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            let name = keys::suffix(&k, &prefix)
+                .and_then(|s| ObjectName::new(s).ok())
+                .ok_or(Error::BadKey { tree: "objects" })?;
+            out.push((name, codec::decode("objects", &v)?));
+        }
+        Ok(out)
+    }
+
+    /// Every object's name and ETag, in name order.
+    pub fn object_etags(&self, key: &CollectionKey) -> Result<Vec<(ObjectName, ETag)>> {
+        Ok(self
+            .objects(key)?
+            .into_iter()
+            .map(|(n, r)| (n, r.etag))
+            .collect())
+    }
+
+    /// Creates or replaces an object, checking `cond` and UID uniqueness
+    /// atomically, and appends to the change log.
+    pub fn put_object(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        rec: &ObjectRecord,
+        cond: &WriteCondition,
+    ) -> Result<PutOutcome> {
+        self.put_object_queued(key, name, rec, cond, None)
+    }
+
+    /// [`put_object`](Self::put_object) plus an outbox entry in the same
+    /// transaction (R1, R10): either both are stored or neither.
+    pub fn put_object_queued(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        rec: &ObjectRecord,
+        cond: &WriteCondition,
+        outbox: Option<&OutboxEntry>,
+    ) -> Result<PutOutcome> {
+        let queued = match outbox {
+            Some(e) => Some((self.next_outbox_id()?, codec::encode(e)?)),
+            None => None,
+        };
+        let ckey = keys::collection(key);
+        let okey = keys::object(key, name);
+        let ukey = keys::uid(key, &rec.index.uid);
+        let value = codec::encode(rec)?;
+        (
+            &self.collections,
+            &self.objects,
+            &self.uids,
+            &self.changes,
+            &self.outbox,
+        )
+            .transaction(|(cols, objs, uids, changes, outbox)| {
+                let Some(cbytes) = cols.get(&ckey)? else {
+                    return abort(Error::NoCollection);
+                };
+                let mut col: CollectionRecord =
+                    codec::decode("collections", &cbytes).or_else(abort)?;
+                if let Some((id, entry)) = &queued {
+                    outbox.insert(&id.to_be_bytes(), entry.as_slice())?;
+                }
+                let existing: Option<ObjectRecord> = objs
+                    .get(&okey)?
+                    .map(|v| codec::decode("objects", &v))
+                    .transpose()
+                    .or_else(abort)?;
+                let current = existing.as_ref().map(|o| o.etag.clone());
+                if let Some(want) = &cond.if_match {
+                    if current.as_ref() != Some(want) {
+                        return abort(Error::PreconditionFailed { current });
+                    }
+                }
+                if cond.if_none_match_any && existing.is_some() {
+                    return abort(Error::PreconditionFailed { current });
+                }
+                if let Some(holder) = uids.get(&ukey)? {
+                    if holder.as_ref() != name.as_str().as_bytes() {
+                        let existing = std::str::from_utf8(&holder)
+                            .ok()
+                            .and_then(|s| ObjectName::new(s).ok());
+                        return match existing {
+                            Some(existing) => abort(Error::UidConflict { existing }),
+                            None => abort(Error::BadKey { tree: "uids" }),
+                        };
+                    }
+                }
+                if let Some(old) = &existing {
+                    if old.index.uid != rec.index.uid {
+                        uids.remove(keys::uid(key, &old.index.uid))?;
+                    }
+                }
+                objs.insert(okey.as_slice(), value.as_slice())?;
+                uids.insert(ukey.as_slice(), name.as_str().as_bytes())?;
+                log_change(changes, key, &mut col, name, false)?;
+                cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
+                Ok(PutOutcome {
+                    created: existing.is_none(),
+                    etag: rec.etag.clone(),
+                    queued: queued.as_ref().map(|(id, _)| *id),
+                })
+            })
+            .map_err(tx_err)
+    }
+
+    /// Removes an object (checking `If-Match` when given) and logs the deletion.
+    pub fn delete_object(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        if_match: Option<&ETag>,
+    ) -> Result<ObjectRecord> {
+        self.delete_object_queued(key, name, if_match, |_| None)
+    }
+
+    /// [`delete_object`](Self::delete_object) plus an outbox entry built from
+    /// the removed record, in the same transaction.
+    pub fn delete_object_queued(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        if_match: Option<&ETag>,
+        outbox: impl Fn(&ObjectRecord) -> Option<OutboxEntry>,
+    ) -> Result<ObjectRecord> {
+        let queue_id = self.next_outbox_id()?.to_be_bytes();
+        let ckey = keys::collection(key);
+        let okey = keys::object(key, name);
+        (
+            &self.collections,
+            &self.objects,
+            &self.uids,
+            &self.changes,
+            &self.outbox,
+        )
+            .transaction(|(cols, objs, uids, changes, outbox_tree)| {
+                let Some(cbytes) = cols.get(&ckey)? else {
+                    return abort(Error::NoCollection);
+                };
+                let mut col: CollectionRecord =
+                    codec::decode("collections", &cbytes).or_else(abort)?;
+                let Some(obytes) = objs.get(&okey)? else {
+                    return abort(Error::NoObject { name: name.clone() });
+                };
+                let old: ObjectRecord = codec::decode("objects", &obytes).or_else(abort)?;
+                if let Some(want) = if_match {
+                    if &old.etag != want {
+                        return abort(Error::PreconditionFailed {
+                            current: Some(old.etag.clone()),
+                        });
+                    }
+                }
+                if let Some(entry) = outbox(&old) {
+                    outbox_tree
+                        .insert(queue_id.as_slice(), codec::encode(&entry).or_else(abort)?)?;
+                }
+                objs.remove(okey.as_slice())?;
+                uids.remove(keys::uid(key, &old.index.uid))?;
+                log_change(changes, key, &mut col, name, true)?;
+                cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
+                Ok(old)
+            })
+            .map_err(tx_err)
+    }
+
+    /// Replaces an object's origin bookkeeping (upstream href/etag) without
+    /// touching its bytes, ETag or the change log: clients see no change.
+    pub fn set_origin(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        origin: &Origin,
+    ) -> Result<()> {
+        let okey = keys::object(key, name);
+        let mut missing = false;
+        let mut failed = None;
+        self.objects.fetch_and_update(&okey, |old| {
+            let Some(old) = old else {
+                missing = true;
+                return None;
+            };
+            let mut rec: ObjectRecord = match codec::decode("objects", old) {
+                Ok(r) => r,
+                Err(e) => {
+                    failed = Some(e);
+                    return Some(old.to_vec());
+                }
+            };
+            rec.origin = origin.clone();
+            match codec::encode(&rec) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    failed = Some(e);
+                    Some(old.to_vec())
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if missing {
+            return Err(Error::NoObject { name: name.clone() });
+        }
+        Ok(())
+    }
+
+    /// What changed since `token` (None = everything, the initial sync).
+    pub fn changes_since(&self, key: &CollectionKey, token: Option<&SyncToken>) -> Result<Delta> {
+        let rec = self.collection(key)?.ok_or(Error::NoCollection)?;
+        let current = Self::sync_token(&rec);
+        let Some(token) = token else {
+            let changed = self.objects(key)?.into_iter().map(|(n, _)| n).collect();
+            return Ok(Delta {
+                changed,
+                deleted: Vec::new(),
+                token: Some(current),
+            });
+        };
+        let since = parse_token(token)
+            .filter(|(inc, seq)| {
+                *inc == rec.incarnation && *seq <= rec.seq && *seq >= rec.oldest_seq
+            })
+            .map(|(_, seq)| seq)
+            .ok_or(Error::InvalidSyncToken)?;
+        let mut last: std::collections::BTreeMap<ObjectName, bool> = Default::default();
+        for kv in self
+            .changes
+            .range(keys::change(key, since + 1)..=keys::change(key, rec.seq))
+        {
+            let (_, v) = kv?;
+            let ch: ChangeRecord = codec::decode("changes", &v)?;
+            last.insert(ch.name, ch.deleted);
+        }
+        let mut delta = Delta {
+            token: Some(current),
+            ..Delta::default()
+        };
+        for (name, deleted) in last {
+            if deleted {
+                delta.deleted.push(name);
+            } else {
+                delta.changed.push(name);
+            }
+        }
+        Ok(delta)
+    }
+}
+
+fn parse_token(token: &SyncToken) -> Option<(u64, u64)> {
+    let rest = token.as_str().strip_prefix(SYNC_TOKEN_PREFIX)?;
+    let (inc, seq) = rest.split_once('-')?;
+    Some((inc.parse().ok()?, seq.parse().ok()?))
+}
+
+fn log_change(
+    changes: &sled::transaction::TransactionalTree,
+    key: &CollectionKey,
+    col: &mut CollectionRecord,
+    name: &ObjectName,
+    deleted: bool,
+) -> TxResult<()> {
+    col.seq += 1;
+    col.modified = chrono::Utc::now().timestamp();
+    let entry = ChangeRecord {
+        name: name.clone(),
+        deleted,
+    };
+    changes.insert(
+        keys::change(key, col.seq),
+        codec::encode(&entry).or_else(abort)?,
+    )?;
+    if col.seq - col.oldest_seq > CHANGE_LOG_LIMIT {
+        changes.remove(keys::change(key, col.oldest_seq))?;
+        col.oldest_seq += 1;
+    }
+    Ok(())
+}
