@@ -13,7 +13,6 @@ use crate::config::Config;
 use crate::ids::{FeedToken, TenantId, UserId};
 use crate::server::{self, tls};
 use crate::state::App;
-use crate::store::Store;
 use crate::{admin, demo, sync};
 
 use super::remote::open_store;
@@ -36,7 +35,8 @@ pub(super) async fn run_demo(
     let app = App::new(store, config);
     let sim_stop = CancellationToken::new();
     let (sim, tenant, user) = demo::start_with_sim(&app, sim_stop.clone()).await?;
-    let token = ensure_feed_token(&app.store, &tenant, &user)?;
+    let token = crate::accounts::feed_token(&app.store, &tenant, &user, false)?
+        .context("demo user missing")?;
     availability::refresh(&app, &tenant, &user)?;
     app.store.flush().await?;
     let engine = sync::EngineConfig {
@@ -84,17 +84,6 @@ impl Drop for TempDir {
     }
 }
 
-fn ensure_feed_token(store: &Store, t: &TenantId, u: &UserId) -> Result<FeedToken> {
-    let mut rec = store.user(t, u)?.context("demo user missing")?;
-    if let Some(tok) = &rec.feed_token {
-        return Ok(tok.clone());
-    }
-    let tok = FeedToken::new(uuid::Uuid::new_v4().simple().to_string())?;
-    rec.feed_token = Some(tok.clone());
-    store.put_user(t, u, &rec)?;
-    Ok(tok)
-}
-
 pub(super) async fn serve(
     app: App,
     demo: Option<Demo>,
@@ -127,7 +116,7 @@ pub(super) async fn serve(
         println!("    primary       {base}/dav/{t}/{u}/primary/       (linked to iCloud \"Home\": new events go there)");
         println!("    blocked       {base}/dav/{t}/{u}/blocked/       (read-write, local only)");
         println!(
-            "    work          {base}/dav/{t}/{u}/work/          (read-only conflict calendar)"
+            "    work          {base}/dav/{t}/{u}/work/          (iCloud \"Work\": read-only conflict calendar)"
         );
         println!(
             "    availability  {base}/dav/{t}/{u}/availability/  (read-only, merged busy time)"
