@@ -269,6 +269,10 @@ pub(super) async fn configure(
             return Response::fail(format!("{u} is not another user of tenant {tenant} (R7)\n"));
         }
     }
+    let previous = match app.store.links(tenant, user) {
+        Ok(l) => l,
+        Err(e) => return Response::fail(format!("storage failed: {e}\n")),
+    };
     let mut links = crate::store::UserLinks {
         conflict_users: conflict_users.to_vec(),
         ..Default::default()
@@ -318,6 +322,27 @@ pub(super) async fn configure(
     }
     if let Err(e) = app.store.put_links(tenant, user, &links) {
         return Response::fail(format!("storage failed: {e}\n"));
+    }
+    // Conflict calendars no longer chosen: their read-only copies go away.
+    for old in &previous.conflicts {
+        if links.conflicts.iter().any(|r| r.local == old.local) {
+            continue;
+        }
+        let key = crate::store::CollectionKey::new(tenant, user, &old.local);
+        let is_source = matches!(
+            app.store.collection(&key),
+            Ok(Some(c)) if c.kind == crate::store::CollectionKind::Source
+        );
+        if is_source {
+            if let Err(e) = app.store.delete_collection(&key) {
+                return Response::fail(format!("storage failed: {e}\n"));
+            }
+            let _ = writeln!(
+                out,
+                "removed conflict calendar /dav/{tenant}/{user}/{}/",
+                old.local
+            );
+        }
     }
     if let Some(p) = privacy {
         if p != urec.privacy {

@@ -274,6 +274,18 @@ impl Store {
         Ok(rec.clone())
     }
 
+    /// Removes a collection with its objects, UID index and change log.
+    pub fn delete_collection(&self, key: &CollectionKey) -> Result<()> {
+        let prefix = keys::members_of(key);
+        for tree in [&self.objects, &self.uids, &self.changes] {
+            for k in tree.scan_prefix(&prefix).keys() {
+                tree.remove(k?)?;
+            }
+        }
+        self.collections.remove(keys::collection(key))?;
+        Ok(())
+    }
+
     /// A collection, if it exists.
     pub fn collection(&self, key: &CollectionKey) -> Result<Option<CollectionRecord>> {
         self.collections

@@ -184,3 +184,38 @@ async fn r7_another_user_of_the_tenant_as_conflict_source() {
     .await;
     assert!(!r.ok, "{}", r.output);
 }
+
+#[tokio::test]
+async fn r7_dropping_a_conflict_calendar_removes_its_copy_and_busy_time() {
+    let ic = Icloud::start(true).await;
+    let fb = r#"<?xml version="1.0"?><c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav"><c:time-range start="20261201T000000Z" end="20261202T000000Z"/></c:free-busy-query>"#;
+    let before = ic
+        .ann
+        .report("/dav/demo/ann/availability/", "1", fb)
+        .await
+        .status(200)
+        .text();
+    assert!(
+        before.contains("20261201T200000Z/20261201T210000Z"),
+        "Work's weekly review: {before}"
+    );
+    let out = admin_ok(&ic.env, configure_req("demo", "ann", Some("home"), &[])).await;
+    assert!(out.contains("removed conflict calendar"), "{out}");
+    ic.ann
+        .propfind("/dav/demo/ann/work/", "0", "")
+        .await
+        .status(404);
+    let after = ic
+        .ann
+        .report("/dav/demo/ann/availability/", "1", fb)
+        .await
+        .status(200)
+        .text();
+    assert!(!after.contains("20261201T200000Z"), "{after}");
+    // A later sync does not bring it back.
+    ic.sync().await;
+    ic.ann
+        .propfind("/dav/demo/ann/work/", "0", "")
+        .await
+        .status(404);
+}
