@@ -43,9 +43,10 @@ fn privileges_read() -> Vec<QName> {
     ]
 }
 
-/// Whether a client may modify this object (R2: iCloud events are read-only).
+/// Whether a client may modify this object: local objects and system
+/// events yes, iCloud events no (R2) — the policy decides.
 pub(crate) fn object_writable(kind: &CollectionKind, origin: &Origin) -> bool {
-    kind.writable() && matches!(origin, Origin::Local)
+    crate::policy::writes::object_denial(kind, origin).is_none()
 }
 
 /// The properties `allprop` returns for a resource (RFC 4918 §9.1: live

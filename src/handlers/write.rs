@@ -18,7 +18,7 @@ use crate::store::{
     self, CollectionKey, CollectionRecord, DeadProperty, ObjectRecord, Origin, WriteCondition,
 };
 
-use super::{forward, load, paths, props, Ctx, Error, Reply, Resource, Result};
+use super::{forward, load, paths, Ctx, Error, Reply, Resource, Result};
 use crate::availability;
 use crate::policy::{
     self,
@@ -47,16 +47,6 @@ fn collection_of(ctx: &Ctx<'_>, route: &Route) -> Result<(CollectionKey, Collect
     let key = CollectionKey::new(tenant, user, calendar);
     let rec = ctx.app.store.collection(&key)?.ok_or(Error::NotFound)?;
     Ok((key, rec))
-}
-
-fn read_only_reason(kind: &store::CollectionKind) -> &'static str {
-    match kind {
-        store::CollectionKind::Availability => {
-            "the availability calendar is derived and read-only (R9)"
-        }
-        store::CollectionKind::Source => "conflict calendars are read-only copies (R2)",
-        _ => "read-only collection",
-    }
 }
 
 fn map_ical(e: ical::Error) -> Error {
@@ -262,11 +252,8 @@ pub(crate) async fn proppatch(ctx: &Ctx<'_>, route: &Route, body: &[u8]) -> Resu
             col,
             rec,
         } => {
-            let reason = if props::object_writable(&col.kind, &rec.origin) {
-                "object properties cannot be changed"
-            } else {
-                "blocked slot from iCloud is read-only (R2)"
-            };
+            let reason = policy::writes::object_denial(&col.kind, &rec.origin)
+                .map_or("object properties cannot be changed", |d| d.reason());
             return Err(need(
                 paths::object(&key, &name),
                 n::WRITE_PROPERTIES,
@@ -283,8 +270,8 @@ pub(crate) async fn proppatch(ctx: &Ctx<'_>, route: &Route, body: &[u8]) -> Resu
         }
     };
     let href = paths::collection(&key);
-    if !col.kind.writable() {
-        return Err(need(href, n::WRITE_PROPERTIES, read_only_reason(&col.kind)));
+    if let Some(d) = policy::writes::collection_denial(&col.kind) {
+        return Err(need(href, n::WRITE_PROPERTIES, d.reason()));
     }
     let refused: Vec<&QName> = ops
         .iter()
@@ -373,11 +360,10 @@ pub(crate) fn move_or_copy(ctx: &Ctx<'_>, route: &Route) -> Result<Reply> {
             col,
             rec,
         }) => {
-            let reason = if props::object_writable(&col.kind, &rec.origin) {
-                "MOVE and COPY are not supported; PUT a copy and DELETE the original"
-            } else {
-                "blocked slot from iCloud is read-only (R2)"
-            };
+            let reason = policy::writes::object_denial(&col.kind, &rec.origin).map_or(
+                "MOVE and COPY are not supported; PUT a copy and DELETE the original",
+                |d| d.reason(),
+            );
             Err(need(paths::object(&key, &name), n::UNBIND, reason))
         }
         Some(_) => Err(Error::MethodNotAllowed {

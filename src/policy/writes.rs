@@ -44,7 +44,8 @@ pub enum Verdict {
     Deny(Denial),
 }
 
-fn collection_denial(kind: &CollectionKind) -> Option<Denial> {
+/// Why a collection refuses writes (its own properties or new members), if it does.
+pub fn collection_denial(kind: &CollectionKind) -> Option<Denial> {
     match kind {
         CollectionKind::Availability => Some(Denial::DerivedAvailability),
         CollectionKind::Source => Some(Denial::ConflictCalendar),
@@ -74,6 +75,15 @@ pub fn object_write(
             Verdict::Allow(Forward::ToPrimary)
         }
         _ => Verdict::Allow(Forward::LocalOnly),
+    }
+}
+
+/// Why writes to an existing object are refused (R2, R9), if they are.
+/// Whether the write would be forwarded does not matter here.
+pub fn object_denial(kind: &CollectionKind, origin: &Origin) -> Option<Denial> {
+    match object_write(kind, Some(origin), false) {
+        Verdict::Deny(d) => Some(d),
+        Verdict::Allow(_) => None,
     }
 }
 

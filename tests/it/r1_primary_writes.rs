@@ -263,3 +263,23 @@ async fn r3_blocked_slots_never_reach_icloud() {
         .text();
     assert!(t.contains("20261211T080000Z/20261211T120000Z"), "{t}");
 }
+
+#[tokio::test]
+async fn r1_system_events_show_write_privileges() {
+    let ic = Icloud::start(true).await;
+    let path = format!("{P}/priv.ics");
+    ic.ann
+        .put(
+            &path,
+            &ics::event("r1-priv", "20261211T100000Z", "20261211T110000Z", "mine"),
+            &[],
+        )
+        .await
+        .status(201);
+    let privs = r#"<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:current-user-privilege-set/></d:prop></d:propfind>"#;
+    let t = ic.ann.propfind(&path, "0", privs).await.status(207).text();
+    assert!(
+        t.contains("write-content"),
+        "a system event must look writable to clients:\n{t}"
+    );
+}
