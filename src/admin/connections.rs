@@ -14,7 +14,10 @@ use crate::upstream::{self, Credentials};
 
 use super::{Response, AUTH_ADVICE};
 
-fn derive_id(app: &App, apple_id: &str) -> ConnectionId {
+/// A free connection id from the Apple ID (`ann@icloud.com` → `ann`,
+/// `ann-2`, …), or the id already used for this Apple ID. `None` when the
+/// store cannot be read or 1,000 candidates are taken.
+fn derive_id(app: &App, apple_id: &str) -> Option<ConnectionId> {
     let base: String = apple_id
         .split('@')
         .next()
@@ -34,7 +37,7 @@ fn derive_id(app: &App, apple_id: &str) -> ConnectionId {
     } else {
         base
     };
-    for n in 1.. {
+    for n in 1..=1000 {
         let cand = if n == 1 {
             base.clone()
         } else {
@@ -42,19 +45,14 @@ fn derive_id(app: &App, apple_id: &str) -> ConnectionId {
         };
         if let Ok(id) = ConnectionId::new(cand) {
             match app.store.connection(&id) {
-                Ok(None) => return id,
-                Ok(Some(r)) if r.apple_id == apple_id => return id,
-                _ => {}
+                Ok(None) => return Some(id),
+                Ok(Some(r)) if r.apple_id == apple_id => return Some(id),
+                Ok(Some(_)) => {}
+                Err(_) => return None,
             }
         }
     }
-    unreachable_id()
-}
-
-#[allow(clippy::expect_used)]
-fn unreachable_id() -> ConnectionId {
-    // The loop above always returns: ids with a numeric suffix are valid.
-    ConnectionId::new("icloud").expect("static id is valid")
+    None
 }
 
 pub(super) async fn connect(
@@ -79,7 +77,9 @@ pub(super) async fn connect(
         user: apple_id.clone(),
         password: password.clone(),
     };
-    let id = id.unwrap_or_else(|| derive_id(app, &apple_id));
+    let Some(id) = id.or_else(|| derive_id(app, &apple_id)) else {
+        return Response::fail("cannot choose a connection id; pass --id\n".into());
+    };
     let client = match upstream::Client::new(&upstream_url, &creds, execute::REQUEST_TIMEOUT) {
         Ok(c) => c.with_recorder(sync::traffic::recorder(
             app,

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::ids::{CalendarId, ConnectionId, ETag, Href, TenantId};
+use crate::ids::{CalendarId, ConnectionId, ETag, Href};
 use crate::state::App;
 use crate::store::{ConnectionRecord, RemoteCalendarRecord, RemoteKind, RemoteObject};
 use crate::upstream::record::Trigger;
@@ -284,9 +284,4 @@ async fn list_members(
             Err(e) => return Err(e.into()),
         }
     }
-}
-
-/// Tenants a connection serves (R8), for logs and status.
-pub fn tenants_of(rec: &ConnectionRecord) -> &[TenantId] {
-    &rec.tenants
 }

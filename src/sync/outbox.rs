@@ -93,22 +93,22 @@ fn simple(method: Method, href: &str, if_match: Option<ETag>) -> DavCall {
     }
 }
 
-/// The upstream ETag after a write: the header when sent, else a GET
+/// The upstream ETag after a write: the header when sent, else one GET
 /// (QUIRK(iCloud): ICLOUD.md §4, PUT answers may lack an ETag).
 async fn etag_after_write(
     client: &Client,
     href: &str,
     ex: &upstream::Exchange,
-) -> Result<(ETag, Vec<u8>), upstream::Error> {
+) -> Result<ETag, upstream::Error> {
+    if let Some(tag) = ex.header("etag") {
+        return Ok(ETag::new(tag));
+    }
     let got = client.send(&simple(Method::GET, href, None)).await?;
-    let etag = ex
-        .header("etag")
-        .or_else(|| got.header("etag"))
+    got.header("etag")
         .map(ETag::new)
         .ok_or(upstream::Error::BadResponse {
             what: "no etag for a written object",
-        })?;
-    Ok((etag, got.body.to_vec()))
+        })
 }
 
 /// The error for a non-success answer.
@@ -126,23 +126,17 @@ fn refused(call: &DavCall, ex: upstream::Exchange) -> Error {
 pub async fn push(app: &App, q: &Queued) -> Outcome {
     match try_push(app, &q.entry).await {
         Ok(o) => o,
-        Err(e) => {
-            let reason = super::describe(&e);
-            match &e {
-                Error::Upstream(u)
-                    if !u.is_transient() && !matches!(u, upstream::Error::Unauthorized) =>
-                {
-                    if let Error::Upstream(upstream::Error::Rejected { status, .. }) = &e {
-                        return Outcome::Rejected {
-                            status: *status,
-                            reason,
-                        };
-                    }
-                    Outcome::Deferred { reason }
-                }
-                _ => Outcome::Deferred { reason },
+        // A 4xx other than the 401/412 handled above is iCloud's final word.
+        Err(e @ Error::Upstream(upstream::Error::Rejected { status, .. })) if status < 500 => {
+            Outcome::Rejected {
+                status,
+                reason: super::describe(&e),
             }
         }
+        // Network, throttling, 5xx, 401, storage: try again later.
+        Err(e) => Outcome::Deferred {
+            reason: super::describe(&e),
+        },
     }
 }
 
@@ -199,7 +193,7 @@ async fn try_push(app: &App, e: &OutboxEntry) -> Result<Outcome, Error> {
             let ex = client.send_raw(&call).await?;
             match ex.status {
                 200..=299 => {
-                    let (new_etag, _) = etag_after_write(&client, href, &ex).await?;
+                    let new_etag = etag_after_write(&client, href, &ex).await?;
                     record(app, &key, e, Some(new_etag), Some(mine))?;
                     Ok(Outcome::Delivered)
                 }
@@ -228,7 +222,7 @@ async fn try_push(app: &App, e: &OutboxEntry) -> Result<Outcome, Error> {
                         // Our earlier delivery (create after a crash) or an ETag bumped by
                         // iCloud housekeeping: write our version over it, once.
                         let ex2 = client.send(&put_call(href, body, current)).await?;
-                        let (new_etag, _) = etag_after_write(&client, href, &ex2).await?;
+                        let new_etag = etag_after_write(&client, href, &ex2).await?;
                         record(app, &key, e, Some(new_etag), Some(mine))?;
                         return Ok(Outcome::Delivered);
                     }
