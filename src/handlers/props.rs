@@ -146,13 +146,13 @@ pub(crate) fn value(ctx: &Ctx<'_>, res: &Resource, name: &QName) -> Option<PropV
                 n::SYNC_COLLECTION,
                 n::FREE_BUSY_QUERY,
             ])),
-            x if *x == n::CURRENT_USER_PRIVILEGE_SET => {
-                Some(PropValue::Privileges(if rec.kind.writable() {
+            x if *x == n::CURRENT_USER_PRIVILEGE_SET => Some(PropValue::Privileges(
+                if crate::policy::writes::collection_denial(&rec.kind).is_none() {
                     privileges_full()
                 } else {
                     privileges_read()
-                }))
-            }
+                },
+            )),
             x if *x == n::CALENDAR_COLOR => rec.color.clone().map(PropValue::Text),
             x if *x == n::CALENDAR_DESCRIPTION => rec.description.clone().map(PropValue::Text),
             x if *x == n::MAX_RESOURCE_SIZE => Some(PropValue::Text(

@@ -69,13 +69,6 @@ pub enum CollectionKind {
     Source,
 }
 
-impl CollectionKind {
-    /// Whether clients may write objects into it.
-    pub fn writable(&self) -> bool {
-        matches!(self, Self::Primary | Self::Blocked)
-    }
-}
-
 /// A property set by PROPPATCH that the server does not interpret.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadProperty {
