@@ -26,7 +26,6 @@ use hyper_util::rt::TokioExecutor;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use calproxy::availability;
 use calproxy::config::Config;
 use calproxy::ical::{self, TimeRange};
 use calproxy::ids::{CalendarId, ObjectName, TenantId, UserId};
@@ -358,6 +357,7 @@ async fn main() {
         UserId::new("bench").unwrap(),
     );
     calproxy::accounts::add_user(&store, &t, &u, &Secret::new("bench".to_string())).unwrap();
+    let who = calproxy::ids::UserRef::new(&t, &u);
     let port = free_port();
     let app = App::new(
         store,
@@ -382,7 +382,7 @@ async fn main() {
         let bytes = g.text.as_bytes().to_vec();
         let rec = ObjectRecord {
             index: ical::parse_lenient(&bytes).unwrap(),
-            etag: availability::content_etag(&bytes),
+            etag: calproxy::ids::ETag::of_content(&bytes),
             data: bytes,
             origin: Origin::Local,
             modified: 0,
@@ -400,19 +400,17 @@ async fn main() {
     // In process: the first call fills the cache (full expansion).
     let mut cold = Vec::new();
     for _ in 0..3 {
-        app.busy.clear();
+        app.views.cache().clear();
         let t0 = Instant::now();
-        let v = availability::busy_for_user(&app, &t, &u, year).unwrap();
+        let v = app.views.busy_for_user(&who, year).unwrap();
         cold.push(ms(t0.elapsed()));
         assert!(!v.is_empty());
     }
-    let blocks = availability::busy_for_user(&app, &t, &u, year)
-        .unwrap()
-        .len();
+    let blocks = app.views.busy_for_user(&who, year).unwrap().len();
     let mut warm = Vec::new();
     for _ in 0..50 {
         let t0 = Instant::now();
-        let v = availability::busy_for_user(&app, &t, &u, year).unwrap();
+        let v = app.views.busy_for_user(&who, year).unwrap();
         warm.push(ms(t0.elapsed()));
         assert_eq!(v.len(), blocks);
     }
@@ -426,7 +424,7 @@ async fn main() {
             .into_bytes();
         let rec = ObjectRecord {
             index: ical::parse_lenient(&bytes).unwrap(),
-            etag: availability::content_etag(&bytes),
+            etag: calproxy::ids::ETag::of_content(&bytes),
             data: bytes,
             origin: Origin::Local,
             modified: i as i64,
@@ -436,17 +434,17 @@ async fn main() {
             .put_object(&keys[g.cal], &name, &rec, &WriteCondition::default())
             .unwrap();
         let t0 = Instant::now();
-        availability::busy_for_user(&app, &t, &u, year).unwrap();
+        app.views.busy_for_user(&who, year).unwrap();
         incr.push(ms(t0.elapsed()));
     }
     // availability/ refresh after a write (what every PUT pays).
     let t0 = Instant::now();
-    availability::refresh(&app, &t, &u).unwrap();
+    app.views.ensure_fresh(&who).unwrap();
     let refresh_first = ms(t0.elapsed());
     let mut refresh = Vec::new();
     for _ in 0..10 {
         let t0 = Instant::now();
-        availability::refresh(&app, &t, &u).unwrap();
+        app.views.ensure_fresh(&who).unwrap();
         refresh.push(ms(t0.elapsed()));
     }
 

@@ -1,9 +1,9 @@
 //! Provisioning: tenants, users and their standard collections
 //! (`primary`, `blocked`, `availability`), and conflict-source collections.
 
+use crate::crypto::hash_password;
 use crate::ids::{CalendarId, TenantId, UserId};
 use crate::secret::Secret;
-use crate::server::auth::hash_password;
 use crate::store::{
     self, CollectionKey, CollectionKind, CollectionRecord, Privacy, Store, TenantRecord, UserRecord,
 };
@@ -15,8 +15,8 @@ pub enum Error {
     #[error("storage failed")]
     Store(#[from] store::Error),
     /// The password could not be hashed.
-    #[error("password hashing failed: {0}")]
-    Hash(argon2::password_hash::Error),
+    #[error("password hashing failed")]
+    Hash(#[from] crate::crypto::HashError),
     /// A built-in collection name did not validate (a bug).
     #[error("invalid built-in collection name")]
     BadName(#[from] crate::ids::IdError),
@@ -45,7 +45,7 @@ pub fn add_user(
             },
         )?;
     }
-    let hash = hash_password(password).map_err(Error::Hash)?;
+    let hash = hash_password(password)?;
     let existing = store.user(tenant, user)?;
     let created = existing.is_none();
     let rec = match existing {

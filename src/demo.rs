@@ -8,9 +8,8 @@
 //! a sim; the integration tests use it as their fast baseline.
 
 use crate::accounts;
-use crate::availability;
 use crate::ical;
-use crate::ids::{CalendarId, ConnectionId, Href, ObjectName, TenantId, UserId};
+use crate::ids::{CalendarId, ConnectionId, ETag, Href, ObjectName, TenantId, UserId, UserRef};
 use crate::secret::Secret;
 use crate::store::{CollectionKey, ObjectRecord, Origin, Store, WriteCondition};
 
@@ -74,12 +73,12 @@ fn load(
     store: &Store,
     key: &CollectionKey,
     files: &[(&'static str, &'static str)],
-    origin: impl Fn(&str, &crate::ids::ETag) -> Origin,
+    origin: impl Fn(&str, &ETag) -> Origin,
 ) -> Result<(), Error> {
     for (name, text) in files {
         let data = text.replace('\n', "\r\n").into_bytes();
         let index = ical::parse_lenient(&data).map_err(|source| Error::Fixture { name, source })?;
-        let etag = availability::content_etag(&data);
+        let etag = ETag::of_content(&data);
         let rec = ObjectRecord {
             origin: origin(name, &etag),
             etag,
@@ -151,8 +150,10 @@ pub enum SimDemoError {
 pub async fn start_with_sim(
     app: &crate::state::App,
     shutdown: tokio_util::sync::CancellationToken,
-) -> Result<(crate::sim::SimHandle, TenantId, UserId), SimDemoError> {
-    use crate::admin::{self, Request, WirePassword};
+) -> Result<(crate::sim::SimHandle, UserRef), SimDemoError> {
+    use crate::admin::{
+        self, ConfigureArgs, ConnectArgs, Request, SyncArgs, UserArgs, WirePassword,
+    };
     let cfg = crate::sim::SimConfig::demo(sim_fixtures());
     let sim = crate::sim::start(cfg.clone(), shutdown)
         .await
@@ -166,24 +167,26 @@ pub async fn start_with_sim(
         &Secret::new(PASSWORD.to_string()),
     )
     .map_err(Error::from)?;
+    let who = UserArgs {
+        tenant: tenant.clone(),
+        user: user.clone(),
+    };
     let steps = [
-        Request::Connect {
-            tenant: tenant.clone(),
-            user: user.clone(),
+        Request::Connect(ConnectArgs {
+            who: who.clone(),
             apple_id: cfg.apple_id.clone(),
             password: WirePassword::new(&cfg.app_password),
             upstream: sim.front_url(),
             id: Some(ConnectionId::new("icloud-demo").map_err(Error::from)?),
-        },
-        Request::Configure {
-            tenant: tenant.clone(),
-            user: user.clone(),
+        }),
+        Request::Configure(ConfigureArgs {
+            who,
             primary: Some("home".into()),
             conflicts: vec!["work".into()],
             conflict_users: vec![],
             privacy: None,
-        },
-        Request::Sync { connection: None },
+        }),
+        Request::Sync(SyncArgs::default()),
     ];
     for step in steps {
         let r = admin::execute(app, step).await;
@@ -191,5 +194,5 @@ pub async fn start_with_sim(
             return Err(SimDemoError::Step(r.output));
         }
     }
-    Ok((sim, tenant, user))
+    Ok((sim, UserRef { tenant, user }))
 }

@@ -180,6 +180,64 @@ impl fmt::Display for EventUid {
     }
 }
 
+/// A user of a tenant: who is signed in, who owns a collection. Shown as
+/// `user@tenant`, the login name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UserRef {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The user inside it.
+    pub user: UserId,
+}
+
+impl UserRef {
+    /// Builds a reference from its parts.
+    pub fn new(tenant: &TenantId, user: &UserId) -> Self {
+        Self {
+            tenant: tenant.clone(),
+            user: user.clone(),
+        }
+    }
+}
+
+impl fmt::Display for UserRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.user, self.tenant)
+    }
+}
+
+/// A calendar collection under a user's home: `/dav/{tenant}/{user}/{calendar}/`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CollectionKey {
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// Owning user.
+    pub user: UserId,
+    /// The collection's path segment under the user's home.
+    pub calendar: CalendarId,
+}
+
+impl CollectionKey {
+    /// Builds a key from its parts.
+    pub fn new(tenant: &TenantId, user: &UserId, calendar: &CalendarId) -> Self {
+        Self {
+            tenant: tenant.clone(),
+            user: user.clone(),
+            calendar: calendar.clone(),
+        }
+    }
+
+    /// The collection `calendar` of `owner`.
+    pub fn of(owner: &UserRef, calendar: &CalendarId) -> Self {
+        Self::new(&owner.tenant, &owner.user, calendar)
+    }
+
+    /// The user whose home holds it.
+    pub fn owner(&self) -> UserRef {
+        UserRef::new(&self.tenant, &self.user)
+    }
+}
+
 /// A path-absolute URL reference as it appears in `DAV:href` (percent-encoded).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Href(String);
@@ -224,6 +282,12 @@ impl ETag {
     pub fn quoted(&self) -> String {
         format!("\"{}\"", self.0)
     }
+    /// A strong tag derived from content: identical bytes, identical tag
+    /// (96 bits of SHA-256, hex).
+    pub fn of_content(data: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        Self(hex::encode(&Sha256::digest(data)[..12]))
+    }
 }
 
 impl fmt::Display for ETag {
@@ -232,7 +296,8 @@ impl fmt::Display for ETag {
     }
 }
 
-/// An RFC 6578 sync token as we hand it to clients.
+/// An RFC 6578 sync token: one we hand to clients, or one an upstream
+/// server handed to us.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SyncToken(String);
 
@@ -250,6 +315,22 @@ impl SyncToken {
 impl fmt::Display for SyncToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// A hash of an object's content that ignores what servers rewrite on
+/// their own (DTSTAMP, line endings): tells a real edit from housekeeping.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ContentHash(String);
+
+impl ContentHash {
+    /// Wraps a hash string.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    /// The hash text.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 

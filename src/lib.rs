@@ -39,21 +39,23 @@
 
 pub mod accounts;
 pub mod admin;
-pub mod availability;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod dav;
 pub mod demo;
 pub mod handlers;
 pub mod ical;
 pub mod ids;
-pub mod inspect;
 pub mod metrics;
 pub mod policy;
+pub mod route;
 pub mod secret;
 pub mod server;
 pub mod sim;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod traffic;
 pub mod upstream;
+pub mod views;

@@ -20,6 +20,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     upstream: Mutex<BTreeMap<(String, String), u64>>,
     syncs: Mutex<BTreeMap<String, SyncStats>>,
+    views_refreshed: std::sync::atomic::AtomicU64,
+    view_failures: std::sync::atomic::AtomicU64,
 }
 
 /// Point-in-time values read when `/metrics` is scraped.
@@ -31,6 +33,8 @@ pub struct Gauges {
     pub store_bytes: u64,
     /// Recorded traffic entries kept.
     pub traffic_entries: u64,
+    /// Derived views waiting for a retry after a failed refresh.
+    pub views_stale: u64,
 }
 
 fn escape(v: &str) -> String {
@@ -65,6 +69,16 @@ impl Metrics {
                 s.failed += 1;
             }
             s.seconds += took.as_secs_f64();
+        }
+    }
+
+    /// Counts one refresh of a derived view.
+    pub fn record_view_refresh(&self, ok: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if ok {
+            self.views_refreshed.fetch_add(1, Relaxed);
+        } else {
+            self.view_failures.fetch_add(1, Relaxed);
         }
     }
 
@@ -125,6 +139,21 @@ impl Metrics {
         out.push_str("# HELP calproxy_syncs_total Syncs by connection and outcome.\n");
         out.push_str("# TYPE calproxy_syncs_total counter\n");
         out.push_str(&outcomes);
+        {
+            use std::sync::atomic::Ordering::Relaxed;
+            out.push_str("# HELP calproxy_view_refreshes_total Refreshes of derived views (availability/), by outcome.\n");
+            out.push_str("# TYPE calproxy_view_refreshes_total counter\n");
+            let _ = writeln!(
+                out,
+                "calproxy_view_refreshes_total{{outcome=\"ok\"}} {}",
+                self.views_refreshed.load(Relaxed)
+            );
+            let _ = writeln!(
+                out,
+                "calproxy_view_refreshes_total{{outcome=\"failed\"}} {}",
+                self.view_failures.load(Relaxed)
+            );
+        }
         for (name, help, v) in [
             (
                 "calproxy_outbox_depth",
@@ -140,6 +169,11 @@ impl Metrics {
                 "calproxy_traffic_entries",
                 "Recorded upstream exchanges kept.",
                 g.traffic_entries,
+            ),
+            (
+                "calproxy_views_stale",
+                "Derived views waiting for a retry after a failed refresh.",
+                g.views_stale,
             ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");

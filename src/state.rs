@@ -1,11 +1,13 @@
-//! `App`: the shared handles cloned into every connection. No logic.
+//! `App`: the shared handles cloned into every connection, and how they are
+//! wired together. No logic.
 
 use std::sync::Arc;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::server::auth::AuthCache;
 use crate::store::Store;
+use crate::sync::{Clients, Engine, Outbox};
+use crate::views::Views;
 
 /// Shared application state. Cheap to clone.
 #[derive(Clone)]
@@ -14,27 +16,32 @@ pub struct App {
     pub store: Store,
     /// Runtime configuration.
     pub config: Arc<Config>,
-    /// Verified credentials, so argon2 runs once per client session.
-    pub auth: AuthCache,
-    /// Request counters.
+    /// Request and sync counters.
     pub metrics: Arc<Metrics>,
-    /// Wakes the outbox worker after a client write (R1: pushed at once).
-    pub outbox: Arc<tokio::sync::Notify>,
-    /// Per-object busy intervals for the cached window (R9 performance).
-    pub busy: Arc<crate::availability::BusyCache>,
+    /// The derived views (busy time, `availability/`, feeds).
+    pub views: Views,
+    /// One upstream client per connection.
+    pub clients: Clients,
+    /// The sync engine.
+    pub engine: Engine,
+    /// The outbox of system events (R1, R10).
+    pub outbox: Outbox,
 }
 
 impl App {
     /// Builds the state around an opened store.
     pub fn new(store: Store, config: Config) -> Self {
-        let ttl = config.limits.auth_cache_ttl;
+        let metrics = Arc::new(Metrics::default());
+        let clients = Clients::new(&store, &metrics, config.traffic);
+        let views = Views::new(&store, config.availability.clone(), &metrics);
         Self {
-            store,
+            engine: Engine::new(&store, &clients, &metrics),
+            outbox: Outbox::new(&store, &clients),
+            views,
+            clients,
+            metrics,
             config: Arc::new(config),
-            auth: AuthCache::new(ttl),
-            metrics: Arc::new(Metrics::default()),
-            outbox: Arc::new(tokio::sync::Notify::new()),
-            busy: Arc::default(),
+            store,
         }
     }
 }

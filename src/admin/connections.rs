@@ -4,15 +4,15 @@
 use std::fmt::Write as _;
 
 use crate::accounts;
-use crate::ids::{CalendarId, ConnectionId, TenantId, UserId};
+use crate::ids::{CalendarId, ConnectionId, TenantId};
 use crate::policy;
-use crate::secret::Secret;
 use crate::state::App;
 use crate::store::{ConnectionRecord, ConnectionState, RemoteRef};
-use crate::sync::{self, execute};
+use crate::sync::{self, materialize};
+use crate::traffic::Trigger;
 use crate::upstream::{self, Credentials};
 
-use super::{Response, AUTH_ADVICE};
+use super::{ConfigureArgs, ConnectArgs, Response, AUTH_ADVICE};
 
 /// A free connection id from the Apple ID (`ann@icloud.com` → `ann`,
 /// `ann-2`, …), or the id already used for this Apple ID. `None` when the
@@ -55,15 +55,16 @@ fn derive_id(app: &App, apple_id: &str) -> Option<ConnectionId> {
     None
 }
 
-pub(super) async fn connect(
-    app: &App,
-    tenant: TenantId,
-    user: UserId,
-    apple_id: String,
-    password: Secret<String>,
-    upstream_url: String,
-    id: Option<ConnectionId>,
-) -> Response {
+pub(super) async fn connect(app: &App, c: ConnectArgs) -> Response {
+    let ConnectArgs {
+        who,
+        apple_id,
+        upstream: upstream_url,
+        id,
+        password,
+    } = c;
+    let (tenant, user) = (who.tenant, who.user);
+    let password = password.secret();
     match app.store.user(&tenant, &user) {
         Ok(Some(_)) => {}
         Ok(None) => {
@@ -80,13 +81,12 @@ pub(super) async fn connect(
     let Some(id) = id.or_else(|| derive_id(app, &apple_id)) else {
         return Response::fail("cannot choose a connection id; pass --id\n".into());
     };
-    let client = match upstream::Client::new(&upstream_url, &creds, execute::REQUEST_TIMEOUT) {
-        Ok(c) => c.with_recorder(sync::traffic::recorder(
-            app,
-            &id,
-            upstream::record::Trigger::Connect,
-        )),
-        Err(e) => return Response::fail(format!("{e}\n")),
+    let client = match app
+        .clients
+        .ephemeral(&id, &upstream_url, &creds, Trigger::Connect)
+    {
+        Ok(c) => c,
+        Err(e) => return Response::fail(format!("{}\n", sync::describe(&e))),
     };
     let found = match upstream::discover(&client).await {
         Ok(d) => d,
@@ -128,7 +128,7 @@ pub(super) async fn connect(
     if let Err(e) = app.store.put_connection(&id, &rec) {
         return Response::fail(format!("storage failed: {e}\n"));
     }
-    if let Err(e) = execute::store_calendar_list(app, &id, &found.calendars) {
+    if let Err(e) = app.engine.store_calendar_list(&id, &found.calendars) {
         return Response::fail(format!("storage failed: {}\n", sync::describe(&e)));
     }
     let _ = app.store.flush().await;
@@ -220,15 +220,10 @@ fn resolve(
     }
 }
 
-pub(super) async fn configure(
-    app: &App,
-    tenant: &TenantId,
-    user: &UserId,
-    primary: Option<&str>,
-    conflicts: &[String],
-    conflict_users: &[UserId],
-    privacy: Option<crate::store::Privacy>,
-) -> Response {
+pub(super) async fn configure(app: &App, c: &ConfigureArgs) -> Response {
+    let (tenant, user) = (&c.who.tenant, &c.who.user);
+    let primary = c.primary.as_deref();
+    let (conflicts, conflict_users, privacy) = (&c.conflicts, &c.conflict_users, c.privacy);
     let mut urec = match app.store.user(tenant, user) {
         Ok(Some(u)) => u,
         _ => return Response::fail(format!("no user {user}@{tenant}\n")),
@@ -290,8 +285,8 @@ pub(super) async fn configure(
             return Response::fail(format!("cannot name a local collection for {id}\n"));
         };
         let key = crate::store::CollectionKey::new(tenant, user, &local);
-        if let Err(e) = sync::materialize::ensure_local(
-            app,
+        if let Err(e) = materialize::ensure_local(
+            &app.store,
             &key,
             *is_primary,
             &cal.displayname,
@@ -353,7 +348,7 @@ pub(super) async fn configure(
             // Re-render every iCloud copy at the new level (R5).
             for r in links.remote_refs() {
                 let key = crate::store::CollectionKey::new(tenant, user, &r.local);
-                if let Err(e) = sync::materialize::forget_copies(app, &key, &r.connection) {
+                if let Err(e) = materialize::forget_copies(&app.store, &key, &r.connection) {
                     return Response::fail(format!("storage failed: {e}\n"));
                 }
             }
@@ -361,12 +356,9 @@ pub(super) async fn configure(
         let _ = writeln!(out, "privacy {p:?}");
     }
     for (_, cid, id, _) in &chosen {
-        if let Err(e) = sync::materialize::reconcile_calendar(app, cid, id) {
+        if let Err(e) = materialize::reconcile_calendar(&app.store, cid, id) {
             return Response::fail(format!("storage failed: {e}\n"));
         }
-    }
-    if let Err(e) = crate::availability::refresh(app, tenant, user) {
-        return Response::fail(format!("storage failed: {e}\n"));
     }
     let _ = app.store.flush().await;
     Response::ok(out)

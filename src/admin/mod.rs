@@ -1,32 +1,44 @@
-//! Administrative commands (`connect`, `calendars`, `configure`, `sync`,
-//! `status`, `user add`, `feed show|rotate`, `busy`) as typed requests, executed against an `App`.
+//! ADMINISTRATION: one command grammar for every face of calproxy.
 //!
-//! The CLI sends them over the local admin socket (`<data>/admin.sock`,
+//! [`Request`] is at once the CLI's sub-commands (clap derives on these
+//! very types; `cli` only adds `serve`, `demo` and `certs`), the message
+//! sent over the local admin socket (serde), and what the web console
+//! submits. [`execute`] is the one place that decides what each command
+//! means. Passwords are never command-line arguments: the CLI reads them
+//! from standard input or a prompt into the skipped `password` fields.
+//!
+//! The CLI sends requests over the admin socket (`<data>/admin.sock`,
 //! mode 0600) when `calproxy serve` runs on the same data directory (sled
 //! allows one process), or executes them in process when none does.
 
+mod availability;
 mod connections;
-mod health;
 #[cfg(unix)]
 mod socket;
+mod status;
+mod traffic;
 
 #[cfg(unix)]
 pub use socket::{send_to_server, serve_socket};
 
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts;
 use crate::ids::{ConnectionId, TenantId, UserId};
 use crate::secret::Secret;
 use crate::state::App;
-use connections::{calendars, configure, connect};
-use health::{busy, feed, status, sync_now};
 
 /// File name of the admin socket inside the data directory.
 pub const SOCKET: &str = "admin.sock";
 
+/// The upstream of an iCloud connection.
+pub const ICLOUD: &str = "https://caldav.icloud.com";
+
 /// A password as it travels to the admin socket: never printed.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct WirePassword(String);
 
@@ -46,115 +58,224 @@ impl std::fmt::Debug for WirePassword {
     }
 }
 
+/// A tenant user named on the command line.
+#[derive(Debug, Clone, Serialize, Deserialize, Args)]
+pub struct UserArgs {
+    /// Tenant id.
+    #[arg(long)]
+    pub tenant: TenantId,
+    /// User id.
+    #[arg(long)]
+    pub user: UserId,
+}
+
 /// One administrative command.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Subcommand)]
 pub enum Request {
-    /// Create a user (and tenant) or reset its password.
-    UserAdd {
-        /// Tenant.
-        tenant: TenantId,
-        /// User.
-        user: UserId,
-        /// The new local password.
-        password: WirePassword,
-    },
-    /// Validate an Apple ID + app-specific password by discovery and store it.
-    Connect {
-        /// Tenant to attach the connection to.
-        tenant: TenantId,
-        /// User who connects.
-        user: UserId,
-        /// Apple ID.
-        apple_id: String,
-        /// App-specific password.
-        password: WirePassword,
-        /// Upstream base URL.
-        upstream: String,
-        /// Connection id (default: derived from the Apple ID).
-        id: Option<ConnectionId>,
-    },
-    /// List remote calendars.
-    Calendars {
-        /// Only this connection.
-        connection: Option<ConnectionId>,
-    },
-    /// Choose a user's primary and conflict calendars.
-    Configure {
-        /// Tenant.
-        tenant: TenantId,
-        /// User.
-        user: UserId,
-        /// Primary calendar (id or unique display name).
-        primary: Option<String>,
-        /// Conflict calendars (ids or unique display names).
-        conflicts: Vec<String>,
-        /// Other users of the tenant whose availability blocks this user's.
-        conflict_users: Vec<UserId>,
-        /// R5 privacy of iCloud events in the user's own views.
-        privacy: Option<crate::store::Privacy>,
-    },
-    /// Sync now.
-    Sync {
-        /// Only this connection.
-        connection: Option<ConnectionId>,
-    },
-    /// Per-connection health.
+    /// Manage local users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage local admins (they may read /debug/traffic.har; not tenant users).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Connect an iCloud account (Apple ID + app-specific password, read
+    /// from stdin or prompted for): runs discovery and lists the calendars.
+    Connect(ConnectArgs),
+    /// List the calendars of the connections, with whether each can be connected.
+    Calendars(CalendarsArgs),
+    /// Choose a user's primary calendar and conflict calendars (ids or unique names).
+    Configure(ConfigureArgs),
+    /// Sync now (all connections, or one).
+    Sync(SyncArgs),
+    /// Show each connection's health (last sync, last error, throttling,
+    /// outbox) and the derived views'.
     Status,
-    /// Create or update a local admin (reads `/debug/…`); not a tenant user.
-    AdminAdd {
-        /// Admin name (the Basic auth user name).
-        name: UserId,
-        /// Password.
+    /// Inspect recorded upstream traffic (secrets redacted).
+    #[command(subcommand)]
+    Traffic(TrafficCommand),
+    /// Send one raw request to a connection's upstream with its credentials
+    /// and print the answer (recorded like all traffic).
+    Probe(ProbeArgs),
+    /// The secret webcal feed of a user's availability.
+    #[command(subcommand)]
+    Feed(FeedCommand),
+    /// Why is a user busy: merged busy intervals in a range and their sources.
+    Busy(BusyArgs),
+}
+
+/// `calproxy user …`
+#[derive(Debug, Clone, Serialize, Deserialize, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (and its tenant) or reset its password. The password is
+    /// read from standard input (first line) or prompted for without echo.
+    Add {
+        /// Who.
+        #[command(flatten)]
+        who: UserArgs,
+        /// The new local password (never an argument).
+        #[arg(skip)]
         password: WirePassword,
     },
-    /// Recorded exchanges, one line each.
-    TrafficList(crate::inspect::ListFilter),
-    /// One recorded exchange in full.
-    TrafficShow {
-        /// Its id (first column of `traffic list`).
+}
+
+/// `calproxy admin …`
+#[derive(Debug, Clone, Serialize, Deserialize, Subcommand)]
+pub enum AdminCommand {
+    /// Create a local admin or reset its password (stdin or prompt).
+    Add {
+        /// The admin's name (the Basic auth user name).
+        #[arg(long)]
+        name: UserId,
+        /// The password (never an argument).
+        #[arg(skip)]
+        password: WirePassword,
+    },
+}
+
+/// `calproxy connect`
+#[derive(Debug, Clone, Serialize, Deserialize, Args)]
+pub struct ConnectArgs {
+    /// Who connects (the connection is attached to their tenant).
+    #[command(flatten)]
+    pub who: UserArgs,
+    /// Apple ID (e-mail).
+    #[arg(long)]
+    pub apple_id: String,
+    /// CalDAV base URL.
+    #[arg(long, default_value = ICLOUD)]
+    pub upstream: String,
+    /// Connection id (default: derived from the Apple ID).
+    #[arg(long)]
+    pub id: Option<ConnectionId>,
+    /// The app-specific password (never an argument).
+    #[arg(skip)]
+    pub password: WirePassword,
+}
+
+/// `calproxy calendars`
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Args)]
+pub struct CalendarsArgs {
+    /// Only this connection.
+    #[arg(long)]
+    pub connection: Option<ConnectionId>,
+}
+
+/// `calproxy configure`
+#[derive(Debug, Clone, Serialize, Deserialize, Args)]
+pub struct ConfigureArgs {
+    /// Whose choice.
+    #[command(flatten)]
+    pub who: UserArgs,
+    /// The primary linked calendar.
+    #[arg(long)]
+    pub primary: Option<String>,
+    /// A conflict calendar (repeatable).
+    #[arg(long = "conflict")]
+    pub conflicts: Vec<String>,
+    /// Another user of the tenant whose availability blocks this user's (repeatable).
+    #[arg(long = "conflict-user")]
+    pub conflict_users: Vec<UserId>,
+    /// What the user's own views keep of iCloud events (R5): full, summary (default) or busy.
+    #[arg(long, value_enum)]
+    pub privacy: Option<crate::store::Privacy>,
+}
+
+/// `calproxy sync`
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Args)]
+pub struct SyncArgs {
+    /// Only this connection.
+    #[arg(long)]
+    pub connection: Option<ConnectionId>,
+}
+
+/// `calproxy traffic …`
+#[derive(Debug, Clone, Serialize, Deserialize, Subcommand)]
+pub enum TrafficCommand {
+    /// One line per exchange: time, connection, trigger, method, path, status, ms, bytes.
+    List(crate::traffic::Filter),
+    /// Headers and pretty-printed bodies of one exchange.
+    Show {
+        /// The id from `traffic list`.
         id: u64,
     },
-    /// Exchanges recorded after `after` (for `traffic tail`).
-    TrafficSince {
+    /// Follow new exchanges while `calproxy serve` runs.
+    Tail,
+    /// HAR 1.2 on standard output (open it in a browser's devtools).
+    Export(crate::traffic::Filter),
+    /// Exchanges recorded after `after` (what `tail` polls).
+    #[command(hide = true)]
+    Since {
         /// The last id already shown.
         after: u64,
     },
-    /// HAR 1.2 of recorded exchanges.
-    TrafficExport {
-        /// Only this connection.
-        connection: Option<String>,
-        /// Only exchanges started at or after (unix ms).
-        since_ms: Option<i64>,
-    },
-    /// Send one raw request upstream.
-    Probe(crate::inspect::Probe),
-    /// Print a user's feed path, creating the secret token if none exists.
-    FeedShow {
-        /// Tenant.
-        tenant: TenantId,
-        /// User.
-        user: UserId,
-    },
-    /// Replace a user's feed token; the old URL answers 404 from now on.
-    FeedRotate {
-        /// Tenant.
-        tenant: TenantId,
-        /// User.
-        user: UserId,
-    },
-    /// "Why busy": merged busy intervals in a range with their sources.
-    Busy {
-        /// Tenant.
-        tenant: TenantId,
-        /// User.
-        user: UserId,
-        /// Range start.
-        from: chrono::DateTime<chrono::Utc>,
-        /// Range end (exclusive).
-        to: chrono::DateTime<chrono::Utc>,
-        /// Answer JSON instead of text.
-        json: bool,
-    },
+}
+
+fn read_body(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))
+}
+
+/// `calproxy probe`
+#[derive(Debug, Clone, Serialize, Deserialize, Args)]
+pub struct ProbeArgs {
+    /// The connection.
+    #[arg(long)]
+    pub connection: ConnectionId,
+    /// PROPFIND, REPORT, GET, … (writes need --allow-write).
+    pub method: String,
+    /// Path on the upstream server, e.g. /123456789/calendars/.
+    pub path: String,
+    /// Depth header.
+    #[arg(long)]
+    pub depth: Option<String>,
+    /// File with the request body (read when the command is parsed).
+    #[arg(long = "body", value_name = "FILE", value_parser = read_body)]
+    pub body: Option<String>,
+    /// Allow PUT, DELETE and other writing methods.
+    #[arg(long)]
+    pub allow_write: bool,
+}
+
+/// `calproxy feed …`
+#[derive(Debug, Clone, Serialize, Deserialize, Subcommand)]
+pub enum FeedCommand {
+    /// Print the feed's URL path, creating the secret token if none exists.
+    Show(UserArgs),
+    /// Replace the token: the old URL answers 404 from now on.
+    Rotate(UserArgs),
+}
+
+/// `calproxy busy`
+#[derive(Debug, Clone, Serialize, Deserialize, Args)]
+pub struct BusyArgs {
+    /// Whose busy time.
+    #[command(flatten)]
+    pub who: UserArgs,
+    /// Range start (RFC 3339, e.g. 2026-03-02T00:00:00Z).
+    #[arg(long)]
+    pub from: chrono::DateTime<chrono::FixedOffset>,
+    /// Range end (RFC 3339, exclusive).
+    #[arg(long)]
+    pub to: chrono::DateTime<chrono::FixedOffset>,
+    /// Print JSON (the shape of `GET /api/{tenant}/{user}/busy`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Request {
+    /// The password a command carries, to be filled in by the CLI (read
+    /// from stdin or a prompt), with the prompt to show.
+    pub fn password_slot(&mut self) -> Option<(&mut WirePassword, &'static str)> {
+        match self {
+            Request::User(UserCommand::Add { password, .. }) => {
+                Some((password, "password for the user: "))
+            }
+            Request::Admin(AdminCommand::Add { password, .. }) => {
+                Some((password, "password for the admin: "))
+            }
+            Request::Connect(c) => Some((&mut c.password, "app-specific password: ")),
+            _ => None,
+        }
+    }
 }
 
 /// The answer: text for the terminal, and whether it worked.
@@ -193,60 +314,34 @@ pub const AUTH_ADVICE: &str = "iCloud refused the Apple ID or password (401).\n\
   - App-specific passwords need two-factor authentication: turn it on for your Apple ID first.\n\
   - Check the Apple ID spelling; a revoked password, or a changed Apple ID password, also gives 401.";
 
+/// Where a command runs: the data directory it names.
+pub fn data_dir(data: Option<PathBuf>) -> PathBuf {
+    data.unwrap_or_else(|| PathBuf::from("calproxy-data"))
+}
+
 /// Executes a request.
 pub async fn execute(app: &App, req: Request) -> Response {
     match req {
-        Request::UserAdd {
-            tenant,
-            user,
-            password,
-        } => match accounts::add_user(&app.store, &tenant, &user, &password.secret()) {
-            Ok(created) => {
-                app.auth.clear();
-                let _ = app.store.flush().await;
-                Response::ok(format!(
-                    "{} user {user}@{tenant}\n",
-                    if created {
-                        "created"
-                    } else {
-                        "updated password of"
-                    }
-                ))
+        Request::User(UserCommand::Add { who, password }) => {
+            match accounts::add_user(&app.store, &who.tenant, &who.user, &password.secret()) {
+                Ok(created) => {
+                    let _ = app.store.flush().await;
+                    Response::ok(format!(
+                        "{} user {}@{}\n",
+                        if created {
+                            "created"
+                        } else {
+                            "updated password of"
+                        },
+                        who.user,
+                        who.tenant
+                    ))
+                }
+                Err(e) => Response::fail(format!("cannot add the user: {e}\n")),
             }
-            Err(e) => Response::fail(format!("cannot add the user: {e}\n")),
-        },
-        Request::Connect {
-            tenant,
-            user,
-            apple_id,
-            password,
-            upstream,
-            id,
-        } => connect(app, tenant, user, apple_id, password.secret(), upstream, id).await,
-        Request::Calendars { connection } => calendars(app, connection.as_ref()),
-        Request::Configure {
-            tenant,
-            user,
-            primary,
-            conflicts,
-            conflict_users,
-            privacy,
-        } => {
-            configure(
-                app,
-                &tenant,
-                &user,
-                primary.as_deref(),
-                &conflicts,
-                &conflict_users,
-                privacy,
-            )
-            .await
         }
-        Request::Sync { connection } => sync_now(app, connection.as_ref()).await,
-        Request::Status => status(app),
-        Request::AdminAdd { name, password } => {
-            match crate::server::auth::hash_password(&password.secret()) {
+        Request::Admin(AdminCommand::Add { name, password }) => {
+            match crate::crypto::hash_password(&password.secret()) {
                 Ok(hash) => match app.store.put_admin(&name, &hash) {
                     Ok(()) => {
                         let _ = app.store.flush().await;
@@ -254,51 +349,18 @@ pub async fn execute(app: &App, req: Request) -> Response {
                     }
                     Err(e) => Response::fail(format!("storage failed: {e}\n")),
                 },
-                Err(e) => Response::fail(format!("password hashing failed: {e}\n")),
-            }
-        }
-        Request::TrafficList(f) => match crate::inspect::list(app, &f) {
-            Ok(t) => Response::ok(t),
-            Err(e) => Response::fail(format!("storage failed: {e}\n")),
-        },
-        Request::TrafficShow { id } => match crate::inspect::show(app, id) {
-            Ok(Some(t)) => Response::ok(t),
-            Ok(None) => Response::fail(format!("no recorded exchange {id}\n")),
-            Err(e) => Response::fail(format!("storage failed: {e}\n")),
-        },
-        Request::TrafficSince { after } => match crate::inspect::since(app, after) {
-            Ok((t, last)) => Response {
-                ok: true,
-                output: t,
-                cursor: Some(last),
-            },
-            Err(e) => Response::fail(format!("storage failed: {e}\n")),
-        },
-        Request::TrafficExport {
-            connection,
-            since_ms,
-        } => {
-            let f = crate::handlers::debug::Filter {
-                connection,
-                since_ms,
-            };
-            match crate::handlers::debug::export(app, &f) {
-                Ok(doc) => Response::ok(format!("{doc:#}\n")),
                 Err(e) => Response::fail(format!("{e}\n")),
             }
         }
-        Request::Probe(p) => match crate::inspect::probe(app, &p).await {
-            Ok(t) => Response::ok(t),
-            Err(e) => Response::fail(format!("{e}\n")),
-        },
-        Request::FeedShow { tenant, user } => feed(app, &tenant, &user, false).await,
-        Request::FeedRotate { tenant, user } => feed(app, &tenant, &user, true).await,
-        Request::Busy {
-            tenant,
-            user,
-            from,
-            to,
-            json,
-        } => busy(app, &tenant, &user, from, to, json),
+        Request::Connect(c) => connections::connect(app, c).await,
+        Request::Calendars(c) => connections::calendars(app, c.connection.as_ref()),
+        Request::Configure(c) => connections::configure(app, &c).await,
+        Request::Sync(s) => status::sync_now(app, s.connection.as_ref()).await,
+        Request::Status => status::status(app),
+        Request::Traffic(t) => traffic::execute(app, t),
+        Request::Probe(p) => traffic::probe(app, &p).await,
+        Request::Feed(FeedCommand::Show(who)) => availability::feed(app, &who, false).await,
+        Request::Feed(FeedCommand::Rotate(who)) => availability::feed(app, &who, true).await,
+        Request::Busy(b) => availability::busy(app, &b),
     }
 }

@@ -1,39 +1,41 @@
-//! The command line (clap): `demo`, `serve`, `certs`, `user add`,
-//! `connect`, `calendars`, `configure`, `sync`, `status`, `feed show|rotate`,
-//! `busy`.
+//! The command line (clap): `demo`, `serve`, `certs`, and every
+//! administrative command of `admin::Request` (`user add`, `connect`,
+//! `calendars`, `configure`, `sync`, `status`, `traffic …`, `probe`,
+//! `feed show|rotate`, `busy`, `admin add`).
 //!
-//! Builds a `Config`, opens the store and starts the server; holds no
-//! protocol logic.
+//! Builds a `Config`, opens the store and starts the server; fills in the
+//! passwords an admin command needs; holds no protocol logic.
 
 mod args;
-mod remote;
+mod dispatch;
 mod serve;
 
 pub use args::*;
 
 use std::io::IsTerminal;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
+use crate::admin::{self, TrafficCommand};
 use crate::config::Config;
 use crate::server::tls;
 use crate::state::App;
-use crate::{admin, sync, upstream};
+use crate::{sync, upstream};
 
-use remote::{open_store, read_password, run_admin, traffic};
+use dispatch::{open_store, read_password, run_admin, tail};
 use serve::{run_demo, serve};
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo { listen, data, tls } => run_demo(listen, data, tls).await,
+        Command::Demo { listen, tls } => run_demo(listen, cli.data, tls).await,
         Command::Serve {
             listen,
-            data,
             tls,
             max_body,
             sync_interval,
         } => {
+            let data = admin::data_dir(cli.data);
             let store = open_store(&data)?;
             let mut config = Config::new(listen, data);
             config.tls_dir = tls;
@@ -46,98 +48,6 @@ pub async fn run(cli: Cli) -> Result<()> {
             };
             serve(app, None, Some(engine)).await
         }
-        Command::Connect {
-            tenant,
-            user,
-            apple_id,
-            upstream,
-            id,
-            data,
-        } => {
-            let password = read_password("app-specific password: ")?;
-            if !upstream::quirks::looks_app_specific(password.expose()) {
-                eprintln!(
-                    "warning: this does not look like an app-specific password (xxxx-xxxx-xxxx-xxxx).\n\
-                     iCloud refuses your Apple ID password; create an app-specific one at appleid.apple.com\n\
-                     (Sign-In and Security > App-Specific Passwords). Trying anyway."
-                );
-            }
-            let req = admin::Request::Connect {
-                tenant,
-                user,
-                apple_id,
-                password: admin::WirePassword::new(&password),
-                upstream,
-                id,
-            };
-            run_admin(&data, req).await
-        }
-        Command::Calendars { connection, data } => {
-            run_admin(&data, admin::Request::Calendars { connection }).await
-        }
-        Command::Configure {
-            tenant,
-            user,
-            primary,
-            conflicts,
-            conflict_users,
-            privacy,
-            data,
-        } => {
-            let req = admin::Request::Configure {
-                tenant,
-                user,
-                primary,
-                conflicts,
-                conflict_users,
-                privacy,
-            };
-            run_admin(&data, req).await
-        }
-        Command::Sync { connection, data } => {
-            if std::io::stderr().is_terminal() {
-                eprintln!("syncing…");
-            }
-            run_admin(&data, admin::Request::Sync { connection }).await
-        }
-        Command::Status { data } => run_admin(&data, admin::Request::Status).await,
-        Command::Admin {
-            action: AdminAction::Add { name, data },
-        } => {
-            let password = read_password("password for the admin: ")?;
-            let req = admin::Request::AdminAdd {
-                name,
-                password: admin::WirePassword::new(&password),
-            };
-            run_admin(&data, req).await
-        }
-        Command::Traffic { action } => traffic(action).await,
-        Command::Probe {
-            connection,
-            method,
-            path,
-            depth,
-            body,
-            allow_write,
-            data,
-        } => {
-            let body = match body {
-                Some(f) => Some(
-                    std::fs::read_to_string(&f)
-                        .with_context(|| format!("cannot read {}", f.display()))?,
-                ),
-                None => None,
-            };
-            let req = admin::Request::Probe(crate::inspect::Probe {
-                connection,
-                method,
-                path,
-                depth,
-                body,
-                allow_write,
-            });
-            run_admin(&data, req).await
-        }
         Command::Certs { dir } => {
             if tls::ensure_self_signed(&dir)? {
                 println!("created {}", dir.join(tls::CERT_FILE).display());
@@ -146,39 +56,30 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Feed {
-            action: FeedAction::Show { tenant, user, data },
-        } => run_admin(&data, admin::Request::FeedShow { tenant, user }).await,
-        Command::Feed {
-            action: FeedAction::Rotate { tenant, user, data },
-        } => run_admin(&data, admin::Request::FeedRotate { tenant, user }).await,
-        Command::Busy {
-            tenant,
-            user,
-            from,
-            to,
-            json,
-            data,
-        } => {
-            let req = admin::Request::Busy {
-                tenant,
-                user,
-                from: from.with_timezone(&chrono::Utc),
-                to: to.with_timezone(&chrono::Utc),
-                json,
-            };
-            run_admin(&data, req).await
-        }
-        Command::User {
-            action: UserAction::Add { tenant, user, data },
-        } => {
-            let password = read_password("password for the new user: ")?;
-            let req = admin::Request::UserAdd {
-                tenant,
-                user,
-                password: admin::WirePassword::new(&password),
-            };
-            run_admin(&data, req).await
-        }
+        Command::Admin(req) => admin_command(admin::data_dir(cli.data), req).await,
     }
+}
+
+/// Runs one administrative command: fills in its password, then sends it
+/// to a running server or runs it in process.
+async fn admin_command(data: std::path::PathBuf, mut req: admin::Request) -> Result<()> {
+    if let admin::Request::Traffic(TrafficCommand::Tail) = req {
+        return tail(&data).await;
+    }
+    let is_connect = matches!(req, admin::Request::Connect(_));
+    if let Some((slot, prompt)) = req.password_slot() {
+        let password = read_password(prompt)?;
+        if is_connect && !upstream::quirks::looks_app_specific(password.expose()) {
+            eprintln!(
+                "warning: this does not look like an app-specific password (xxxx-xxxx-xxxx-xxxx).\n\
+                 iCloud refuses your Apple ID password; create an app-specific one at appleid.apple.com\n\
+                 (Sign-In and Security > App-Specific Passwords). Trying anyway."
+            );
+        }
+        *slot = admin::WirePassword::new(&password);
+    }
+    if matches!(req, admin::Request::Sync(_)) && std::io::stderr().is_terminal() {
+        eprintln!("syncing…");
+    }
+    run_admin(&data, req).await
 }

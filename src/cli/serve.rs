@@ -8,14 +8,13 @@ use anyhow::{Context, Result};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::availability;
 use crate::config::Config;
-use crate::ids::{FeedToken, TenantId, UserId};
+use crate::ids::{FeedToken, UserRef};
 use crate::server::{self, tls};
 use crate::state::App;
 use crate::{admin, demo, sync};
 
-use super::remote::open_store;
+use super::dispatch::open_store;
 
 pub(super) async fn run_demo(
     listen: SocketAddr,
@@ -34,10 +33,9 @@ pub(super) async fn run_demo(
     config.tls_dir = tls_dir;
     let app = App::new(store, config);
     let sim_stop = CancellationToken::new();
-    let (sim, tenant, user) = demo::start_with_sim(&app, sim_stop.clone()).await?;
-    let token = crate::accounts::feed_token(&app.store, &tenant, &user, false)?
+    let (sim, who) = demo::start_with_sim(&app, sim_stop.clone()).await?;
+    let token = crate::accounts::feed_token(&app.store, &who.tenant, &who.user, false)?
         .context("demo user missing")?;
-    availability::refresh(&app, &tenant, &user)?;
     app.store.flush().await?;
     let engine = sync::EngineConfig {
         interval: std::time::Duration::from_secs(15),
@@ -45,8 +43,7 @@ pub(super) async fn run_demo(
         ..Default::default()
     };
     let demo = Demo {
-        tenant,
-        user,
+        who,
         token,
         sim_url: sim.front_url(),
     };
@@ -57,8 +54,7 @@ pub(super) async fn run_demo(
 
 /// What the demo banner prints.
 pub(super) struct Demo {
-    tenant: TenantId,
-    user: UserId,
+    who: UserRef,
     token: FeedToken,
     sim_url: String,
 }
@@ -103,12 +99,12 @@ pub(super) async fn serve(
     let scheme = if tls.is_some() { "https" } else { "http" };
     let base = format!("{scheme}://{addr}");
     if let Some(Demo {
-        tenant: t,
-        user: u,
+        who,
         token,
         sim_url,
     }) = &demo
     {
+        let (t, u) = (&who.tenant, &who.user);
         println!("calproxy demo is running against a simulated iCloud ({sim_url}).\n");
         println!("  CalDAV server   {base}/dav/   (or {base}/.well-known/caldav)");
         println!("  user / password {u} / {}", demo::PASSWORD);
@@ -121,10 +117,7 @@ pub(super) async fn serve(
         println!(
             "    availability  {base}/dav/{t}/{u}/availability/  (read-only, merged busy time)"
         );
-        println!(
-            "  webcal feed     {base}/feeds/{}/availability.ics",
-            token.expose()
-        );
+        println!("  webcal feed     {base}{}", crate::route::feed(token));
         println!("  health          {base}/healthz\n");
         println!("Press Ctrl-C to stop.");
     } else {
@@ -145,16 +138,16 @@ pub(super) async fn serve(
             }
         });
     }
-    let warm = app.clone();
-    tokio::task::spawn_blocking(move || availability::warm(&warm));
+    let warm = app.views.clone();
+    tokio::task::spawn_blocking(move || warm.warm());
+    tokio::spawn(app.views.clone().run(shutdown.clone()));
     if let Some(cfg) = engine {
-        tokio::spawn(sync::run(app.clone(), cfg, shutdown.clone()));
-        tokio::spawn(sync::outbox::run(
-            app.clone(),
-            app.outbox.clone(),
-            std::time::Duration::from_secs(5),
-            shutdown.clone(),
-        ));
+        tokio::spawn(app.engine.clone().run(cfg, shutdown.clone()));
+        tokio::spawn(
+            app.outbox
+                .clone()
+                .run(std::time::Duration::from_secs(5), shutdown.clone()),
+        );
     }
     server::run(listener, app, tls, shutdown).await?;
     Ok(())

@@ -58,6 +58,27 @@ impl Default for AvailabilityWindow {
     }
 }
 
+/// Bounds of the recorded upstream traffic log.
+#[derive(Debug, Clone, Copy)]
+pub struct TrafficLimits {
+    /// Most entries kept.
+    pub max_entries: u64,
+    /// Most bytes kept (sum of stored entries).
+    pub max_bytes: u64,
+    /// Oldest entry kept, in milliseconds.
+    pub max_age_ms: i64,
+}
+
+impl Default for TrafficLimits {
+    fn default() -> Self {
+        Self {
+            max_entries: 5_000,
+            max_bytes: 32 * 1024 * 1024,
+            max_age_ms: 7 * 24 * 3600 * 1000,
+        }
+    }
+}
+
 /// Everything the server needs to run.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -72,7 +93,7 @@ pub struct Config {
     /// The availability window.
     pub availability: AvailabilityWindow,
     /// Bounds of the recorded upstream traffic.
-    pub traffic: crate::store::TrafficLimits,
+    pub traffic: TrafficLimits,
 }
 
 impl Config {
@@ -84,7 +105,7 @@ impl Config {
             tls_dir: None,
             limits: Limits::default(),
             availability: AvailabilityWindow::default(),
-            traffic: crate::store::TrafficLimits::default(),
+            traffic: TrafficLimits::default(),
         }
     }
 }

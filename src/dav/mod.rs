@@ -3,7 +3,8 @@
 //! No store, no network, no tokio. Request bodies are parsed into a
 //! namespace-resolved [`xml::Element`] tree first (with depth/size limits and
 //! the well-formedness checks quick-xml leaves out), then into typed models:
-//! [`propfind::PropFind`], [`proppatch::PropPatchOp`], [`report::Report`].
+//! [`propfind::PropFind`], [`proppatch::PropPatchOp`], [`report::Report`],
+//! all reached through [`request::parse`] into one [`DavRequest`].
 //! Responses are built as a [`multistatus::MultiStatus`] and rendered with
 //! fixed prefixes; the same module reads multistatus bodies from upstream
 //! servers (iCloud, Radicale, Xandikos). Error bodies (`<d:error>`) come from
@@ -18,6 +19,7 @@ pub mod precondition;
 pub mod propfind;
 pub mod proppatch;
 pub mod report;
+pub mod request;
 pub mod xml;
 
 #[cfg(test)]
@@ -30,6 +32,7 @@ pub use precondition::{error_body, Precondition};
 pub use propfind::{parse_propfind, PropFind};
 pub use proppatch::{parse_proppatch, PropPatchOp};
 pub use report::{parse_report, PropRequest, Report};
+pub use request::{parse as parse_request, DavRequest};
 pub use xml::{parse_document, Element, XmlLimits, XmlWriter};
 
 /// `Result` with [`Error`].

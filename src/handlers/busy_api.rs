@@ -5,15 +5,13 @@
 //! `[{start, end, kind, sources: [{calendar, object?, summary?}]}]`.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use hyper::{Method, StatusCode};
+use hyper::StatusCode;
 
-use crate::availability::explain;
 use crate::ical::TimeRange;
-use crate::ids::{TenantId, UserId};
-use crate::server::auth::Principal;
+use crate::ids::UserRef;
 use crate::state::App;
 
-use super::{owns, Error, Reply, Result};
+use super::{Error, Reply, Result};
 
 fn time(v: &str) -> Option<DateTime<Utc>> {
     let v = percent_encoding::percent_decode_str(v).decode_utf8().ok()?;
@@ -42,26 +40,21 @@ const BAD_RANGE: Error = Error::Invalid {
 };
 
 /// Answers the JSON for the principal's own busy time.
-pub fn get(
+pub(super) fn get(
     app: &App,
-    principal: &Principal,
-    tenant: &TenantId,
-    user: &UserId,
-    method: &Method,
+    principal: &UserRef,
+    owner: &UserRef,
     query: Option<&str>,
 ) -> Result<Reply> {
-    if !owns(principal, tenant, user) {
+    if principal != owner {
         return Err(Error::NotFound);
-    }
-    if method != Method::GET && method != Method::HEAD {
-        return Err(Error::MethodNotAllowed { allow: "GET, HEAD" });
     }
     let start = param(query, "start").and_then(time).ok_or(BAD_RANGE)?;
     let end = param(query, "end").and_then(time).ok_or(BAD_RANGE)?;
     if end <= start || end - start > chrono::Duration::days(3660) {
         return Err(BAD_RANGE);
     }
-    let items = explain::why_busy(app, tenant, user, TimeRange { start, end })?;
+    let items = app.views.why_busy(owner, TimeRange { start, end })?;
     let body = serde_json::to_vec(&items).map_err(|_| Error::NotImplemented)?;
     Ok(Reply::with_type(StatusCode::OK, "application/json", body))
 }

@@ -1,36 +1,41 @@
 //! ORCHESTRATION: where the layers meet.
 //!
-//! `handle` takes an authenticated, routed request with its collected body,
-//! parses it with `dav`, reads and writes through `store`, asks `ical` for
-//! time math, and returns a `Reply` (status, headers, bytes rendered by
-//! `dav` writers). It does no XML or iCalendar byte work itself and never
-//! chooses an HTTP status for an error: `server::response` does.
+//! A request is parsed once, by [`parse`], into a typed [`Request`]: the
+//! route (`route::Route`), the method and the body model (`dav::DavRequest`
+//! for DAV resources). [`dispatch`] is the one place that decides what runs
+//! for it: DAV methods on the root, homes, collections and objects, the
+//! feed, the debug HAR, the busy API, health and metrics. Handlers read and
+//! write through `store`, ask `policy` and `ical`, read derived data from
+//! `views` and hand system events to `sync::Outbox`; they return a
+//! [`Reply`] (status, headers, bytes rendered by `dav` writers), never an
+//! HTTP status for an error: `server::response` maps [`Error`] once.
 
-pub mod busy_api;
-pub mod debug;
+mod busy_api;
+mod debug;
 mod error;
-pub mod feed;
+mod feed;
 mod filter;
-mod forward;
 mod object;
-mod paths;
 mod propfind;
 mod props;
 mod report;
+mod request;
 mod write;
 
+pub use debug::EXPORT_LIMIT;
 pub use error::{Error, Result};
+pub use request::{dispatch, needs, parse, Caller, Request};
 
 use bytes::Bytes;
 use hyper::header::HeaderName;
-use hyper::{HeaderMap, Method, StatusCode};
+use hyper::StatusCode;
 
-use crate::dav::{self, MultiStatus};
-use crate::ids::{ObjectName, TenantId, UserId};
-use crate::server::auth::Principal;
-use crate::server::routes::Route;
+use crate::dav::MultiStatus;
+use crate::ids::{CollectionKey, ObjectName, UserRef};
+use crate::route::Route;
 use crate::state::App;
-use crate::store::{CollectionKey, CollectionRecord, ObjectRecord};
+use crate::store::{CollectionRecord, ObjectRecord};
+use crate::views::AVAILABILITY;
 
 /// Methods allowed on collections (the `Allow` header and 405s).
 pub const ALLOW_COLLECTION: &str = "OPTIONS, PROPFIND, PROPPATCH, REPORT";
@@ -113,7 +118,7 @@ pub(crate) enum Resource {
     /// `/dav/`
     Root,
     /// `/dav/{t}/{u}/`
-    Home { tenant: TenantId, user: UserId },
+    Home(UserRef),
     /// A calendar collection.
     Collection {
         key: CollectionKey,
@@ -131,94 +136,68 @@ pub(crate) enum Resource {
 /// The request's context: who asks, and the shared state.
 pub(crate) struct Ctx<'a> {
     pub app: &'a App,
-    pub principal: &'a Principal,
+    pub principal: &'a UserRef,
 }
 
-fn owns(p: &Principal, t: &TenantId, u: &UserId) -> bool {
-    &p.tenant == t && &p.user == u
+/// Before reading a user's home or `availability/`, bring that derived
+/// collection up to date (a lookup when it is): a read right after a
+/// write sees it. A failed refresh is recorded and retried by the views'
+/// worker; the read serves what is stored.
+fn catch_up(ctx: &Ctx<'_>, owner: &UserRef) {
+    if let Err(e) = ctx.app.views.ensure_fresh(owner) {
+        tracing::debug!(user = %owner, error = %e, "serving the availability view as stored");
+    }
 }
 
 /// Loads what a route points at; `Ok(None)` for an object that does not
 /// exist yet (PUT may create it). Foreign tenants and users are 404.
 pub(crate) fn load(ctx: &Ctx<'_>, route: &Route) -> Result<Option<Resource>> {
+    if let Some(owner) = route.owner() {
+        if &owner != ctx.principal {
+            return Err(Error::NotFound);
+        }
+    }
     match route {
         Route::Root => Ok(Some(Resource::Root)),
-        Route::Home { tenant, user } => {
-            if !owns(ctx.principal, tenant, user) {
-                return Err(Error::NotFound);
+        Route::Home(u) => {
+            catch_up(ctx, u);
+            Ok(Some(Resource::Home(u.clone())))
+        }
+        Route::Collection(key) => {
+            if key.calendar.as_str() == AVAILABILITY {
+                catch_up(ctx, &key.owner());
             }
-            Ok(Some(Resource::Home {
-                tenant: tenant.clone(),
-                user: user.clone(),
+            let rec = ctx.app.store.collection(key)?.ok_or(Error::NotFound)?;
+            Ok(Some(Resource::Collection {
+                key: key.clone(),
+                rec,
             }))
         }
-        Route::Collection {
-            tenant,
-            user,
-            calendar,
-        } => {
-            if !owns(ctx.principal, tenant, user) {
-                return Err(Error::NotFound);
-            }
-            let key = CollectionKey::new(tenant, user, calendar);
-            let rec = ctx.app.store.collection(&key)?.ok_or(Error::NotFound)?;
-            Ok(Some(Resource::Collection { key, rec }))
-        }
         Route::Object {
-            tenant,
-            user,
-            calendar,
-            object,
+            collection: key,
+            name,
         } => {
-            if !owns(ctx.principal, tenant, user) {
-                return Err(Error::NotFound);
+            if key.calendar.as_str() == AVAILABILITY {
+                catch_up(ctx, &key.owner());
             }
-            let key = CollectionKey::new(tenant, user, calendar);
-            let col = ctx.app.store.collection(&key)?.ok_or(Error::NotFound)?;
+            let col = ctx.app.store.collection(key)?.ok_or(Error::NotFound)?;
             Ok(ctx
                 .app
                 .store
-                .object(&key, object)?
+                .object(key, name)?
                 .map(|rec| Resource::Object {
-                    key,
+                    key: key.clone(),
                     col,
-                    name: object.clone(),
+                    name: name.clone(),
                     rec,
                 }))
         }
         Route::WellKnown
-        | Route::Feed { .. }
+        | Route::Feed(_)
         | Route::Health
         | Route::Metrics
         | Route::DebugHar
-        | Route::BusyApi { .. } => Err(Error::NotFound),
-    }
-}
-
-/// Handles one authenticated DAV request.
-pub async fn handle(
-    app: &App,
-    principal: &Principal,
-    route: Route,
-    method: &Method,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> Result<Reply> {
-    let ctx = Ctx { app, principal };
-    let h = dav::parse_headers(headers)?;
-    match method.as_str() {
-        "PROPFIND" => propfind::propfind(&ctx, &route, &h, &body),
-        "PROPPATCH" => write::proppatch(&ctx, &route, &body).await,
-        "REPORT" => report::report(&ctx, &route, &h, &body),
-        "GET" | "HEAD" => object::get(&ctx, &route, &h),
-        "PUT" => write::put(&ctx, &route, &h, body).await,
-        "DELETE" => write::delete(&ctx, &route, &h).await,
-        "MOVE" | "COPY" => write::move_or_copy(&ctx, &route),
-        "MKCALENDAR" | "MKCOL" => write::make_collection(&ctx, &route),
-        "POST" | "LOCK" | "UNLOCK" | "ACL" => Err(Error::MethodNotAllowed {
-            allow: allow_for(&route),
-        }),
-        _ => Err(Error::NotImplemented),
+        | Route::BusyApi(_) => Err(Error::NotFound),
     }
 }
 
@@ -226,7 +205,7 @@ pub async fn handle(
 pub(crate) fn allow_for(route: &Route) -> &'static str {
     match route {
         Route::Object { .. } => ALLOW_OBJECT,
-        Route::Collection { .. } => ALLOW_COLLECTION,
+        Route::Collection(_) => ALLOW_COLLECTION,
         _ => ALLOW_PRINCIPAL,
     }
 }

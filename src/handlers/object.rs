@@ -4,7 +4,7 @@
 use hyper::StatusCode;
 
 use crate::dav::DavHeaders;
-use crate::server::routes::Route;
+use crate::route::Route;
 
 use super::{allow_for, load, Ctx, Error, Reply, Resource, Result};
 

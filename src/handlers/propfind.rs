@@ -1,10 +1,10 @@
 //! PROPFIND (RFC 4918 §9.1) on the root, home, collections and objects.
 //! Depth 0 or 1; `infinity` (or no header) is answered as depth 1.
 
-use crate::dav::{self, DavHeaders, Depth, MultiStatus, PropFind, PropRequest};
-use crate::server::routes::Route;
+use crate::dav::{DavHeaders, Depth, MultiStatus, PropFind, PropRequest};
+use crate::route::{self, Route};
 
-use super::{load, paths, props, Ctx, Error, Reply, Resource, Result};
+use super::{load, props, Ctx, Error, Reply, Resource, Result};
 
 fn prop_request(pf: PropFind) -> PropRequest {
     match pf {
@@ -22,8 +22,13 @@ fn prop_request(pf: PropFind) -> PropRequest {
 }
 
 /// Answers PROPFIND with a 207.
-pub(crate) fn propfind(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders, body: &[u8]) -> Result<Reply> {
-    let req = prop_request(dav::parse_propfind(body)?);
+pub(crate) fn propfind(
+    ctx: &Ctx<'_>,
+    route: &Route,
+    h: &DavHeaders,
+    body: PropFind,
+) -> Result<Reply> {
+    let req = prop_request(body);
     let depth_one = !matches!(h.depth, Some(Depth::Zero));
     let res = load(ctx, route)?.ok_or(Error::NotFound)?;
     let mut ms = MultiStatus::default();
@@ -31,26 +36,19 @@ pub(crate) fn propfind(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders, body: &[u8]
     match &res {
         Resource::Root => {
             ms.responses
-                .push(props::response(ctx, &res, paths::root(), &req));
+                .push(props::response(ctx, &res, route::root(), &req));
             if depth_one {
-                let home = Resource::Home {
-                    tenant: p.tenant.clone(),
-                    user: p.user.clone(),
-                };
-                ms.responses.push(props::response(
-                    ctx,
-                    &home,
-                    paths::home(&p.tenant, &p.user),
-                    &req,
-                ));
+                let home = Resource::Home(p.clone());
+                ms.responses
+                    .push(props::response(ctx, &home, route::home(p), &req));
             }
         }
-        Resource::Home { tenant, user } => {
+        Resource::Home(owner) => {
             ms.responses
-                .push(props::response(ctx, &res, paths::home(tenant, user), &req));
+                .push(props::response(ctx, &res, route::home(owner), &req));
             if depth_one {
-                for (key, rec) in ctx.app.store.collections(tenant, user)? {
-                    let href = paths::collection(&key);
+                for (key, rec) in ctx.app.store.collections(&owner.tenant, &owner.user)? {
+                    let href = route::collection(&key);
                     let child = Resource::Collection { key, rec };
                     ms.responses.push(props::response(ctx, &child, href, &req));
                 }
@@ -58,10 +56,10 @@ pub(crate) fn propfind(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders, body: &[u8]
         }
         Resource::Collection { key, rec } => {
             ms.responses
-                .push(props::response(ctx, &res, paths::collection(key), &req));
+                .push(props::response(ctx, &res, route::collection(key), &req));
             if depth_one {
                 for (name, orec) in ctx.app.store.objects(key)? {
-                    let href = paths::object(key, &name);
+                    let href = route::object(key, &name);
                     let child = Resource::Object {
                         key: key.clone(),
                         col: rec.clone(),
@@ -74,7 +72,7 @@ pub(crate) fn propfind(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders, body: &[u8]
         }
         Resource::Object { key, name, .. } => {
             ms.responses
-                .push(props::response(ctx, &res, paths::object(key, name), &req));
+                .push(props::response(ctx, &res, route::object(key, name), &req));
         }
     }
     Ok(Reply::multistatus(&ms))

@@ -8,7 +8,8 @@ use crate::dav::{PropStat, PropValue, Property, Response, ResponseBody};
 use crate::ids::Href;
 use crate::store::{CollectionKind, Origin, Store};
 
-use super::{paths, Ctx, Resource};
+use super::{Ctx, Resource};
+use crate::route;
 
 /// Status lines used in propstats.
 const OK: u16 = 200;
@@ -54,7 +55,7 @@ pub(crate) fn object_writable(kind: &CollectionKind, origin: &Origin) -> bool {
 pub(crate) fn allprop_names(res: &Resource) -> Vec<QName> {
     let mut v = vec![n::RESOURCETYPE, n::DISPLAYNAME];
     match res {
-        Resource::Root | Resource::Home { .. } => {
+        Resource::Root | Resource::Home(_) => {
             v.push(n::CURRENT_USER_PRINCIPAL);
         }
         Resource::Collection { .. } => {
@@ -82,14 +83,13 @@ pub(crate) fn allprop_names(res: &Resource) -> Vec<QName> {
 
 /// Value of one property of a resource; `None` = not defined here (404).
 pub(crate) fn value(ctx: &Ctx<'_>, res: &Resource, name: &QName) -> Option<PropValue> {
-    let p = ctx.principal;
-    let home = paths::home(&p.tenant, &p.user);
+    let home = route::home(ctx.principal);
     // Properties every resource answers.
     if *name == n::CURRENT_USER_PRINCIPAL {
         return Some(PropValue::Hrefs(vec![home]));
     }
     if *name == n::PRINCIPAL_COLLECTION_SET {
-        return Some(PropValue::Hrefs(vec![paths::root()]));
+        return Some(PropValue::Hrefs(vec![route::root()]));
     }
     match res {
         Resource::Root => match name {
@@ -102,15 +102,20 @@ pub(crate) fn value(ctx: &Ctx<'_>, res: &Resource, name: &QName) -> Option<PropV
             ])),
             _ => None,
         },
-        Resource::Home { tenant, user } => {
-            let rec = ctx.app.store.user(tenant, user).ok().flatten();
+        Resource::Home(owner) => {
+            let rec = ctx
+                .app
+                .store
+                .user(&owner.tenant, &owner.user)
+                .ok()
+                .flatten();
             match name {
                 x if *x == n::RESOURCETYPE => {
                     Some(PropValue::ResourceType(vec![n::COLLECTION, n::PRINCIPAL]))
                 }
                 x if *x == n::DISPLAYNAME => Some(PropValue::Text(
                     rec.map(|r| r.display_name)
-                        .unwrap_or_else(|| user.to_string()),
+                        .unwrap_or_else(|| owner.user.to_string()),
                 )),
                 x if *x == n::PRINCIPAL_URL => Some(PropValue::Hrefs(vec![home])),
                 x if *x == n::CALENDAR_HOME_SET => Some(PropValue::Hrefs(vec![home])),

@@ -11,19 +11,26 @@ use crate::dav::report::{
     CalendarDataRequest, CalendarMultiget, CalendarQuery, FreeBusyQuery, SyncCollection,
 };
 use crate::dav::{
-    self, DavHeaders, MultiStatus, Precondition, PropRequest, PropValue, Report, Response,
-    ResponseBody,
+    MultiStatus, Precondition, PropRequest, PropValue, Report, Response, ResponseBody,
 };
 use crate::ical::{self, ExpandOptions, TimeRange};
-use crate::server::routes::Route;
+use crate::route::{self as paths, Route};
 use crate::store::{CollectionKey, CollectionKind, CollectionRecord};
+use crate::views;
 
-use super::{filter, load, paths, props, Ctx, Error, Reply, Resource, Result};
-use crate::availability;
+use super::{filter, load, props, Ctx, Error, Reply, Resource, Result};
 
-/// Dispatches a REPORT body.
-pub(crate) fn report(ctx: &Ctx<'_>, route: &Route, _h: &DavHeaders, body: &[u8]) -> Result<Reply> {
-    let report = dav::parse_report(body)?;
+/// Expansion options for a collection's owner: their time zone for
+/// all-day and floating times.
+fn expand_options(ctx: &Ctx<'_>, key: &CollectionKey) -> ExpandOptions {
+    ExpandOptions {
+        default_tz: views::deps::settings(&ctx.app.store, &key.owner()).tz,
+        max_instances: views::MAX_INSTANCES,
+    }
+}
+
+/// Runs a REPORT on a collection.
+pub(crate) fn report(ctx: &Ctx<'_>, route: &Route, report: Report) -> Result<Reply> {
     let res = load(ctx, route)?.ok_or(Error::NotFound)?;
     let Resource::Collection { key, rec } = res else {
         return Err(Error::Invalid {
@@ -94,7 +101,7 @@ fn query(
             precondition: Some(Precondition::ValidFilter),
         });
     }
-    let opts = availability::expand_options(ctx.app, &key.tenant, &key.user);
+    let opts = expand_options(ctx, key);
     let mut ms = MultiStatus::default();
     for (name, rec) in ctx.app.store.objects(key)? {
         if filter::matches(&rec.data, &q.filter, &opts) {
@@ -112,7 +119,7 @@ fn multiget(
     col: &CollectionRecord,
     m: &CalendarMultiget,
 ) -> Result<Reply> {
-    let opts = availability::expand_options(ctx.app, &key.tenant, &key.user);
+    let opts = expand_options(ctx, key);
     let mut ms = MultiStatus::default();
     for href in &m.hrefs {
         let found = paths::object_in(key, href)
@@ -193,9 +200,9 @@ fn free_busy(
     }
     let window = TimeRange { start, end };
     let intervals = if col.kind == CollectionKind::Availability {
-        availability::busy_for_user(ctx.app, &key.tenant, &key.user, window)?
+        ctx.app.views.busy_for_user(&key.owner(), window)?
     } else {
-        availability::busy_in_collection(ctx.app, key, window)?
+        ctx.app.views.busy_in_collection(key, window)?
     };
     let body = ical::vfreebusy(window, &intervals, chrono::Utc::now());
     Ok(Reply::with_type(

@@ -1,7 +1,9 @@
 //! Writes: PUT and DELETE of objects, PROPPATCH of collections, and the
 //! refusals (MOVE, COPY, MKCALENDAR). Read-only collections and iCloud
 //! events (R2) answer 403 with `DAV:need-privileges`; every 2xx is answered
-//! only after `Store::flush` (R10).
+//! only after `Store::flush` (R10). A system event (R1) is stored with its
+//! outbox entry in one transaction, then handed to the outbox for its first
+//! push. Nothing here refreshes derived views: they follow the store.
 
 use bytes::Bytes;
 use hyper::StatusCode;
@@ -12,18 +14,20 @@ use crate::dav::{
     Property, Response, ResponseBody,
 };
 use crate::ical::{self, ComponentKind};
-use crate::ids::Href;
-use crate::server::routes::Route;
-use crate::store::{
-    self, CollectionKey, CollectionRecord, DeadProperty, ObjectRecord, Origin, WriteCondition,
-};
-
-use super::{forward, load, paths, Ctx, Error, Reply, Resource, Result};
-use crate::availability;
+use crate::ids::{CollectionKey, ETag, Href, UserRef};
+use crate::policy::outbound::{self, Target};
 use crate::policy::{
     self,
     writes::{Forward, Verdict},
 };
+use crate::route::{self as paths, Route};
+use crate::store::{
+    self, CollectionRecord, DeadProperty, ObjectRecord, Origin, OutboxEntry, OutboxOp, Queued,
+    UserLinks, WriteCondition,
+};
+use crate::sync::outbox::Outcome;
+
+use super::{load, Ctx, Error, Reply, Resource, Result};
 
 fn need(href: Href, privilege: QName, reason: impl Into<String>) -> Error {
     Error::Forbidden {
@@ -33,20 +37,92 @@ fn need(href: Href, privilege: QName, reason: impl Into<String>) -> Error {
 }
 
 fn collection_of(ctx: &Ctx<'_>, route: &Route) -> Result<(CollectionKey, CollectionRecord)> {
-    let Route::Object {
-        tenant,
-        user,
-        calendar,
-        ..
-    } = route
-    else {
+    let Route::Object { collection, .. } = route else {
         return Err(Error::MethodNotAllowed {
             allow: super::allow_for(route),
         });
     };
-    let key = CollectionKey::new(tenant, user, calendar);
-    let rec = ctx.app.store.collection(&key)?.ok_or(Error::NotFound)?;
-    Ok((key, rec))
+    let rec = ctx
+        .app
+        .store
+        .collection(collection)?
+        .ok_or(Error::NotFound)?;
+    Ok((collection.clone(), rec))
+}
+
+/// The outbox entry and origin of a PUT of a system event (R1).
+fn system_event(
+    ctx: &Ctx<'_>,
+    key: &CollectionKey,
+    name: &crate::ids::ObjectName,
+    uid: &crate::ids::EventUid,
+    existing: Option<&Origin>,
+    links: &UserLinks,
+) -> Result<(Origin, OutboxEntry)> {
+    let primary_href = match &links.primary {
+        Some(p) => ctx
+            .app
+            .store
+            .remote_calendar(&p.connection, &p.calendar)?
+            .map(|c| c.href),
+        None => None,
+    };
+    let Target {
+        connection,
+        calendar,
+        href,
+    } = outbound::put_target(uid, existing, links.primary.as_ref(), primary_href.as_ref())
+        .map_err(|why| Error::Invalid {
+            reason: why.reason(),
+            precondition: None,
+        })?;
+    // An event that went upstream before keeps what we know of its copy there.
+    let origin = match existing {
+        Some(Origin::System {
+            etag,
+            pushed,
+            delivered,
+            ..
+        }) => Origin::System {
+            connection: connection.clone(),
+            href: href.clone(),
+            etag: etag.clone(),
+            pushed: pushed.clone(),
+            delivered: *delivered,
+        },
+        _ => Origin::System {
+            connection: connection.clone(),
+            href: href.clone(),
+            etag: None,
+            pushed: None,
+            delivered: None,
+        },
+    };
+    let entry = OutboxEntry::new(key, name, &connection, &calendar, &href, OutboxOp::Put);
+    Ok((origin, entry))
+}
+
+/// The first push of a just-queued entry. A definitive refusal of a PUT
+/// reaches the client (the local copy is already gone); anything else
+/// leaves the entry to the worker: the write is durable either way. A
+/// refused DELETE is only logged: the local object is gone as asked.
+async fn push_now(ctx: &Ctx<'_>, q: Queued) -> Result<()> {
+    let name = q.entry.name.clone();
+    let is_put = matches!(q.entry.op, OutboxOp::Put);
+    match ctx.app.outbox.push_now(q).await? {
+        Outcome::Rejected { status, reason } if is_put => {
+            Err(Error::UpstreamRejected { status, reason })
+        }
+        Outcome::Rejected { status, reason } => {
+            tracing::warn!(object = %name, status, reason, "iCloud refused to delete a system event");
+            Ok(())
+        }
+        Outcome::Delivered => Ok(()),
+        Outcome::Deferred { reason } => {
+            tracing::info!(object = %name, reason, "system event queued; iCloud will get it when it answers");
+            Ok(())
+        }
+    }
 }
 
 fn map_ical(e: ical::Error) -> Error {
@@ -70,7 +146,7 @@ pub(crate) async fn put(
 ) -> Result<Reply> {
     let existing = load(ctx, route)?;
     let (key, col) = collection_of(ctx, route)?;
-    let Route::Object { object: name, .. } = route else {
+    let Route::Object { name, .. } = route else {
         return Err(Error::NotFound);
     };
     let href = paths::object(&key, name);
@@ -132,7 +208,7 @@ pub(crate) async fn put(
     let (origin, queue) = match forward {
         Forward::LocalOnly => (Origin::Local, None),
         Forward::ToPrimary => {
-            let (o, e) = forward::for_put(
+            let (o, e) = system_event(
                 ctx,
                 &key,
                 name,
@@ -145,7 +221,7 @@ pub(crate) async fn put(
     };
     let data = body.to_vec();
     let rec = ObjectRecord {
-        etag: availability::content_etag(&data),
+        etag: ETag::of_content(&data),
         data,
         index,
         origin,
@@ -161,10 +237,9 @@ pub(crate) async fn put(
             },
             other => other.into(),
         })?;
-    availability::refresh(ctx.app, &key.tenant, &key.user)?;
     ctx.app.store.flush().await?;
-    if let Some(id) = outcome.queued {
-        forward::push_now(ctx, id).await?;
+    if let (Some(id), Some(entry)) = (outcome.queued, queue) {
+        push_now(ctx, Queued { id, entry }).await?;
     }
     let status = if outcome.created {
         StatusCode::CREATED
@@ -191,7 +266,7 @@ pub(crate) async fn delete(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders) -> Resu
                 "collections are managed by calproxy",
             ))
         }
-        Resource::Root | Resource::Home { .. } => {
+        Resource::Root | Resource::Home(_) => {
             return Err(Error::MethodNotAllowed {
                 allow: super::ALLOW_PRINCIPAL,
             })
@@ -211,14 +286,27 @@ pub(crate) async fn delete(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders) -> Resu
         Some(EtagCondition::Tags(_)) => Some(rec.etag.clone()),
         _ => None,
     };
-    let queue = forward::for_delete(&key, &name, &rec.origin, &links);
-    ctx.app
+    let queue = outbound::delete_target(&rec.origin, links.primary.as_ref()).map(|t| {
+        let etag = match &rec.origin {
+            Origin::System { etag, .. } => etag.clone(),
+            _ => None,
+        };
+        OutboxEntry::new(
+            &key,
+            &name,
+            &t.connection,
+            &t.calendar,
+            &t.href,
+            OutboxOp::Delete { etag },
+        )
+    });
+    let deleted = ctx
+        .app
         .store
         .delete_object_queued(&key, &name, if_match.as_ref(), |_| queue.clone())?;
-    availability::refresh(ctx.app, &key.tenant, &key.user)?;
     ctx.app.store.flush().await?;
-    if queue.is_some() {
-        ctx.app.outbox.notify_one();
+    if let Some(q) = deleted.queued {
+        push_now(ctx, q).await?;
     }
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
@@ -241,8 +329,11 @@ const PROTECTED: &[QName] = &[
 ];
 
 /// PROPPATCH (RFC 4918 §9.2): all-or-nothing on writable collections.
-pub(crate) async fn proppatch(ctx: &Ctx<'_>, route: &Route, body: &[u8]) -> Result<Reply> {
-    let ops = dav::parse_proppatch(body)?;
+pub(crate) async fn proppatch(
+    ctx: &Ctx<'_>,
+    route: &Route,
+    ops: Vec<PropPatchOp>,
+) -> Result<Reply> {
     let res = load(ctx, route)?.ok_or(Error::NotFound)?;
     let (key, col) = match res {
         Resource::Collection { key, rec } => (key, rec),
@@ -261,12 +352,8 @@ pub(crate) async fn proppatch(ctx: &Ctx<'_>, route: &Route, body: &[u8]) -> Resu
             ));
         }
         Resource::Root => return Err(need(paths::root(), n::WRITE_PROPERTIES, "read-only")),
-        Resource::Home { tenant, user } => {
-            return Err(need(
-                paths::home(&tenant, &user),
-                n::WRITE_PROPERTIES,
-                "read-only",
-            ))
+        Resource::Home(owner) => {
+            return Err(need(paths::home(&owner), n::WRITE_PROPERTIES, "read-only"))
         }
     };
     let href = paths::collection(&key);
@@ -376,11 +463,13 @@ pub(crate) fn move_or_copy(ctx: &Ctx<'_>, route: &Route) -> Result<Reply> {
 /// MKCALENDAR / MKCOL: collections are created by calproxy configuration.
 pub(crate) fn make_collection(ctx: &Ctx<'_>, route: &Route) -> Result<Reply> {
     let href = match route {
-        Route::Collection { tenant, user, .. } | Route::Home { tenant, user } => {
-            if &ctx.principal.tenant != tenant || &ctx.principal.user != user {
+        Route::Collection(CollectionKey { tenant, user, .. })
+        | Route::Home(UserRef { tenant, user }) => {
+            let owner = UserRef::new(tenant, user);
+            if ctx.principal != &owner {
                 return Err(Error::NotFound);
             }
-            paths::home(tenant, user)
+            paths::home(&owner)
         }
         _ => {
             return Err(Error::MethodNotAllowed {

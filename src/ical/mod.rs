@@ -178,6 +178,21 @@ impl Error {
 /// Result alias of this layer.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// A hash of an object's content that ignores what servers rewrite on
+/// their own: DTSTAMP lines and line-ending noise. Tells an edit made in
+/// iCloud from housekeeping (ICLOUD.md §4).
+pub fn content_hash(data: &[u8]) -> crate::ids::ContentHash {
+    use sha2::{Digest, Sha256};
+    let text = String::from_utf8_lossy(data);
+    let norm: String = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.starts_with("DTSTAMP"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    crate::ids::ContentHash::new(hex::encode(&Sha256::digest(norm.as_bytes())[..16]))
+}
+
 /// A half-open UTC interval `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimeRange {

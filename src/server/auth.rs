@@ -1,40 +1,41 @@
-//! Local HTTP Basic authentication -> `Principal`.
+//! Local HTTP Basic authentication -> a tenant user (`UserRef`) or a local
+//! admin.
 //!
 //! Login names are `user@tenant` (or `tenant/user`, or a bare `user` when it
 //! names exactly one user). Passwords are checked with argon2 off the async
 //! threads; a verified header is cached (keyed by its SHA-256, never the
-//! text) so a client's every request does not pay for argon2.
+//! text) together with a hash of the PHC string it was checked against, so
+//! a client's every request does not pay for argon2 and a changed password
+//! takes effect at once (the cached entry no longer matches the record).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use crate::ids::{TenantId, UserId};
+use crate::crypto::verify_password as verify;
+use crate::ids::{TenantId, UserId, UserRef};
 use crate::secret::Secret;
 use crate::store::Store;
 
-/// A signed-in local user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// The user's tenant.
-    pub tenant: TenantId,
-    /// The user.
-    pub user: UserId,
+/// A verified header: who it proved, against which password, and when.
+struct Verified {
+    who: UserRef,
+    phc: [u8; 32],
+    at: Instant,
 }
 
-/// SHA-256 of an `Authorization` header value -> who it proved, and when.
-type Verified = HashMap<[u8; 32], (Principal, Instant)>;
+fn phc_id(phc: &str) -> [u8; 32] {
+    Sha256::digest(phc.as_bytes()).into()
+}
 
 /// Cache of verified Authorization headers.
 #[derive(Clone)]
 pub struct AuthCache {
     ttl: Duration,
-    inner: Arc<Mutex<Verified>>,
+    inner: Arc<Mutex<HashMap<[u8; 32], Verified>>>,
 }
 
 impl AuthCache {
@@ -46,45 +47,36 @@ impl AuthCache {
         }
     }
 
-    fn get(&self, key: &[u8; 32]) -> Option<Principal> {
-        let map = self.inner.lock().ok()?;
-        let (p, at) = map.get(key)?;
-        (at.elapsed() < self.ttl).then(|| p.clone())
+    /// The cached user of a header, if the entry is fresh and the user's
+    /// password is still the one it was checked against.
+    fn get(&self, key: &[u8; 32], store: &Store) -> Option<UserRef> {
+        let (who, phc) = {
+            let map = self.inner.lock().ok()?;
+            let v = map.get(key)?;
+            if v.at.elapsed() >= self.ttl {
+                return None;
+            }
+            (v.who.clone(), v.phc)
+        };
+        let rec = store.user(&who.tenant, &who.user).ok()??;
+        (phc_id(&rec.password_hash) == phc).then_some(who)
     }
 
-    fn put(&self, key: [u8; 32], p: Principal) {
+    fn put(&self, key: [u8; 32], who: UserRef, phc: &str) {
         if let Ok(mut map) = self.inner.lock() {
             if map.len() > 10_000 {
-                map.retain(|_, (_, at)| at.elapsed() < self.ttl);
+                map.retain(|_, v| v.at.elapsed() < self.ttl);
             }
-            map.insert(key, (p, Instant::now()));
+            map.insert(
+                key,
+                Verified {
+                    who,
+                    phc: phc_id(phc),
+                    at: Instant::now(),
+                },
+            );
         }
     }
-
-    /// Forgets every cached credential (after a password change).
-    pub fn clear(&self) {
-        if let Ok(mut map) = self.inner.lock() {
-            map.clear();
-        }
-    }
-}
-
-/// Hashes a new local password (argon2id, random salt) into a PHC string.
-pub fn hash_password(password: &Secret<String>) -> Result<String, argon2::password_hash::Error> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    Ok(Argon2::default()
-        .hash_password(password.expose().as_bytes(), &salt)?
-        .to_string())
-}
-
-fn verify(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
 }
 
 struct Credentials {
@@ -109,7 +101,7 @@ fn parse_basic(header: &str) -> Option<Credentials> {
 }
 
 /// Resolves a login name to (tenant, user).
-fn resolve_login(store: &Store, login: &str) -> Option<Principal> {
+fn resolve_login(store: &Store, login: &str) -> Option<UserRef> {
     let pair = login
         .split_once('@')
         .map(|(u, t)| (t, u))
@@ -117,7 +109,7 @@ fn resolve_login(store: &Store, login: &str) -> Option<Principal> {
     if let Some((t, u)) = pair {
         let tenant = TenantId::new(t).ok()?;
         let user = UserId::new(u).ok()?;
-        return Some(Principal { tenant, user });
+        return Some(UserRef { tenant, user });
     }
     let user = UserId::new(login).ok()?;
     let mut found = None;
@@ -126,7 +118,7 @@ fn resolve_login(store: &Store, login: &str) -> Option<Principal> {
             if found.is_some() {
                 return None; // ambiguous: the client must say user@tenant
             }
-            found = Some(Principal {
+            found = Some(UserRef {
                 tenant,
                 user: user.clone(),
             });
@@ -156,36 +148,28 @@ pub async fn authenticate(
     store: &Store,
     cache: &AuthCache,
     header: Option<&str>,
-) -> Option<Principal> {
+) -> Option<UserRef> {
     let header = header?;
     let key: [u8; 32] = Sha256::digest(header.as_bytes()).into();
-    if let Some(p) = cache.get(&key) {
+    if let Some(p) = cache.get(&key, store) {
         return Some(p);
     }
     let creds = parse_basic(header)?;
     let store2 = store.clone();
-    let principal = tokio::task::spawn_blocking(move || {
+    let (who, phc) = tokio::task::spawn_blocking(move || {
         let p = resolve_login(&store2, &creds.login)?;
         let rec = store2.user(&p.tenant, &p.user).ok()??;
-        verify(creds.password.expose(), &rec.password_hash).then_some(p)
+        verify(creds.password.expose(), &rec.password_hash).then_some((p, rec.password_hash))
     })
     .await
     .ok()??;
-    cache.put(key, principal.clone());
-    Some(principal)
+    cache.put(key, who.clone(), &phc);
+    Some(who)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hash_then_verify() {
-        let h = hash_password(&Secret::new("pw".into())).unwrap();
-        assert!(verify("pw", &h));
-        assert!(!verify("nope", &h));
-        assert!(!verify("pw", "not a phc string"));
-    }
 
     #[test]
     fn basic_header_parsing() {

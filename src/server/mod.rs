@@ -1,14 +1,16 @@
-//! TRANSPORT: listeners, TLS, local auth, routing, body limits.
+//! TRANSPORT: listeners, TLS, local auth, body limits, and the one edge
+//! where failures become HTTP answers.
 //!
 //! Must not parse DAV XML or iCalendar and must not touch store internals.
 //! `run` owns the accept loop (a semaphore bounds connections; shutdown
-//! drains gracefully); `serve_request` turns one hyper request into a
-//! `handlers` call and maps the outcome once, in `response`.
+//! drains gracefully); `serve_request` routes the path (`route`),
+//! authenticates as the route requires, collects the body within its
+//! limit, and hands everything to `handlers::parse` and
+//! `handlers::dispatch`; the outcome is mapped once, in `response`.
 
 pub mod auth;
 mod body;
 pub mod response;
-pub mod routes;
 pub mod tls;
 
 use std::convert::Infallible;
@@ -19,16 +21,17 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::handlers;
+use crate::handlers::{self, Caller};
+use crate::route::{Access, Route};
 use crate::state::App;
-use routes::Route;
+use auth::AuthCache;
 
 /// Transport-level failures (before a handler runs).
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +68,9 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(app.config.limits.max_connections));
+    let transport = Transport {
+        auth: AuthCache::new(app.config.limits.auth_cache_ttl),
+    };
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     loop {
@@ -87,6 +93,7 @@ pub async fn run(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let transport = transport.clone();
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
@@ -94,8 +101,8 @@ pub async fn run(
             let header_timeout = app.config.limits.header_read_timeout;
             let handshake_timeout = app.config.limits.tls_handshake_timeout;
             let svc = hyper::service::service_fn(move |req| {
-                let app = app.clone();
-                async move { Ok::<_, Infallible>(serve_request(app, req, peer).await) }
+                let (app, transport) = (app.clone(), transport.clone());
+                async move { Ok::<_, Infallible>(serve_request(app, transport, req, peer).await) }
             });
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder
@@ -144,19 +151,27 @@ pub async fn run(
 /// Numbers requests for the access log.
 static NEXT_REQUEST_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-/// One request: route, authenticate, read the body, call the handler,
-/// map the outcome. Never fails: errors become DAV error responses.
-pub async fn serve_request(
+/// What the transport keeps across requests: the verified-credential cache.
+#[derive(Clone)]
+struct Transport {
+    auth: AuthCache,
+}
+
+/// One request: route, authenticate, read the body, parse and dispatch it
+/// through `handlers`, map the outcome. Never fails: errors become DAV
+/// error responses.
+async fn serve_request(
     app: App,
+    transport: Transport,
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let method = req.method().clone();
-    let route = routes::parse(req.uri().path());
+    let route = Route::parse(req.uri().path());
     let route_kind = route.as_ref().map_or("none", Route::kind);
     let timeout = app.config.limits.request_timeout;
-    let outcome = match tokio::time::timeout(timeout, dispatch(&app, req, route)).await {
+    let outcome = match tokio::time::timeout(timeout, handle(&app, &transport, req, route)).await {
         Ok(r) => r,
         Err(_) => Err(response::Failure::Transport(Error::Timeout)),
     };
@@ -175,74 +190,48 @@ pub async fn serve_request(
     resp
 }
 
-async fn dispatch(
+/// Authenticates the caller as the route requires.
+async fn caller(
     app: &App,
+    transport: &Transport,
+    access: Access,
+    header: Option<&str>,
+) -> Result<Caller, Error> {
+    match access {
+        Access::Public => Ok(Caller::Anonymous),
+        Access::User => auth::authenticate(&app.store, &transport.auth, header)
+            .await
+            .map(Caller::User)
+            .ok_or(Error::Unauthorized),
+        Access::Admin => match auth::authenticate_admin(&app.store, header).await {
+            Some(name) => Ok(Caller::Admin(name)),
+            // A tenant user is known but not allowed; anyone else must sign in.
+            None => match auth::authenticate(&app.store, &transport.auth, header).await {
+                Some(_) => Err(Error::NotAdmin),
+                None => Err(Error::Unauthorized),
+            },
+        },
+    }
+}
+
+async fn handle(
+    app: &App,
+    transport: &Transport,
     req: Request<Incoming>,
     route: Option<Route>,
 ) -> Result<handlers::Reply, response::Failure> {
     let route = route.ok_or(Error::NoRoute)?;
-    match &route {
-        Route::Health => return Ok(handlers::Reply::text(StatusCode::OK, "ok\n")),
-        Route::Metrics => {
-            let gauges = crate::metrics::Gauges {
-                outbox_depth: app.store.outbox_len() as u64,
-                store_bytes: app.store.size_on_disk().unwrap_or(0),
-                traffic_entries: app.store.traffic_size().0,
-            };
-            return Ok(handlers::Reply::with_type(
-                StatusCode::OK,
-                "text/plain; version=0.0.4; charset=utf-8",
-                app.metrics.render(&gauges),
-            ));
-        }
-        Route::WellKnown => return Ok(handlers::Reply::redirect("/dav/")),
-        Route::DebugHar => {
-            let header = req
-                .headers()
-                .get(hyper::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
-            if auth::authenticate_admin(&app.store, header).await.is_none() {
-                // A tenant user is known but not allowed; anyone else must sign in.
-                return Err(
-                    match auth::authenticate(&app.store, &app.auth, header).await {
-                        Some(_) => Error::NotAdmin.into(),
-                        None => Error::Unauthorized.into(),
-                    },
-                );
-            }
-            return Ok(handlers::debug::har(app, req.uri().query())?);
-        }
-        Route::Feed { token } => {
-            if req.method() != Method::GET && req.method() != Method::HEAD {
-                return Err(handlers::Error::MethodNotAllowed { allow: "GET, HEAD" }.into());
-            }
-            let reply = handlers::feed::get(app, token, req.headers()).await?;
-            return Ok(reply);
-        }
-        _ => {}
-    }
-    if req.method() == Method::OPTIONS {
-        // OPTIONS answers capabilities without credentials (RFC 4791 §5.1).
-        return Ok(handlers::Reply::options());
-    }
     let header = req
         .headers()
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let principal = auth::authenticate(&app.store, &app.auth, header)
-        .await
-        .ok_or(Error::Unauthorized)?;
-    if let Route::BusyApi { tenant, user } = &route {
-        let q = req.uri().query();
-        return Ok(handlers::busy_api::get(
-            app,
-            &principal,
-            tenant,
-            user,
-            req.method(),
-            q,
-        )?);
-    }
+    let who = caller(
+        app,
+        transport,
+        handlers::needs(&route, req.method()),
+        header,
+    )
+    .await?;
     let (parts, body) = req.into_parts();
     let declared = parts
         .headers
@@ -250,7 +239,12 @@ async fn dispatch(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
     let body = body::collect(body, declared, app.config.limits.max_body_bytes).await?;
-    let reply =
-        handlers::handle(app, &principal, route, &parts.method, &parts.headers, body).await?;
-    Ok(reply)
+    let request = handlers::parse(
+        route,
+        &parts.method,
+        &parts.headers,
+        parts.uri.query(),
+        body,
+    )?;
+    Ok(handlers::dispatch(app, &who, request).await?)
 }

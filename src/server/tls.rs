@@ -37,12 +37,6 @@ pub const CERT_FILE: &str = "calproxy.crt";
 /// The private key's file name.
 pub const KEY_FILE: &str = "calproxy.key";
 
-/// Installs the ring provider as the process default (idempotent). Needed
-/// when several providers end up in the dependency tree.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// Creates a self-signed certificate for localhost in `dir` unless one
 /// exists. Returns true when it created one.
 pub fn ensure_self_signed(dir: &Path) -> Result<bool, TlsError> {
@@ -89,7 +83,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
 /// Loads `calproxy.crt` / `calproxy.key` from `dir` into a server config
 /// that offers HTTP/2 and HTTP/1.1.
 pub fn server_config(dir: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-    install_crypto_provider();
+    crate::crypto::install_tls_provider();
     let cert_path = dir.join(CERT_FILE);
     let key_path = dir.join(KEY_FILE);
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)

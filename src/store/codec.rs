@@ -1,14 +1,15 @@
 //! Value encoding: one version byte, then postcard.
 //!
-//! Every stored value starts with [`VERSION`]; a value written by a newer
-//! layout is refused with a clear error instead of being misread.
+//! Every stored value starts with [`VERSION`]; a value written by another
+//! layout is refused with a clear error instead of being misread. Older
+//! layouts are rewritten once by `migrate` when the store opens.
 
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::Error;
 
 /// Layout version of every value this build writes.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// Encodes a value with the version prefix.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
@@ -16,6 +17,14 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
     let body = postcard::to_stdvec(value).map_err(|source| Error::Encode { source })?;
     out.extend_from_slice(&body);
     Ok(out)
+}
+
+/// Decodes the body of a value of an older layout (used by `migrate`).
+pub(crate) fn decode_body<T: DeserializeOwned>(
+    tree: &'static str,
+    body: &[u8],
+) -> Result<T, Error> {
+    postcard::from_bytes(body).map_err(|source| Error::Decode { tree, source })
 }
 
 /// Decodes a value written by [`encode`].

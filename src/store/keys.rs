@@ -4,32 +4,12 @@
 //! (`ids` guarantees it), so prefixes never collide. Change-log sequence
 //! numbers are big-endian so that byte order is numeric order.
 
-use crate::ids::{CalendarId, EventUid, ObjectName, TenantId, UserId};
+#[cfg(test)]
+use crate::ids::CalendarId;
+use crate::ids::{CollectionKey, ConnectionId, EventUid, Href, ObjectName, TenantId, UserId};
 
 /// Separator between key segments.
 const SEP: u8 = 0;
-
-/// The collection a key belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CollectionKey {
-    /// Owning tenant.
-    pub tenant: TenantId,
-    /// Owning user.
-    pub user: UserId,
-    /// The collection's path segment under the user's home.
-    pub calendar: CalendarId,
-}
-
-impl CollectionKey {
-    /// Builds a key from its parts.
-    pub fn new(tenant: &TenantId, user: &UserId, calendar: &CalendarId) -> Self {
-        Self {
-            tenant: tenant.clone(),
-            user: user.clone(),
-            calendar: calendar.clone(),
-        }
-    }
-}
 
 fn join(parts: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
@@ -99,6 +79,20 @@ pub(crate) fn uid(c: &CollectionKey, uid: &EventUid) -> Vec<u8> {
 pub(crate) fn change(c: &CollectionKey, seq: u64) -> Vec<u8> {
     let mut k = members_of(c);
     k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// Prefix of the outbox index entries of one upstream object.
+pub(crate) fn outbox_object(c: &ConnectionId, href: &Href) -> Vec<u8> {
+    let mut k = join(&[c.as_str().as_bytes(), href.as_str().as_bytes()]);
+    k.push(SEP);
+    k
+}
+
+/// An outbox index entry: the object's prefix, then the queue id (big-endian).
+pub(crate) fn outbox_object_entry(c: &ConnectionId, href: &Href, id: u64) -> Vec<u8> {
+    let mut k = outbox_object(c, href);
+    k.extend_from_slice(&id.to_be_bytes());
     k
 }
 

@@ -1,40 +1,69 @@
 //! STORE: sled trees behind a typed API.
 //!
 //! The only code that knows key layouts (`keys`) and value encodings
-//! (`codec`). Callers see tenants, users, collections, calendar objects and
-//! per-collection change logs (ctag and RFC 6578 sync tokens). Writes that
-//! touch several trees run in one sled transaction; `flush` makes them
-//! durable before a client is told 2xx (R10).
+//! (`codec`, migrated by `migrate`). Callers see tenants, users,
+//! collections, calendar objects and per-collection change logs (ctag and
+//! RFC 6578 sync tokens), connections and links, the outbox and recorded
+//! traffic. Writes that touch several trees run in one sled transaction;
+//! `flush` makes them durable before a client is told 2xx (R10). Every
+//! committed change is announced on the change feed (`changes`), which the
+//! derived views consume.
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | `tenants` | tenant | [`TenantRecord`] |
+//! | `users` | tenant ∅ user | [`UserRecord`] |
+//! | `collections` | tenant ∅ user ∅ calendar | [`CollectionRecord`] |
+//! | `objects` | collection ∅ name | [`ObjectRecord`] |
+//! | `uids` | collection ∅ uid | object name |
+//! | `changes` | collection ∅ seq (BE) | [`ChangeRecord`] |
+//! | `feeds` | feed token | tenant ∅ user |
+//! | `connections` | connection | [`ConnectionRecord`] |
+//! | `remote_cals` | connection ∅ calendar | [`RemoteCalendarRecord`] |
+//! | `remote_objs` | connection ∅ calendar ∅ href | [`RemoteObject`] |
+//! | `links` | tenant ∅ user | [`UserLinks`] |
+//! | `outbox` | queue id (BE) | [`OutboxEntry`] |
+//! | `outbox_objects` | connection ∅ href ∅ queue id (BE) | (empty): pending entries per upstream object |
+//! | `views` | tenant ∅ user | [`ViewStamp`] |
+//! | `traffic` | id (BE) ‖ start ms (BE) | redacted exchange (JSON, owned by `traffic`) |
+//! | `admins` | admin name | argon2 PHC string |
+//! | `meta` | `layout` | layout version (see `migrate`) |
 
+mod changes;
 mod codec;
+mod connections;
 mod error;
 mod keys;
+mod migrate;
 mod objects;
 mod outbox;
 mod records;
 mod sealed;
 mod traffic;
-mod upstream;
 
+pub use changes::Change;
+pub use connections::{
+    ConnectionRecord, ConnectionState, LinkedUser, RemoteCalendarRecord, RemoteKind, RemoteObject,
+    RemoteRef, UserLinks,
+};
 pub use error::{Error, Result};
-pub use keys::CollectionKey;
+pub use objects::Deleted;
 pub use outbox::{OutboxEntry, OutboxOp, Queued};
 pub use records::{
     ChangeRecord, CollectionKind, CollectionRecord, DeadProperty, ObjectRecord, Origin, Privacy,
-    TenantRecord, UserRecord,
+    SourceVersion, TenantRecord, UserRecord, ViewStamp,
 };
 pub use sealed::Sealer;
-pub use traffic::TrafficLimits;
-pub use upstream::{
-    ConnectionRecord, ConnectionState, RemoteCalendarRecord, RemoteKind, RemoteObject, RemoteRef,
-    UserLinks,
-};
+
+/// The collection a key belongs to (defined in `ids`, used everywhere).
+pub use crate::ids::CollectionKey;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
-use crate::ids::{CTag, ETag, FeedToken, ObjectName, SyncToken, TenantId, UserId};
+use crate::ids::{CTag, ETag, FeedToken, ObjectName, SyncToken, TenantId, UserId, UserRef};
 
 /// How many change-log entries a collection keeps; older sync tokens are refused.
 pub const CHANGE_LOG_LIMIT: u64 = 10_000;
@@ -88,9 +117,12 @@ pub struct Store {
     remote_objs: sled::Tree,
     links: sled::Tree,
     outbox: sled::Tree,
+    outbox_objects: sled::Tree,
+    views: sled::Tree,
     traffic: sled::Tree,
     admins: sled::Tree,
-    traffic_totals: std::sync::Arc<traffic::TrafficTotals>,
+    traffic_totals: Arc<traffic::TrafficTotals>,
+    feed: Arc<changes::ChangeFeed>,
     sealer: Sealer,
 }
 
@@ -111,6 +143,7 @@ impl Store {
     /// Opens (or creates) the store in `dir`. sled allows one process per directory.
     pub fn open(dir: &Path) -> Result<Self> {
         let db = sled::Config::new().path(dir).open()?;
+        migrate::run(&db)?;
         Self::from_db(db, Sealer::load_or_create(dir)?)
     }
 
@@ -136,12 +169,52 @@ impl Store {
             remote_objs: db.open_tree("remote_objs")?,
             links: db.open_tree("links")?,
             outbox: db.open_tree("outbox")?,
+            outbox_objects: db.open_tree("outbox_objects")?,
+            views: db.open_tree("views")?,
             traffic_totals: traffic::TrafficTotals::scan(&db.open_tree("traffic")?),
             traffic: db.open_tree("traffic")?,
             admins: db.open_tree("admins")?,
+            feed: Arc::default(),
             sealer,
             db,
         })
+    }
+
+    /// A number larger than every earlier one (persisted across restarts):
+    /// orders events such as "listing taken" and "delivery recorded".
+    pub fn sequence(&self) -> Result<u64> {
+        Ok(self.db.generate_id()?)
+    }
+
+    /// Announces a committed change on the change feed.
+    pub(crate) fn changed(&self, change: Change) {
+        self.feed.push(change);
+    }
+
+    /// Takes every change announced since the last call (the derived views
+    /// are the one consumer).
+    pub fn take_changes(&self) -> Vec<Change> {
+        self.feed.take()
+    }
+
+    /// Waits until a change is announced (returns at once if one is pending).
+    pub async fn wait_for_changes(&self) {
+        self.feed.wait().await
+    }
+
+    /// What a user's derived views were last computed from.
+    pub fn view_stamp(&self, who: &UserRef) -> Result<Option<ViewStamp>> {
+        self.views
+            .get(keys::user(&who.tenant, &who.user))?
+            .map(|v| codec::decode("views", &v))
+            .transpose()
+    }
+
+    /// Records what a user's derived views were computed from.
+    pub fn put_view_stamp(&self, who: &UserRef, stamp: &ViewStamp) -> Result<()> {
+        self.views
+            .insert(keys::user(&who.tenant, &who.user), codec::encode(stamp)?)?;
+        Ok(())
     }
 
     /// Makes every write so far durable (fsync). Call before answering 2xx.
@@ -202,7 +275,9 @@ impl Store {
                 users.insert(owner.as_slice(), value.as_slice())?;
                 Ok(())
             })
-            .map_err(tx_err)
+            .map_err(tx_err)?;
+        self.changed(Change::User(UserRef::new(t, u)));
+        Ok(())
     }
 
     /// A user, if it exists.
@@ -246,14 +321,14 @@ impl Store {
     }
 
     /// The owner of a feed token.
-    pub fn feed_owner(&self, token: &FeedToken) -> Result<Option<(TenantId, UserId)>> {
+    pub fn feed_owner(&self, token: &FeedToken) -> Result<Option<UserRef>> {
         let Some(v) = self.feeds.get(token.expose().as_bytes())? else {
             return Ok(None);
         };
         let s = std::str::from_utf8(&v).map_err(|_| Error::BadKey { tree: "feeds" })?;
         let (t, u) = s.split_once('\0').ok_or(Error::BadKey { tree: "feeds" })?;
         match (TenantId::new(t), UserId::new(u)) {
-            (Ok(t), Ok(u)) => Ok(Some((t, u))),
+            (Ok(tenant), Ok(user)) => Ok(Some(UserRef { tenant, user })),
             _ => Err(Error::BadKey { tree: "feeds" }),
         }
     }
@@ -271,6 +346,7 @@ impl Store {
         }
         self.collections
             .insert(keys::collection(key), codec::encode(rec)?)?;
+        self.changed(Change::Collection(key.clone()));
         Ok(rec.clone())
     }
 
@@ -283,6 +359,7 @@ impl Store {
             }
         }
         self.collections.remove(keys::collection(key))?;
+        self.changed(Change::Collection(key.clone()));
         Ok(())
     }
 

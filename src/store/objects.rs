@@ -5,11 +5,22 @@
 use sled::transaction::Transactional;
 
 use super::{
-    abort, codec, keys, tx_err, ChangeRecord, CollectionKey, CollectionRecord, Delta, Error,
-    ObjectRecord, Origin, OutboxEntry, PutOutcome, Result, Store, TxResult, WriteCondition,
+    abort, codec, keys, tx_err, Change, ChangeRecord, CollectionKey, CollectionRecord, Delta,
+    Error, ObjectRecord, OutboxEntry, PutOutcome, Result, Store, TxResult, WriteCondition,
     CHANGE_LOG_LIMIT, SYNC_TOKEN_PREFIX,
 };
 use crate::ids::{ETag, EventUid, ObjectName, SyncToken};
+
+use super::Queued;
+
+/// What a successful `delete_object_queued` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deleted {
+    /// The removed object.
+    pub record: ObjectRecord,
+    /// The outbox entry queued with the removal, with its id.
+    pub queued: Option<Queued>,
+}
 
 impl Store {
     /// One calendar object.
@@ -77,28 +88,34 @@ impl Store {
         outbox: Option<&OutboxEntry>,
     ) -> Result<PutOutcome> {
         let queued = match outbox {
-            Some(e) => Some((self.next_outbox_id()?, codec::encode(e)?)),
+            Some(e) => {
+                let id = self.next_outbox_id()?;
+                let index = keys::outbox_object_entry(&e.connection, &e.href, id);
+                Some((id, codec::encode(e)?, index))
+            }
             None => None,
         };
         let ckey = keys::collection(key);
         let okey = keys::object(key, name);
         let ukey = keys::uid(key, &rec.index.uid);
         let value = codec::encode(rec)?;
-        (
+        let outcome = (
             &self.collections,
             &self.objects,
             &self.uids,
             &self.changes,
             &self.outbox,
+            &self.outbox_objects,
         )
-            .transaction(|(cols, objs, uids, changes, outbox)| {
+            .transaction(|(cols, objs, uids, changes, outbox, outbox_index)| {
                 let Some(cbytes) = cols.get(&ckey)? else {
                     return abort(Error::NoCollection);
                 };
                 let mut col: CollectionRecord =
                     codec::decode("collections", &cbytes).or_else(abort)?;
-                if let Some((id, entry)) = &queued {
+                if let Some((id, entry, index)) = &queued {
                     outbox.insert(&id.to_be_bytes(), entry.as_slice())?;
+                    outbox_index.insert(index.as_slice(), &[])?;
                 }
                 let existing: Option<ObjectRecord> = objs
                     .get(&okey)?
@@ -137,10 +154,12 @@ impl Store {
                 Ok(PutOutcome {
                     created: existing.is_none(),
                     etag: rec.etag.clone(),
-                    queued: queued.as_ref().map(|(id, _)| *id),
+                    queued: queued.as_ref().map(|(id, _, _)| *id),
                 })
             })
-            .map_err(tx_err)
+            .map_err(tx_err)?;
+        self.changed(Change::Collection(key.clone()));
+        Ok(outcome)
     }
 
     /// Removes an object (checking `If-Match` when given) and logs the deletion.
@@ -150,7 +169,9 @@ impl Store {
         name: &ObjectName,
         if_match: Option<&ETag>,
     ) -> Result<ObjectRecord> {
-        self.delete_object_queued(key, name, if_match, |_| None)
+        Ok(self
+            .delete_object_queued(key, name, if_match, |_| None)?
+            .record)
     }
 
     /// [`delete_object`](Self::delete_object) plus an outbox entry built from
@@ -161,18 +182,19 @@ impl Store {
         name: &ObjectName,
         if_match: Option<&ETag>,
         outbox: impl Fn(&ObjectRecord) -> Option<OutboxEntry>,
-    ) -> Result<ObjectRecord> {
-        let queue_id = self.next_outbox_id()?.to_be_bytes();
+    ) -> Result<Deleted> {
+        let queue_id = self.next_outbox_id()?;
         let ckey = keys::collection(key);
         let okey = keys::object(key, name);
-        (
+        let old = (
             &self.collections,
             &self.objects,
             &self.uids,
             &self.changes,
             &self.outbox,
+            &self.outbox_objects,
         )
-            .transaction(|(cols, objs, uids, changes, outbox_tree)| {
+            .transaction(|(cols, objs, uids, changes, outbox_tree, outbox_index)| {
                 let Some(cbytes) = cols.get(&ckey)? else {
                     return abort(Error::NoCollection);
                 };
@@ -189,58 +211,117 @@ impl Store {
                         });
                     }
                 }
-                if let Some(entry) = outbox(&old) {
-                    outbox_tree
-                        .insert(queue_id.as_slice(), codec::encode(&entry).or_else(abort)?)?;
+                let queued = outbox(&old);
+                if let Some(entry) = &queued {
+                    outbox_tree.insert(
+                        &queue_id.to_be_bytes(),
+                        codec::encode(&entry).or_else(abort)?,
+                    )?;
+                    outbox_index.insert(
+                        keys::outbox_object_entry(&entry.connection, &entry.href, queue_id),
+                        &[],
+                    )?;
                 }
                 objs.remove(okey.as_slice())?;
                 uids.remove(keys::uid(key, &old.index.uid))?;
                 log_change(changes, key, &mut col, name, true)?;
                 cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
-                Ok(old)
+                Ok(Deleted {
+                    queued: queued.map(|entry| Queued {
+                        id: queue_id,
+                        entry,
+                    }),
+                    record: old,
+                })
             })
-            .map_err(tx_err)
+            .map_err(tx_err)?;
+        self.changed(Change::Collection(key.clone()));
+        Ok(old)
     }
 
-    /// Replaces an object's origin bookkeeping (upstream href/etag) without
-    /// touching its bytes, ETag or the change log: clients see no change.
-    pub fn set_origin(
+    /// Changes one object atomically: `f` sees the record as stored and
+    /// returns the new one (or `None`: leave it). A new ETag (new content)
+    /// is logged as a change; an origin-only change is not (clients see no
+    /// change). `f` may run more than once (a concurrent write retries the
+    /// transaction), so it must only look at its argument. Returns the
+    /// record written, if any.
+    pub fn update_object(
         &self,
         key: &CollectionKey,
         name: &ObjectName,
-        origin: &Origin,
-    ) -> Result<()> {
+        f: impl Fn(&ObjectRecord) -> Option<ObjectRecord>,
+    ) -> Result<Option<ObjectRecord>> {
+        let ckey = keys::collection(key);
         let okey = keys::object(key, name);
-        let mut missing = false;
-        let mut failed = None;
-        self.objects.fetch_and_update(&okey, |old| {
-            let Some(old) = old else {
-                missing = true;
-                return None;
-            };
-            let mut rec: ObjectRecord = match codec::decode("objects", old) {
-                Ok(r) => r,
-                Err(e) => {
-                    failed = Some(e);
-                    return Some(old.to_vec());
+        let written = (&self.collections, &self.objects, &self.uids, &self.changes)
+            .transaction(|(cols, objs, uids, changes)| {
+                let Some(obytes) = objs.get(&okey)? else {
+                    return abort(Error::NoObject { name: name.clone() });
+                };
+                let old: ObjectRecord = codec::decode("objects", &obytes).or_else(abort)?;
+                let Some(new) = f(&old) else {
+                    return Ok(None);
+                };
+                objs.insert(okey.as_slice(), codec::encode(&new).or_else(abort)?)?;
+                if new.etag != old.etag {
+                    if new.index.uid != old.index.uid {
+                        uids.remove(keys::uid(key, &old.index.uid))?;
+                        uids.insert(keys::uid(key, &new.index.uid), name.as_str().as_bytes())?;
+                    }
+                    let Some(cbytes) = cols.get(&ckey)? else {
+                        return abort(Error::NoCollection);
+                    };
+                    let mut col: CollectionRecord =
+                        codec::decode("collections", &cbytes).or_else(abort)?;
+                    log_change(changes, key, &mut col, name, false)?;
+                    cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
                 }
-            };
-            rec.origin = origin.clone();
-            match codec::encode(&rec) {
-                Ok(b) => Some(b),
-                Err(e) => {
-                    failed = Some(e);
-                    Some(old.to_vec())
-                }
+                Ok(Some((new.etag != old.etag, new)))
+            })
+            .map_err(tx_err)?;
+        Ok(written.map(|(content_changed, rec)| {
+            if content_changed {
+                self.changed(Change::Collection(key.clone()));
             }
-        })?;
-        if let Some(e) = failed {
-            return Err(e);
+            rec
+        }))
+    }
+
+    /// Removes an object if `remove` holds for it as stored (checked in
+    /// the same transaction). Returns whether it was removed.
+    pub fn delete_object_where(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        remove: impl Fn(&ObjectRecord) -> bool,
+    ) -> Result<bool> {
+        let ckey = keys::collection(key);
+        let okey = keys::object(key, name);
+        let removed = (&self.collections, &self.objects, &self.uids, &self.changes)
+            .transaction(|(cols, objs, uids, changes)| {
+                let Some(obytes) = objs.get(&okey)? else {
+                    return Ok(false);
+                };
+                let old: ObjectRecord = codec::decode("objects", &obytes).or_else(abort)?;
+                if !remove(&old) {
+                    return Ok(false);
+                }
+                let Some(cbytes) = cols.get(&ckey)? else {
+                    return abort(Error::NoCollection);
+                };
+                let mut col: CollectionRecord =
+                    codec::decode("collections", &cbytes).or_else(abort)?;
+                objs.remove(okey.as_slice())?;
+                uids.remove(keys::uid(key, &old.index.uid))?;
+                log_change(changes, key, &mut col, name, true)?;
+                cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
+                Ok(true)
+            })
+            .map_err(tx_err)?;
+        if removed {
+            self.changed(Change::Collection(key.clone()));
         }
-        if missing {
-            return Err(Error::NoObject { name: name.clone() });
-        }
-        Ok(())
+        Ok(removed)
     }
 
     /// What changed since `token` (None = everything, the initial sync).

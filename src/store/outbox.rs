@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{codec, Error, Result, Store};
+use sled::transaction::Transactional;
+
+use super::{codec, keys, tx_err, Error, Result, Store};
 use crate::ids::{CalendarId, ConnectionId, ETag, Href, ObjectName, TenantId, UserId};
 
 /// What to do upstream.
@@ -45,6 +47,38 @@ pub struct OutboxEntry {
     pub not_before: i64,
     /// The last failure, one line.
     pub last_error: Option<String>,
+}
+
+impl OutboxEntry {
+    /// A new entry for the object `name` of `collection`, to be written to
+    /// `href` in `calendar` of `connection`.
+    pub fn new(
+        collection: &crate::ids::CollectionKey,
+        name: &ObjectName,
+        connection: &ConnectionId,
+        calendar: &CalendarId,
+        href: &Href,
+        op: OutboxOp,
+    ) -> Self {
+        Self {
+            tenant: collection.tenant.clone(),
+            user: collection.user.clone(),
+            local: collection.calendar.clone(),
+            name: name.clone(),
+            connection: connection.clone(),
+            calendar: calendar.clone(),
+            href: href.clone(),
+            op,
+            attempts: 0,
+            not_before: 0,
+            last_error: None,
+        }
+    }
+
+    /// The local collection of the object.
+    pub fn collection(&self) -> crate::ids::CollectionKey {
+        crate::ids::CollectionKey::new(&self.tenant, &self.user, &self.local)
+    }
 }
 
 /// An entry with its queue id.
@@ -91,16 +125,60 @@ impl Store {
             .transpose()
     }
 
-    /// Replaces an entry (attempt bookkeeping).
+    /// Replaces an entry's bookkeeping (attempts, schedule, last error).
+    /// Its object (connection, href) never changes.
     pub fn update_outbox(&self, id: u64, entry: &OutboxEntry) -> Result<()> {
         self.outbox
             .insert(id.to_be_bytes(), codec::encode(entry)?)?;
         Ok(())
     }
 
-    /// Removes a delivered (or abandoned) entry.
+    /// Removes a delivered (or abandoned) entry and its index entry.
     pub fn remove_outbox(&self, id: u64) -> Result<()> {
-        self.outbox.remove(id.to_be_bytes())?;
-        Ok(())
+        let Some(entry) = self.outbox_entry(id)? else {
+            return Ok(());
+        };
+        let index = keys::outbox_object_entry(&entry.connection, &entry.href, id);
+        (&self.outbox, &self.outbox_objects)
+            .transaction(|(outbox, objects)| {
+                outbox.remove(&id.to_be_bytes())?;
+                objects.remove(index.as_slice())?;
+                Ok(())
+            })
+            .map_err(tx_err)
+    }
+
+    /// Whether an entry older than `id` is pending for the same upstream
+    /// object (it must be delivered first). A lookup, not a scan.
+    pub fn outbox_pending_before(
+        &self,
+        connection: &ConnectionId,
+        href: &Href,
+        id: u64,
+    ) -> Result<bool> {
+        let prefix = keys::outbox_object(connection, href);
+        match self.outbox_objects.scan_prefix(&prefix).keys().next() {
+            Some(k) => {
+                let k = k?;
+                let first = k
+                    .get(prefix.len()..)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or(Error::BadKey {
+                        tree: "outbox_objects",
+                    })?;
+                Ok(first < id)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Whether any entry is pending for an upstream object.
+    pub fn outbox_pending_for(&self, connection: &ConnectionId, href: &Href) -> Result<bool> {
+        Ok(self
+            .outbox_objects
+            .scan_prefix(keys::outbox_object(connection, href))
+            .next()
+            .is_some())
     }
 }

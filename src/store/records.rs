@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ical::ObjectIndex;
-use crate::ids::{ConnectionId, ETag, FeedToken, Href, ObjectName};
+use crate::ids::{CollectionKey, ConnectionId, ContentHash, ETag, FeedToken, Href, ObjectName};
 
 /// A tenant ("subaccount").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,7 +136,11 @@ pub enum Origin {
         /// Its ETag upstream once delivered.
         etag: Option<ETag>,
         /// Hash of what we last delivered (tells housekeeping from edits on a 412).
-        pushed: Option<String>,
+        pushed: Option<ContentHash>,
+        /// The store sequence ([`super::Store::sequence`]) at which the last
+        /// delivery was recorded: a sync whose listing was taken before it
+        /// cannot have seen the event (issue 9, bug A).
+        delivered: Option<u64>,
     },
     /// Fetched from an upstream calendar: a read-only blocked slot (R2).
     Upstream {
@@ -162,6 +166,30 @@ pub struct ObjectRecord {
     pub origin: Origin,
     /// Unix seconds of the last write.
     pub modified: i64,
+}
+
+/// What a user's derived views were computed from (see `views`): each
+/// source collection's incarnation and change sequence, a fingerprint of the
+/// settings that shape busy time, and the window. Equal stamp, same view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ViewStamp {
+    /// Source collections with their incarnation and sequence (sorted).
+    pub sources: Vec<SourceVersion>,
+    /// Fingerprint of the expansion settings (time zones, owner addresses).
+    pub settings: u64,
+    /// The materialised window, unix seconds `[start, end)`.
+    pub window: (i64, i64),
+}
+
+/// One source collection's version inside a [`ViewStamp`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceVersion {
+    /// The collection.
+    pub key: CollectionKey,
+    /// Its incarnation.
+    pub incarnation: u64,
+    /// Its newest change sequence.
+    pub seq: u64,
 }
 
 /// One entry of a collection's change log.

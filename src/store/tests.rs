@@ -143,7 +143,7 @@ fn users_and_feed_tokens_are_indexed() {
     };
     s.put_user(&t, &u, &rec).unwrap();
     assert_eq!(s.users(&t).unwrap(), vec![u.clone()]);
-    assert_eq!(s.feed_owner(&tok).unwrap(), Some((t.clone(), u.clone())));
+    assert_eq!(s.feed_owner(&tok).unwrap(), Some(UserRef::new(&t, &u)));
     // Rotating the token revokes the old one.
     let new = FeedToken::new("tok456").unwrap();
     s.put_user(
@@ -156,5 +156,5 @@ fn users_and_feed_tokens_are_indexed() {
     )
     .unwrap();
     assert_eq!(s.feed_owner(&tok).unwrap(), None);
-    assert_eq!(s.feed_owner(&new).unwrap(), Some((t, u)));
+    assert_eq!(s.feed_owner(&new).unwrap(), Some(UserRef::new(&t, &u)));
 }

@@ -6,27 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{Result, Store};
-
-/// Bounds of the traffic log.
-#[derive(Debug, Clone, Copy)]
-pub struct TrafficLimits {
-    /// Most entries kept.
-    pub max_entries: u64,
-    /// Most bytes kept (sum of stored entries).
-    pub max_bytes: u64,
-    /// Oldest entry kept, in milliseconds.
-    pub max_age_ms: i64,
-}
-
-impl Default for TrafficLimits {
-    fn default() -> Self {
-        Self {
-            max_entries: 5_000,
-            max_bytes: 32 * 1024 * 1024,
-            max_age_ms: 7 * 24 * 3600 * 1000,
-        }
-    }
-}
+use crate::config::TrafficLimits;
 
 /// Running totals, so appends need no scan.
 #[derive(Debug, Default)]

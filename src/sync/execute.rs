@@ -4,22 +4,15 @@
 //! of ≤ 100, deletions; then the linked users' copies are reconciled.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use crate::ids::{CalendarId, ConnectionId, ETag, Href};
-use crate::state::App;
-use crate::store::{ConnectionRecord, RemoteCalendarRecord, RemoteKind, RemoteObject};
-use crate::upstream::record::Trigger;
-use crate::upstream::{
-    self, parse, quirks, requests, CalendarKind, Client, Credentials, RemoteCalendar,
-};
+use crate::ids::{CTag, CalendarId, ConnectionId, ETag, Href, SyncToken};
+use crate::store::{RemoteCalendarRecord, RemoteKind, RemoteObject};
+use crate::traffic::Trigger;
+use crate::upstream::{self, parse, quirks, requests, CalendarKind, Client, RemoteCalendar};
 
 use super::materialize;
 use super::plan::{self, ListingMode};
-use super::Error;
-
-/// Time allowed for one upstream request.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+use super::{Engine, Error};
 
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -34,22 +27,6 @@ pub struct SyncReport {
     pub incomplete: usize,
     /// Upstream requests made.
     pub requests: usize,
-}
-
-/// Builds the upstream client of a connection (unseals the password);
-/// its traffic is recorded under `trigger`.
-pub fn client_for(
-    app: &App,
-    id: &ConnectionId,
-    rec: &ConnectionRecord,
-    trigger: Trigger,
-) -> Result<Client, Error> {
-    let creds = Credentials {
-        user: rec.apple_id.clone(),
-        password: app.store.unseal(&rec.sealed_password)?,
-    };
-    Ok(Client::new(&rec.upstream, &creds, REQUEST_TIMEOUT)?
-        .with_recorder(super::traffic::recorder(app, id, trigger)))
 }
 
 /// The local id of a remote calendar: its last path segment, made a valid id.
@@ -79,55 +56,82 @@ fn kind_of(k: &CalendarKind) -> RemoteKind {
     }
 }
 
-/// Stores the calendar list of a connection (keeping sync positions) and
-/// forgets calendars that disappeared. Returns (id, record, remote ctag).
-pub fn store_calendar_list(
-    app: &App,
-    conn: &ConnectionId,
-    remote: &[RemoteCalendar],
-) -> Result<Vec<(CalendarId, RemoteCalendarRecord, Option<String>)>, Error> {
-    let old: HashMap<CalendarId, RemoteCalendarRecord> =
-        app.store.remote_calendars(conn)?.into_iter().collect();
-    let mut out = Vec::new();
-    for cal in remote {
-        let Some(id) = calendar_id(cal) else { continue };
-        let prev = old.get(&id);
-        let rec = RemoteCalendarRecord {
-            href: cal.href.clone(),
-            displayname: cal.displayname.clone(),
-            color: cal.color.clone(),
-            kind: kind_of(&cal.kind),
-            shared: cal.shared,
-            read_only: cal.read_only,
-            synced_ctag: prev.and_then(|p| p.synced_ctag.clone()),
-            sync_token: prev.and_then(|p| p.sync_token.clone()),
-        };
-        app.store.put_remote_calendar(conn, &id, &rec)?;
-        out.push((id, rec, cal.ctag.clone().or_else(|| cal.sync_token.clone())));
-    }
-    for id in old.keys() {
-        if !out.iter().any(|(i, _, _)| i == id) {
-            app.store.remove_remote_calendar(conn, id)?;
-            materialize::reconcile_calendar(app, conn, id)?;
-        }
-    }
-    Ok(out)
+/// A remote calendar as stored, with the ctag the listing reported now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedCalendar {
+    /// Its local id.
+    pub id: CalendarId,
+    /// The stored record (sync positions kept).
+    pub record: RemoteCalendarRecord,
+    /// The ctag (or sync-token property) upstream reports now.
+    pub remote_ctag: Option<CTag>,
 }
 
-/// One sync of one connection.
-pub async fn sync_connection(app: &App, conn: &ConnectionId) -> Result<SyncReport, Error> {
-    let rec = app
-        .store
+impl Engine {
+    /// Stores the calendar list of a connection (keeping sync positions)
+    /// and forgets calendars that disappeared.
+    pub fn store_calendar_list(
+        &self,
+        conn: &ConnectionId,
+        remote: &[RemoteCalendar],
+    ) -> Result<Vec<ListedCalendar>, Error> {
+        let store = &self.store;
+        let old: HashMap<CalendarId, RemoteCalendarRecord> =
+            store.remote_calendars(conn)?.into_iter().collect();
+        let mut out: Vec<ListedCalendar> = Vec::new();
+        for cal in remote {
+            let Some(id) = calendar_id(cal) else { continue };
+            let prev = old.get(&id);
+            let record = RemoteCalendarRecord {
+                href: cal.href.clone(),
+                displayname: cal.displayname.clone(),
+                color: cal.color.clone(),
+                kind: kind_of(&cal.kind),
+                shared: cal.shared,
+                read_only: cal.read_only,
+                synced_ctag: prev.and_then(|p| p.synced_ctag.clone()),
+                sync_token: prev.and_then(|p| p.sync_token.clone()),
+                listed_at: prev.and_then(|p| p.listed_at),
+            };
+            store.put_remote_calendar(conn, &id, &record)?;
+            out.push(ListedCalendar {
+                id,
+                record,
+                remote_ctag: cal
+                    .ctag
+                    .clone()
+                    .or_else(|| cal.sync_token.clone())
+                    .map(CTag::new),
+            });
+        }
+        for id in old.keys() {
+            if !out.iter().any(|c| &c.id == id) {
+                store.remove_remote_calendar(conn, id)?;
+                materialize::reconcile_calendar(store, conn, id)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// One sync of one connection.
+    pub async fn sync_connection(&self, conn: &ConnectionId) -> Result<SyncReport, Error> {
+        sync_connection(self, conn).await
+    }
+}
+
+async fn sync_connection(engine: &Engine, conn: &ConnectionId) -> Result<SyncReport, Error> {
+    let store = &engine.store;
+    let rec = store
         .connection(conn)?
         .ok_or_else(|| Error::NoConnection { id: conn.clone() })?;
     if let crate::store::ConnectionState::AuthFailed { .. } = rec.state {
         return Err(Error::AuthFailed { id: conn.clone() });
     }
-    let client = client_for(app, conn, &rec, Trigger::SyncTick)?;
+    let client = engine.clients.get(conn, &rec, Trigger::SyncTick)?;
     let mut report = SyncReport::default();
     let home = match &rec.home_url {
         Some(h) => h.clone(),
-        None => rediscover(app, conn, &client, &mut report).await?,
+        None => rediscover(engine, conn, &client, &mut report).await?,
     };
     report.requests += 1;
     let listed = match upstream::discovery::list_calendars(&client, &home).await {
@@ -138,47 +142,56 @@ pub async fn sync_connection(app: &App, conn: &ConnectionId) -> Result<SyncRepor
             ..
         })
         | Err(upstream::Error::Unreachable { .. }) => {
-            let home = rediscover(app, conn, &client, &mut report).await?;
+            let home = rediscover(engine, conn, &client, &mut report).await?;
             report.requests += 1;
             upstream::discovery::list_calendars(&client, &home).await?
         }
         Err(e) => return Err(e.into()),
     };
-    let calendars = store_calendar_list(app, conn, &listed)?;
-    for (id, mut cal, remote_ctag) in calendars {
+    let calendars = engine.store_calendar_list(conn, &listed)?;
+    for ListedCalendar {
+        id,
+        record: mut cal,
+        remote_ctag,
+    } in calendars
+    {
         if cal.kind != RemoteKind::Events
-            || !plan::calendar_changed(remote_ctag.as_deref(), cal.synced_ctag.as_deref())
+            || !plan::calendar_changed(
+                remote_ctag.as_ref().map(CTag::as_str),
+                cal.synced_ctag.as_ref().map(CTag::as_str),
+            )
         {
             continue;
         }
         report.calendars_synced += 1;
-        let complete = sync_calendar(app, conn, &id, &mut cal, &client, &mut report).await?;
+        let complete = sync_calendar(engine, conn, &id, &mut cal, &client, &mut report).await?;
         if complete {
             cal.synced_ctag = remote_ctag;
         } else {
             report.incomplete += 1;
         }
-        app.store.put_remote_calendar(conn, &id, &cal)?;
-        materialize::reconcile_calendar(app, conn, &id)?;
+        store.put_remote_calendar(conn, &id, &cal)?;
+        materialize::reconcile_calendar(store, conn, &id)?;
     }
-    app.store.update_connection(conn, |r| {
+    store.update_connection(conn, |r| {
         r.last_sync = Some(chrono::Utc::now().timestamp());
         r.last_error = None;
         r.throttled_until = None;
     })?;
-    app.store.flush().await?;
+    store.flush().await?;
     Ok(report)
 }
 
 async fn rediscover(
-    app: &App,
+    engine: &Engine,
     conn: &ConnectionId,
     client: &Client,
     report: &mut SyncReport,
 ) -> Result<String, Error> {
     report.requests += 3;
     let d = upstream::discover(client).await?;
-    app.store
+    engine
+        .store
         .update_connection(conn, |r| r.home_url = Some(d.home_url.clone()))?;
     Ok(d.home_url)
 }
@@ -186,17 +199,26 @@ async fn rediscover(
 /// Syncs one calendar's raw objects. Returns false when some listed object
 /// could not be fetched (QUIRK(iCloud) §3.2): the old token is kept.
 async fn sync_calendar(
-    app: &App,
+    engine: &Engine,
     conn: &ConnectionId,
     id: &CalendarId,
     cal: &mut RemoteCalendarRecord,
     client: &Client,
     report: &mut SyncReport,
 ) -> Result<bool, Error> {
+    let store = &engine.store;
     let href = cal.href.clone();
-    let (listing, mode) = list_members(client, &href, cal.sync_token.as_deref(), report).await?;
-    let stored: HashMap<Href, ETag> = app
-        .store
+    // Taken before the listing is requested: a system event delivered
+    // after this may be missing from it (see `materialize`).
+    let listed_at = store.sequence()?;
+    let (listing, mode) = list_members(
+        client,
+        &href,
+        cal.sync_token.as_ref().map(SyncToken::as_str),
+        report,
+    )
+    .await?;
+    let stored: HashMap<Href, ETag> = store
         .remote_objects(conn, id)?
         .into_iter()
         .map(|(h, o)| (h, o.etag))
@@ -211,7 +233,7 @@ async fn sync_calendar(
             .multistatus()?;
         let (found, missing) = parse::multiget(&ms, &href);
         for f in found {
-            app.store.put_remote_object(
+            store.put_remote_object(
                 conn,
                 id,
                 &f.href,
@@ -228,11 +250,12 @@ async fn sync_calendar(
         }
     }
     for h in &plan.delete {
-        app.store.delete_remote_object(conn, id, h)?;
+        store.delete_remote_object(conn, id, h)?;
         report.deleted += 1;
     }
     if complete {
-        cal.sync_token = listing.token.map(|t| t.to_string());
+        cal.sync_token = listing.token;
+        cal.listed_at = Some(listed_at);
     }
     Ok(complete)
 }

@@ -1,19 +1,30 @@
 //! Copies a remote calendar's raw objects into the local collections of
 //! every user who linked it (R7, R8: fetched once, copied per user), as
-//! read-only blocked slots (R2) filtered by the user's privacy (R5).
+//! read-only blocked slots (R2) filtered by the user's privacy (R5), and
+//! keeps the user's system events (R1) linked to their upstream copies.
 //! Idempotent: it reconciles the whole calendar, so a retry never
-//! duplicates anything.
+//! duplicates anything. It only writes to the store; the derived views
+//! follow from the store's change feed.
+//!
+//! System events and the outbox race the sync (issue 9, bug A). The rules:
+//! - an upstream object whose href or UID is a system event's is that
+//!   system event, never an iCloud copy;
+//! - an upstream object with a pending outbox entry is left alone (our
+//!   own change of it is on its way);
+//! - a system event missing upstream is taken for deleted in iCloud only
+//!   when it was delivered *before* the listing was requested
+//!   (`RemoteCalendarRecord::listed_at`), and a listing older than the
+//!   last delivery never overrides it. Both are checked again inside the
+//!   store transaction that acts on them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use crate::availability;
 use crate::ical;
-use crate::ids::{CalendarId, ConnectionId, ETag, Href, ObjectName};
+use crate::ids::{CalendarId, ConnectionId, ETag, EventUid, Href, ObjectName};
 use crate::policy;
-use crate::state::App;
 use crate::store::{
-    self, CollectionKey, CollectionKind, CollectionRecord, ObjectRecord, Origin, RemoteRef,
-    WriteCondition,
+    self, CollectionKey, CollectionKind, CollectionRecord, LinkedUser, ObjectRecord, Origin,
+    RemoteObject, Store, WriteCondition,
 };
 
 /// The local object name for an upstream href: its last path segment.
@@ -27,13 +38,13 @@ pub fn object_name(href: &Href) -> Option<ObjectName> {
 
 /// Makes sure the local collection for a link exists.
 pub fn ensure_local(
-    app: &App,
+    store: &Store,
     key: &CollectionKey,
     primary: bool,
     display: &str,
     color: Option<&str>,
 ) -> store::Result<()> {
-    if app.store.collection(key)?.is_none() {
+    if store.collection(key)?.is_none() {
         let kind = if primary {
             CollectionKind::Primary
         } else {
@@ -41,70 +52,112 @@ pub fn ensure_local(
         };
         let mut rec = CollectionRecord::new(kind, display);
         rec.color = color.map(str::to_string);
-        app.store.ensure_collection(key, &rec)?;
+        store.ensure_collection(key, &rec)?;
     }
     Ok(())
+}
+
+/// What one reconciliation needs to know of the remote calendar.
+struct Remote<'a> {
+    conn: &'a ConnectionId,
+    objects: &'a [(Href, RemoteObject)],
+    /// See [`crate::store::RemoteCalendarRecord::listed_at`].
+    listed_at: Option<u64>,
 }
 
 /// Reconciles every user's copy of `(conn, cal)` with the raw objects.
 /// Returns the number of local objects written or removed.
 pub fn reconcile_calendar(
-    app: &App,
+    store: &Store,
     conn: &ConnectionId,
     cal: &CalendarId,
 ) -> store::Result<usize> {
-    let remote: Vec<(Href, store::RemoteObject)> = app.store.remote_objects(conn, cal)?;
+    let objects = store.remote_objects(conn, cal)?;
+    let listed_at = store.remote_calendar(conn, cal)?.and_then(|c| c.listed_at);
+    let remote = Remote {
+        conn,
+        objects: &objects,
+        listed_at,
+    };
     let mut changes = 0;
-    for (tenant, user, links) in app.store.users_linked_to(conn)? {
-        let privacy = app
-            .store
-            .user(&tenant, &user)?
+    for LinkedUser { user, links } in store.users_linked_to(conn)? {
+        let privacy = store
+            .user(&user.tenant, &user.user)?
             .map(|u| u.privacy)
             .unwrap_or_default();
-        let targets: Vec<&RemoteRef> = links
+        for target in links
             .remote_refs()
             .filter(|r| &r.connection == conn && &r.calendar == cal)
-            .collect();
-        for target in targets {
-            let key = CollectionKey::new(&tenant, &user, &target.local);
-            if app.store.collection(&key)?.is_none() {
+        {
+            let key = CollectionKey::of(&user, &target.local);
+            if store.collection(&key)?.is_none() {
                 continue;
             }
-            changes += reconcile_one(app, &key, conn, &remote, privacy)?;
-        }
-        if changes > 0 {
-            availability::refresh(app, &tenant, &user)?;
+            changes += reconcile_one(store, &key, &remote, privacy)?;
         }
     }
     Ok(changes)
 }
 
+/// A system event of the connection in a local collection.
+struct SystemEvent {
+    name: ObjectName,
+    uid: EventUid,
+}
+
 fn reconcile_one(
-    app: &App,
+    store: &Store,
     key: &CollectionKey,
-    conn: &ConnectionId,
-    remote: &[(Href, store::RemoteObject)],
+    remote: &Remote<'_>,
     privacy: store::Privacy,
 ) -> store::Result<usize> {
-    // What we copied before, by name -> upstream etag.
-    let local: HashMap<ObjectName, ETag> = app
-        .store
-        .objects(key)?
-        .into_iter()
-        .filter_map(|(name, rec)| match rec.origin {
+    let conn = remote.conn;
+    // What is here now: copies (name -> upstream etag) and system events.
+    let mut copies: HashMap<ObjectName, ETag> = HashMap::new();
+    let mut systems: HashMap<Href, SystemEvent> = HashMap::new();
+    let mut system_uids: HashMap<EventUid, Href> = HashMap::new();
+    for (name, rec) in store.objects(key)? {
+        match rec.origin {
             Origin::Upstream {
                 connection, etag, ..
-            } if &connection == conn => Some((name, etag)),
-            _ => None,
-        })
-        .collect();
+            } if &connection == conn => {
+                copies.insert(name, etag);
+            }
+            Origin::System {
+                connection, href, ..
+            } if &connection == conn => {
+                system_uids.insert(rec.index.uid.clone(), href.clone());
+                systems.insert(
+                    href,
+                    SystemEvent {
+                        name,
+                        uid: rec.index.uid,
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
     let mut changes = 0;
-    let mut wanted = std::collections::HashSet::new();
-    let systems = system_events(app, key, conn)?;
-    let remote_hrefs: std::collections::HashSet<&Href> = remote.iter().map(|(h, _)| h).collect();
-    for (href, obj) in remote {
-        if let Some(sys) = systems.get(href) {
-            changes += follow_system_event(app, key, conn, sys, href, obj)?;
+    let mut wanted = HashSet::new();
+    let mut seen_systems: HashSet<Href> = HashSet::new();
+    for (href, obj) in remote.objects {
+        let sys = match systems.get(href) {
+            Some(sys) => Some(sys),
+            None => uid_of(&obj.data)
+                .and_then(|uid| system_uids.get(&uid))
+                .and_then(|h| systems.get(h)),
+        };
+        if let Some(sys) = sys {
+            seen_systems.insert(href.clone());
+            if let Some(h) = system_uids.get(&sys.uid) {
+                seen_systems.insert(h.clone());
+            }
+            changes += follow_system_event(store, key, remote, sys, href, obj)?;
+            continue;
+        }
+        if store.outbox_pending_for(conn, href)? {
+            // Our own change of this object is on its way (e.g. a delete).
             continue;
         }
         let Some(name) = object_name(href) else {
@@ -112,157 +165,154 @@ fn reconcile_one(
             continue;
         };
         wanted.insert(name.clone());
-        if local.get(&name) == Some(&obj.etag) {
+        if copies.get(&name) == Some(&obj.etag) {
             continue;
         }
-        let data = policy::inbound::view(&obj.data, privacy);
-        let index = match ical::parse_lenient(&data) {
-            Ok(i) => i,
-            Err(e) => {
-                tracing::warn!(href = %href, error = %e, "upstream object is not usable iCalendar; skipped");
+        changes += copy_in(store, key, conn, href, &name, obj, privacy)?;
+    }
+    // System events missing upstream, delivered before the listing was
+    // taken and with nothing pending: deleted in iCloud, which wins (README).
+    if let Some(listed_at) = remote.listed_at {
+        for (href, sys) in &systems {
+            if seen_systems.contains(href) || store.outbox_pending_for(conn, href)? {
                 continue;
             }
-        };
-        let rec = ObjectRecord {
-            etag: availability::content_etag(&data),
-            data,
-            index,
-            origin: Origin::Upstream {
-                connection: conn.clone(),
-                href: href.clone(),
-                etag: obj.etag.clone(),
-            },
-            modified: chrono::Utc::now().timestamp(),
-        };
-        match app
-            .store
-            .put_object(key, &name, &rec, &WriteCondition::default())
-        {
-            Ok(_) => changes += 1,
-            Err(store::Error::UidConflict { existing }) => {
-                // The iCloud version wins (README): a local copy with the same UID
-                // under another name is replaced.
-                app.store.delete_object(key, &existing, None)?;
-                app.store
-                    .put_object(key, &name, &rec, &WriteCondition::default())?;
-                changes += 1;
-            }
-            Err(e) => return Err(e),
+            let removed = store.delete_object_where(key, &sys.name, |cur| {
+                matches!(&cur.origin, Origin::System { href: h, delivered: Some(d), .. }
+                    if h == href && *d < listed_at)
+            })?;
+            changes += usize::from(removed);
         }
     }
-    // System events deleted in iCloud (delivered before, gone now, nothing
-    // pending for them): the iCloud version wins (README).
-    let pending: std::collections::HashSet<Href> = app
-        .store
-        .outbox()?
-        .into_iter()
-        .filter(|q| &q.entry.connection == conn)
-        .map(|q| q.entry.href)
-        .collect();
-    for (href, sys) in &systems {
-        if sys.delivered && !remote_hrefs.contains(href) && !pending.contains(href) {
-            match app.store.delete_object(key, &sys.name, None) {
-                Ok(_) | Err(store::Error::NoObject { .. }) => changes += 1,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    for name in local.keys() {
+    for name in copies.keys() {
         if !wanted.contains(name) {
-            match app.store.delete_object(key, name, None) {
-                Ok(_) | Err(store::Error::NoObject { .. }) => changes += 1,
-                Err(e) => return Err(e),
-            }
+            let removed = store.delete_object_where(key, name, |cur| {
+                matches!(&cur.origin, Origin::Upstream { connection, .. } if connection == conn)
+            })?;
+            changes += usize::from(removed);
         }
     }
     Ok(changes)
 }
 
-/// A system event of this connection in a local collection.
-struct SystemEvent {
-    name: ObjectName,
-    record: ObjectRecord,
-    delivered: bool,
+fn uid_of(data: &[u8]) -> Option<EventUid> {
+    ical::parse_lenient(data).ok().map(|i| i.uid)
 }
 
-fn system_events(
-    app: &App,
+/// Writes (or replaces) the local copy of an iCloud event.
+fn copy_in(
+    store: &Store,
     key: &CollectionKey,
     conn: &ConnectionId,
-) -> store::Result<HashMap<Href, SystemEvent>> {
-    let mut out = HashMap::new();
-    for (name, rec) in app.store.objects(key)? {
-        if let Origin::System {
-            connection,
-            href,
-            etag,
-            ..
-        } = &rec.origin
-        {
-            if connection == conn {
-                out.insert(
-                    href.clone(),
-                    SystemEvent {
-                        name,
-                        delivered: etag.is_some(),
-                        record: rec.clone(),
-                    },
-                );
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// A system event seen upstream: record its ETag, or take iCloud's edit.
-fn follow_system_event(
-    app: &App,
-    key: &CollectionKey,
-    conn: &ConnectionId,
-    sys: &SystemEvent,
     href: &Href,
-    obj: &store::RemoteObject,
+    name: &ObjectName,
+    obj: &RemoteObject,
+    privacy: store::Privacy,
 ) -> store::Result<usize> {
-    let Origin::System { etag, pushed, .. } = &sys.record.origin else {
-        return Ok(0);
-    };
-    if etag.as_ref() == Some(&obj.etag) {
-        return Ok(0);
-    }
-    let theirs = super::outbox::hash(&obj.data);
-    let origin = Origin::System {
-        connection: conn.clone(),
-        href: href.clone(),
-        etag: Some(obj.etag.clone()),
-        pushed: Some(theirs.clone()),
-    };
-    if pushed.as_deref() == Some(theirs.as_str()) || etag.is_none() {
-        // Our own delivery (or housekeeping): only the upstream ETag moved.
-        app.store.set_origin(key, &sys.name, &origin)?;
-        return Ok(0);
-    }
-    // Edited in iCloud directly: the iCloud version wins and clients see it.
-    let Ok(index) = ical::parse_lenient(&obj.data) else {
-        return Ok(0);
+    let data = policy::inbound::view(&obj.data, privacy);
+    let index = match ical::parse_lenient(&data) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!(href = %href, error = %e, "upstream object is not usable iCalendar; skipped");
+            return Ok(0);
+        }
     };
     let rec = ObjectRecord {
-        etag: availability::content_etag(&obj.data),
-        data: obj.data.clone(),
+        etag: ETag::of_content(&data),
+        data,
         index,
-        origin,
+        origin: Origin::Upstream {
+            connection: conn.clone(),
+            href: href.clone(),
+            etag: obj.etag.clone(),
+        },
         modified: chrono::Utc::now().timestamp(),
     };
-    app.store
-        .put_object(key, &sys.name, &rec, &WriteCondition::default())?;
-    Ok(1)
+    match store.put_object(key, name, &rec, &WriteCondition::default()) {
+        Ok(_) => Ok(1),
+        Err(store::Error::UidConflict { existing }) => {
+            // The iCloud version wins (README): a local object with the
+            // same UID under another name is replaced, unless it is a
+            // system event (those are linked above, never replaced).
+            let replaced = store.delete_object_where(key, &existing, |cur| {
+                !matches!(cur.origin, Origin::System { .. })
+            })?;
+            if replaced {
+                store.put_object(key, name, &rec, &WriteCondition::default())?;
+            }
+            Ok(usize::from(replaced))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A system event seen upstream (at `href`): record its ETag, or take
+/// iCloud's edit. Decided on the record as stored, inside the write.
+fn follow_system_event(
+    store: &Store,
+    key: &CollectionKey,
+    remote: &Remote<'_>,
+    sys: &SystemEvent,
+    href: &Href,
+    obj: &RemoteObject,
+) -> store::Result<usize> {
+    let theirs = ical::content_hash(&obj.data);
+    let index = ical::parse_lenient(&obj.data).ok();
+    let listed_at = remote.listed_at;
+    let written = store.update_object(key, &sys.name, |cur| {
+        let Origin::System {
+            href: cur_href,
+            etag,
+            pushed,
+            delivered,
+            ..
+        } = &cur.origin
+        else {
+            return None;
+        };
+        // A listing older than our last delivery cannot tell us anything.
+        if delivered.is_some_and(|d| listed_at.is_none_or(|l| d > l)) {
+            return None;
+        }
+        if etag.as_ref() == Some(&obj.etag) && cur_href == href {
+            return None;
+        }
+        let origin = Origin::System {
+            connection: remote.conn.clone(),
+            href: href.clone(),
+            etag: Some(obj.etag.clone()),
+            pushed: Some(theirs.clone()),
+            delivered: delivered.or(Some(0)),
+        };
+        if pushed.as_ref() == Some(&theirs) || etag.is_none() {
+            // Our own delivery (or housekeeping): only the upstream ETag moved.
+            return Some(ObjectRecord {
+                origin,
+                ..cur.clone()
+            });
+        }
+        // Edited in iCloud directly: the iCloud version wins and clients see it.
+        Some(ObjectRecord {
+            etag: ETag::of_content(&obj.data),
+            data: obj.data.clone(),
+            index: index.clone()?,
+            origin,
+            modified: chrono::Utc::now().timestamp(),
+        })
+    });
+    match written {
+        Ok(Some(rec)) if rec.data == obj.data => Ok(1),
+        Ok(_) | Err(store::Error::NoObject { .. }) => Ok(0),
+        Err(e) => Err(e),
+    }
 }
 
 /// Removes every copy of `conn`'s events from a collection (they are
 /// written again by the next reconcile, e.g. at a new privacy level).
-pub fn forget_copies(app: &App, key: &CollectionKey, conn: &ConnectionId) -> store::Result<()> {
-    for (name, rec) in app.store.objects(key)? {
+pub fn forget_copies(store: &Store, key: &CollectionKey, conn: &ConnectionId) -> store::Result<()> {
+    for (name, rec) in store.objects(key)? {
         if matches!(&rec.origin, Origin::Upstream { connection, .. } if connection == conn) {
-            app.store.delete_object(key, &name, None)?;
+            store.delete_object(key, &name, None)?;
         }
     }
     Ok(())

@@ -1,28 +1,33 @@
-//! SYNC ENGINE: keeps the store fresh from upstream. No HTTP server
-//! knowledge and no XML.
+//! SYNC ENGINE: keeps the store fresh from upstream, and the outbox that
+//! carries system events the other way. No HTTP server knowledge and no XML.
 //!
 //! `plan` decides (pure), `execute` does one sync of one connection,
-//! `materialize` copies remote objects into the users' collections, and
-//! [`run`] runs one task per connection on an interval with jitter,
-//! backing off on throttling (Retry-After with an exponential floor) and
-//! stopping on 401 until the user connects again.
+//! `materialize` copies remote objects into the users' collections,
+//! `clients` keeps one upstream client per connection, `outbox` pushes
+//! system events (plan → execute as well), and [`Engine::run`] runs one
+//! task per connection on an interval with jitter, backing off on
+//! throttling (Retry-After with an exponential floor) and stopping on 401
+//! until the user connects again.
 
+pub mod clients;
 pub mod execute;
 pub mod materialize;
 pub mod outbox;
 pub mod plan;
-pub mod traffic;
 
-pub use execute::{sync_connection, SyncReport};
+pub use clients::Clients;
+pub use execute::{ListedCalendar, SyncReport};
+pub use outbox::Outbox;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::ids::ConnectionId;
-use crate::state::App;
-use crate::store::ConnectionState;
+use crate::metrics::Metrics;
+use crate::store::{ConnectionState, Store};
 
 /// Errors of the sync layer.
 #[derive(Debug, thiserror::Error)]
@@ -70,43 +75,67 @@ pub fn describe(e: &Error) -> String {
     s
 }
 
-/// One sync with bookkeeping: records errors, throttling and 401s in the
-/// connection record. A 401 is retried once after `auth_retry` (ICLOUD.md
-/// §5.1: a 401 can be transient) before the connection is marked.
-pub async fn sync_and_record(
-    app: &App,
-    conn: &ConnectionId,
-    auth_retry: Duration,
-) -> Result<SyncReport, Error> {
-    let started = std::time::Instant::now();
-    let mut result = sync_connection(app, conn).await;
-    if matches!(
-        result,
-        Err(Error::Upstream(crate::upstream::Error::Unauthorized))
-    ) {
-        tokio::time::sleep(auth_retry).await;
-        result = sync_connection(app, conn).await;
+/// The sync engine: store, upstream clients and metrics. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    store: Store,
+    clients: Clients,
+    metrics: Arc<Metrics>,
+}
+
+impl Engine {
+    /// An engine over these handles.
+    pub fn new(store: &Store, clients: &Clients, metrics: &Arc<Metrics>) -> Self {
+        Self {
+            store: store.clone(),
+            clients: clients.clone(),
+            metrics: metrics.clone(),
+        }
     }
-    if let Err(e) = &result {
-        let msg = describe(e);
-        let now = chrono::Utc::now().timestamp();
-        let unauthorized = matches!(e, Error::Upstream(crate::upstream::Error::Unauthorized));
-        let retry = e.retry_after();
-        let _ = app.store.update_connection(conn, |r| {
-            r.last_error = Some(msg.clone());
-            if unauthorized {
-                r.state = ConnectionState::AuthFailed { since: now };
-            }
-            if let Some(d) = retry {
-                r.throttled_until = Some(now + d.as_secs() as i64);
-            }
-        });
-        let _ = app.store.flush().await;
-        tracing::warn!(connection = %conn, error = %msg, "sync failed");
+
+    /// The upstream clients.
+    pub fn clients(&self) -> &Clients {
+        &self.clients
     }
-    app.metrics
-        .observe_sync(conn.as_str(), result.is_ok(), started.elapsed());
-    result
+
+    /// One sync with bookkeeping: records errors, throttling and 401s in the
+    /// connection record. A 401 is retried once after `auth_retry` (ICLOUD.md
+    /// §5.1: a 401 can be transient) before the connection is marked.
+    pub async fn sync_and_record(
+        &self,
+        conn: &ConnectionId,
+        auth_retry: Duration,
+    ) -> Result<SyncReport, Error> {
+        let started = std::time::Instant::now();
+        let mut result = self.sync_connection(conn).await;
+        if matches!(
+            result,
+            Err(Error::Upstream(crate::upstream::Error::Unauthorized))
+        ) {
+            tokio::time::sleep(auth_retry).await;
+            result = self.sync_connection(conn).await;
+        }
+        if let Err(e) = &result {
+            let msg = describe(e);
+            let now = chrono::Utc::now().timestamp();
+            let unauthorized = matches!(e, Error::Upstream(crate::upstream::Error::Unauthorized));
+            let retry = e.retry_after();
+            let _ = self.store.update_connection(conn, |r| {
+                r.last_error = Some(msg.clone());
+                if unauthorized {
+                    r.state = ConnectionState::AuthFailed { since: now };
+                }
+                if let Some(d) = retry {
+                    r.throttled_until = Some(now + d.as_secs() as i64);
+                }
+            });
+            let _ = self.store.flush().await;
+            tracing::warn!(connection = %conn, error = %msg, "sync failed");
+        }
+        self.metrics
+            .observe_sync(conn.as_str(), result.is_ok(), started.elapsed());
+        result
+    }
 }
 
 /// Settings of the background engine.
@@ -130,48 +159,59 @@ impl Default for EngineConfig {
     }
 }
 
-/// Runs background sync until `shutdown`: one task per connection, new
-/// connections picked up every interval.
-pub async fn run(app: App, cfg: EngineConfig, shutdown: CancellationToken) {
-    let mut tasks: HashMap<ConnectionId, tokio::task::JoinHandle<()>> = HashMap::new();
-    loop {
-        if let Ok(conns) = app.store.connections() {
-            for (id, _) in conns {
-                let running = tasks.get(&id).is_some_and(|t| !t.is_finished());
-                if !running {
-                    let (app, cfg, stop) = (app.clone(), cfg.clone(), shutdown.clone());
-                    let id2 = id.clone();
-                    tasks.insert(
-                        id,
-                        tokio::spawn(async move { connection_loop(app, id2, cfg, stop).await }),
-                    );
+impl Engine {
+    /// Runs background sync until `shutdown`: one task per connection, new
+    /// connections picked up every interval.
+    pub async fn run(self, cfg: EngineConfig, shutdown: CancellationToken) {
+        let mut tasks: HashMap<ConnectionId, tokio::task::JoinHandle<()>> = HashMap::new();
+        loop {
+            if let Ok(conns) = self.store.connections() {
+                for (id, _) in conns {
+                    let running = tasks.get(&id).is_some_and(|t| !t.is_finished());
+                    if !running {
+                        let (me, cfg, stop) = (self.clone(), cfg.clone(), shutdown.clone());
+                        let id2 = id.clone();
+                        tasks.insert(
+                            id,
+                            tokio::spawn(async move { me.connection_loop(id2, cfg, stop).await }),
+                        );
+                    }
                 }
             }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(cfg.interval) => {}
+            }
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(cfg.interval) => {}
+        for (_, t) in tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
     }
-    for (_, t) in tasks {
-        let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+
+    async fn connection_loop(
+        self,
+        id: ConnectionId,
+        cfg: EngineConfig,
+        shutdown: CancellationToken,
+    ) {
+        connection_loop(&self, id, cfg, shutdown).await
     }
 }
 
 async fn connection_loop(
-    app: App,
+    engine: &Engine,
     id: ConnectionId,
     cfg: EngineConfig,
     shutdown: CancellationToken,
 ) {
     let mut failures = 0u32;
     loop {
-        let wait = match app.store.connection(&id) {
+        let wait = match engine.store.connection(&id) {
             Ok(Some(rec)) if matches!(rec.state, ConnectionState::AuthFailed { .. }) => {
                 // Stopped until `connect` stores a new password; check again later.
                 cfg.interval
             }
-            Ok(Some(_)) => match sync_and_record(&app, &id, cfg.auth_retry).await {
+            Ok(Some(_)) => match engine.sync_and_record(&id, cfg.auth_retry).await {
                 Ok(report) => {
                     failures = 0;
                     tracing::debug!(connection = %id, ?report, "sync done");

@@ -12,7 +12,6 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::record::{Entry, Recorder, Redactor};
 use super::requests::DavCall;
 use super::{Error, Result};
 use crate::dav::{MultiStatus, Precondition};
@@ -67,8 +66,57 @@ pub struct Client {
     base: Uri,
     auth: Secret<HeaderValue>,
     timeout: Duration,
-    redactor: Redactor,
-    recorder: Option<Recorder>,
+    observer: Option<Observer>,
+}
+
+/// One exchange as the client saw it, handed to an [`Observer`] (traffic
+/// recording). It carries no credential: `request_headers` are the headers
+/// sent *without* `Authorization`; the observer still redacts everything
+/// else it keeps.
+pub struct Observed<'a> {
+    /// Unix milliseconds when the request started.
+    pub started_ms: i64,
+    /// The method.
+    pub method: &'a http::Method,
+    /// The full URL.
+    pub url: &'a Uri,
+    /// Headers sent, except `Authorization`.
+    pub request_headers: &'a HeaderMap,
+    /// Body sent.
+    pub request_body: &'a [u8],
+    /// The answer, or why none came.
+    pub outcome: std::result::Result<&'a Exchange, &'a Error>,
+    /// Time until the whole answer was read (or the failure).
+    pub elapsed: Duration,
+}
+
+/// Called once per exchange (synchronously, before the caller sees it).
+pub type Observer = std::sync::Arc<dyn Fn(&Observed<'_>) + Send + Sync>;
+
+/// The headers of a call, without `Authorization` (added when sending).
+fn request_headers(call: &DavCall) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        http::header::USER_AGENT,
+        HeaderValue::from_static(USER_AGENT),
+    );
+    if let Some(d) = call.depth {
+        h.insert("depth", HeaderValue::from_static(d));
+    }
+    if let Some(ct) = call.content_type {
+        h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    if let Some(t) = call
+        .if_match
+        .as_ref()
+        .and_then(|t| HeaderValue::from_str(&t.quoted()).ok())
+    {
+        h.insert(http::header::IF_MATCH, t);
+    }
+    if call.if_none_match_any {
+        h.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+    }
+    h
 }
 
 /// The User-Agent we send (ICLOUD.md §1.5: must be non-empty).
@@ -79,7 +127,7 @@ const MAX_REDIRECTS: usize = 3;
 impl Client {
     /// A client for `base` (e.g. `https://caldav.icloud.com`).
     pub fn new(base: &str, creds: &Credentials, timeout: Duration) -> Result<Self> {
-        crate::server::tls::install_crypto_provider();
+        crate::crypto::install_tls_provider();
         let base: Uri = base
             .parse()
             .map_err(|_| Error::BadUrl { url: base.into() })?;
@@ -103,7 +151,6 @@ impl Client {
             creds.user,
             creds.password.expose()
         ));
-        let redactor = Redactor::new(vec![creds.password.expose().clone(), token.clone()]);
         let mut auth =
             HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| Error::BadResponse {
                 what: "credentials are not valid header text",
@@ -114,15 +161,15 @@ impl Client {
             base,
             auth: Secret::new(auth),
             timeout,
-            redactor,
-            recorder: None,
+            observer: None,
         })
     }
 
-    /// Records every exchange of this client through `recorder`.
-    pub fn with_recorder(mut self, recorder: Recorder) -> Self {
-        self.recorder = Some(recorder);
-        self
+    /// A handle on the same connection pool whose exchanges go to `observer`.
+    pub fn with_observer(&self, observer: Observer) -> Self {
+        let mut c = self.clone();
+        c.observer = Some(observer);
+        c
     }
 
     /// The base URL.
@@ -201,89 +248,31 @@ impl Client {
     async fn send_once(&self, call: &DavCall, uri: &Uri) -> Result<Exchange> {
         let started = std::time::Instant::now();
         let started_ms = chrono::Utc::now().timestamp_millis();
-        let result = self.exchange(call, uri).await;
-        if let Some(rec) = &self.recorder {
-            let mut req_headers = http::HeaderMap::new();
-            req_headers.insert(
-                http::header::AUTHORIZATION,
-                HeaderValue::from_static("Basic"),
-            );
-            req_headers.insert(
-                http::header::USER_AGENT,
-                HeaderValue::from_static(USER_AGENT),
-            );
-            if let Some(d) = call.depth.and_then(|d| HeaderValue::from_str(d).ok()) {
-                req_headers.insert("depth", d);
-            }
-            if let Some(ct) = call.content_type {
-                req_headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(ct));
-            }
-            if let Some(t) = call
-                .if_match
-                .as_ref()
-                .and_then(|t| HeaderValue::from_str(&t.quoted()).ok())
-            {
-                req_headers.insert(http::header::IF_MATCH, t);
-            }
-            if call.if_none_match_any {
-                req_headers.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
-            }
-            let r = &self.redactor;
-            let (status, error, response_headers, response_body, response_bytes) = match &result {
-                Ok(ex) => (
-                    Some(ex.status),
-                    None,
-                    r.headers(&ex.headers),
-                    r.body(&ex.body),
-                    ex.body.len(),
-                ),
-                Err(e) => (
-                    None,
-                    Some(r.text(&e.to_string())),
-                    Vec::new(),
-                    String::new(),
-                    0,
-                ),
-            };
-            (rec.sink)(Entry {
+        let headers = request_headers(call);
+        let result = self.exchange(call, uri, &headers).await;
+        if let Some(observe) = &self.observer {
+            observe(&Observed {
                 started_ms,
-                connection: rec.connection.clone(),
-                trigger: rec.trigger,
-                method: call.method.to_string(),
-                url: r.text(&uri.to_string()),
-                request_headers: r.headers(&req_headers),
-                request_body: r.body(&call.body),
-                request_bytes: call.body.len(),
-                status,
-                error,
-                response_headers,
-                response_body,
-                response_bytes,
-                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+                method: &call.method,
+                url: uri,
+                request_headers: &headers,
+                request_body: &call.body,
+                outcome: result.as_ref(),
+                elapsed: started.elapsed(),
             });
         }
         result
     }
 
-    async fn exchange(&self, call: &DavCall, uri: &Uri) -> Result<Exchange> {
+    async fn exchange(&self, call: &DavCall, uri: &Uri, headers: &HeaderMap) -> Result<Exchange> {
         let host = uri.authority().map(|a| a.to_string()).unwrap_or_default();
         let mut b = Request::builder()
             .method(call.method.clone())
-            .uri(uri.clone())
-            .header(http::header::USER_AGENT, USER_AGENT)
-            .header(http::header::AUTHORIZATION, self.auth.expose().clone());
-        if let Some(d) = call.depth {
-            b = b.header("depth", d);
+            .uri(uri.clone());
+        for (name, value) in headers {
+            b = b.header(name, value);
         }
-        if let Some(ct) = call.content_type {
-            b = b.header(http::header::CONTENT_TYPE, ct);
-        }
-        if let Some(tag) = &call.if_match {
-            b = b.header(http::header::IF_MATCH, tag.quoted());
-        }
-        if call.if_none_match_any {
-            b = b.header(http::header::IF_NONE_MATCH, "*");
-        }
+        b = b.header(http::header::AUTHORIZATION, self.auth.expose().clone());
         let req = b
             .body(Full::new(call.body.clone()))
             .map_err(|_| Error::BadUrl {

@@ -2,18 +2,18 @@
 //! server): discovery, calendar listing, sync and writes.
 //!
 //! Pure request builders (`requests`) and pure parsers (`parse`) around one
-//! thin async I/O shell (`client`). iCloud workarounds live in `quirks`,
-//! one named function each. Knows nothing of the store or the server.
+//! thin async I/O shell (`client`), which reports every exchange to an
+//! optional observer (the `traffic` recorder) without credentials. iCloud
+//! workarounds live in `quirks`, one named function each. Knows nothing of
+//! the store, traffic recording or the server.
 
 pub mod client;
 pub mod discovery;
-pub mod har;
 pub mod parse;
 pub mod quirks;
-pub mod record;
 pub mod requests;
 
-pub use client::{Client, Credentials, Exchange};
+pub use client::{Client, Credentials, Exchange, Observed, Observer};
 pub use discovery::{discover, Discovery};
 pub use parse::{CalendarKind, RemoteCalendar};
 
@@ -104,6 +104,3 @@ impl Error {
 
 /// Result alias of the upstream layer.
 pub type Result<T> = std::result::Result<T, Error>;
-
-#[cfg(test)]
-mod tests;

@@ -1,5 +1,7 @@
 //! Every iCloud workaround, one named function each, tagged `QUIRK(iCloud)`
-//! with its ICLOUD.md section. Each has a test in `upstream::tests` or here.
+//! with its ICLOUD.md section. Each has a test below or in the parser's
+//! tests (`upstream/parse/tests.rs`), and the sim reproduces it
+//! (`sim::quirks`).
 
 use std::time::Duration;
 

@@ -129,6 +129,55 @@ pub fn multiget(calendar: &str, hrefs: &[Href]) -> DavCall {
     )
 }
 
+/// How a `PUT` of a calendar object is made conditional (RFC 7232).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PutCondition {
+    /// `If-None-Match: *`: create only, never overwrite (R10: a retry after a
+    /// crash finds its own earlier delivery as a 412 instead of duplicating).
+    Create,
+    /// `If-Match: <etag>`: replace exactly the version we know.
+    Replace(ETag),
+}
+
+/// `PUT` of a calendar object.
+pub fn put_object(href: &Href, body: Bytes, condition: &PutCondition) -> DavCall {
+    let (if_match, if_none_match_any) = match condition {
+        PutCondition::Create => (None, true),
+        PutCondition::Replace(tag) => (Some(tag.clone()), false),
+    };
+    DavCall {
+        method: Method::PUT,
+        target: href.as_str().to_string(),
+        depth: None,
+        body,
+        content_type: Some("text/calendar; charset=utf-8"),
+        if_match,
+        if_none_match_any,
+    }
+}
+
+fn bodyless(method: Method, href: &Href, if_match: Option<ETag>) -> DavCall {
+    DavCall {
+        method,
+        target: href.as_str().to_string(),
+        depth: None,
+        body: Bytes::new(),
+        content_type: None,
+        if_match,
+        if_none_match_any: false,
+    }
+}
+
+/// `GET` of a calendar object (its bytes and ETag).
+pub fn get_object(href: &Href) -> DavCall {
+    bodyless(Method::GET, href, None)
+}
+
+/// `DELETE` of a calendar object, `If-Match` when an ETag is known.
+pub fn delete_object(href: &Href, if_match: Option<ETag>) -> DavCall {
+    bodyless(Method::DELETE, href, if_match)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

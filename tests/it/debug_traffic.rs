@@ -1,10 +1,10 @@
 //! Debugging iCloud traffic: the recorder and HAR export, `/debug` for local
 //! admins only, the traffic CLI, `probe`, and `/metrics`.
 
-use calproxy::admin::{Request, WirePassword};
+use calproxy::admin::{AdminCommand, ProbeArgs as Probe, Request, TrafficCommand, WirePassword};
 use calproxy::ids::{ConnectionId, UserId};
-use calproxy::inspect::{ListFilter, Probe};
 use calproxy::secret::Secret;
+use calproxy::traffic::Filter as ListFilter;
 
 use crate::support::client::DavClient;
 use crate::support::icloud::{self, admin, admin_ok, Icloud};
@@ -13,10 +13,10 @@ use crate::support::peers;
 async fn with_admin(ic: &Icloud) -> DavClient {
     admin_ok(
         &ic.env,
-        Request::AdminAdd {
+        Request::Admin(AdminCommand::Add {
             name: UserId::new("root").unwrap(),
             password: WirePassword::new(&Secret::new("admin-pass-123".into())),
-        },
+        }),
     )
     .await;
     DavClient::new(ic.env.base(), Some(("root", "admin-pass-123")))
@@ -28,7 +28,7 @@ async fn har_holds_discovery_and_sync_exchanges_and_validates() {
     let root = with_admin(&ic).await;
     let a = root.get("/debug/traffic.har").await.status(200);
     let doc: serde_json::Value = serde_json::from_slice(&a.body).unwrap();
-    calproxy::upstream::har::validate(&doc).unwrap();
+    calproxy::traffic::har::validate(&doc).unwrap();
     let entries = doc["log"]["entries"].as_array().unwrap();
     let find = |method: &str, body_has: &str| {
         entries.iter().any(|e| {
@@ -91,30 +91,34 @@ async fn debug_is_for_local_admins_only() {
 async fn traffic_list_show_and_filters() {
     let ic = Icloud::start(true).await;
     ic.sim.faults().fail_next(1, 503, Some(3));
-    let _ = admin(&ic.env, Request::Sync { connection: None }).await;
-    let all = admin_ok(&ic.env, Request::TrafficList(ListFilter::default())).await;
+    let _ = admin(&ic.env, Request::Sync(Default::default())).await;
+    let all = admin_ok(
+        &ic.env,
+        Request::Traffic(TrafficCommand::List(ListFilter::default())),
+    )
+    .await;
     assert!(all.lines().count() >= 5, "{all}");
     let only503 = admin_ok(
         &ic.env,
-        Request::TrafficList(ListFilter {
+        Request::Traffic(TrafficCommand::List(ListFilter {
             status: Some(503),
             ..ListFilter::default()
-        }),
+        })),
     )
     .await;
     assert_eq!(only503.lines().count(), 1, "{only503}");
     let reports = admin_ok(
         &ic.env,
-        Request::TrafficList(ListFilter {
+        Request::Traffic(TrafficCommand::List(ListFilter {
             method: Some("report".into()),
             connection: Some("icloud".into()),
             ..ListFilter::default()
-        }),
+        })),
     )
     .await;
     assert!(reports.lines().all(|l| l.contains("REPORT")), "{reports}");
     let id: u64 = reports.split_whitespace().next().unwrap().parse().unwrap();
-    let shown = admin_ok(&ic.env, Request::TrafficShow { id }).await;
+    let shown = admin_ok(&ic.env, Request::Traffic(TrafficCommand::Show { id })).await;
     assert!(
         shown.contains("< 207") && shown.contains("\n  <"),
         "pretty XML expected:\n{shown}"

@@ -13,7 +13,7 @@ use crate::support::ics;
 #[tokio::test]
 async fn icloud_connect_lists_calendars_with_r6_reasons() {
     let ic = Icloud::start(false).await;
-    let out = admin_ok(&ic.env, Request::Calendars { connection: None }).await;
+    let out = admin_ok(&ic.env, Request::Calendars(Default::default())).await;
     for want in ["home", "work", "Family", "shared"] {
         assert!(out.contains(want), "{want} missing:\n{out}");
     }
@@ -150,7 +150,7 @@ async fn icloud_invalid_sync_token_falls_back_to_full_resync() {
 async fn icloud_503_with_retry_after_is_recorded_and_recovers() {
     let ic = Icloud::start(true).await;
     ic.sim.faults().fail_next(1, 503, Some(7));
-    let r = admin(&ic.env, Request::Sync { connection: None }).await;
+    let r = admin(&ic.env, Request::Sync(Default::default())).await;
     assert!(!r.ok && r.output.contains("503"), "{}", r.output);
     let conn = ic
         .env
@@ -186,7 +186,12 @@ async fn icloud_401_marks_auth_failed_and_polling_stops() {
     let ic = Icloud::start(true).await;
     ic.sim.faults().fail_all(Some((401, None)));
     let id = ConnectionId::new("icloud").unwrap();
-    let r = calproxy::sync::sync_and_record(&ic.env.app, &id, std::time::Duration::ZERO).await;
+    let r = ic
+        .env
+        .app
+        .engine
+        .sync_and_record(&id, std::time::Duration::ZERO)
+        .await;
     assert!(r.is_err());
     let conn = ic.env.app.store.connection(&id).unwrap().unwrap();
     assert!(
@@ -197,9 +202,7 @@ async fn icloud_401_marks_auth_failed_and_polling_stops() {
     assert!(status.contains("auth failed"), "{status}");
     // A connection marked "auth failed" makes no more requests.
     ic.sim.clear_requests();
-    assert!(calproxy::sync::sync_connection(&ic.env.app, &id)
-        .await
-        .is_err());
+    assert!(ic.env.app.engine.sync_connection(&id).await.is_err());
     assert_eq!(ic.sim.request_count(), 0);
     // Reconnecting with a good password clears it.
     ic.sim.faults().fail_all(None);
@@ -259,7 +262,7 @@ async fn icloud_request_counts_initial_1000_events_and_idle_tick() {
     admin_ok(&env, configure_req("demo", "ann", Some("home"), &["work"])).await;
     let connect = sim.request_count();
     sim.clear_requests();
-    let out = admin_ok(&env, Request::Sync { connection: None }).await;
+    let out = admin_ok(&env, Request::Sync(Default::default())).await;
     assert!(out.contains(&format!("{n} fetched")), "{out}");
     let initial = sim.request_count();
     let calendars = 2;
@@ -288,7 +291,7 @@ async fn icloud_request_counts_initial_1000_events_and_idle_tick() {
         n / 2
     );
     sim.clear_requests();
-    admin_ok(&env, Request::Sync { connection: None }).await;
+    admin_ok(&env, Request::Sync(Default::default())).await;
     let idle = sim.request_count();
     println!("idle tick: {idle} upstream request(s)");
     assert_eq!(idle, 1, "{:#?}", sim.requests());

@@ -53,9 +53,7 @@ async fn python_caldav_one_way_contract_against_simulated_icloud() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "home");
     // R3: the blocked slot never reached iCloud.
-    calproxy::sync::outbox::drain(&ic.env.app, true)
-        .await
-        .unwrap();
+    ic.env.app.outbox.drain(true).await.unwrap();
     assert!(ic.sim.find_by_uid(blocked).is_empty());
     assert!(!ic.sim.requests().iter().any(|r| r.body.contains(blocked)));
 }

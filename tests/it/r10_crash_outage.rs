@@ -120,7 +120,7 @@ async fn r10_outage_reads_served_from_sled_and_writes_drain_after() {
         .await
         .status(200);
     // Syncing fails, writes are accepted.
-    let r = icloud::admin(&ic.env, calproxy::admin::Request::Sync { connection: None }).await;
+    let r = icloud::admin(&ic.env, calproxy::admin::Request::Sync(Default::default())).await;
     assert!(!r.ok);
     let n = 5;
     for i in 0..n {
@@ -140,9 +140,7 @@ async fn r10_outage_reads_served_from_sled_and_writes_drain_after() {
     }
     assert_eq!(ic.env.app.store.outbox_len(), n);
     ic.sim.faults().drop_connections(false);
-    let report = calproxy::sync::outbox::drain(&ic.env.app, true)
-        .await
-        .unwrap();
+    let report = ic.env.app.outbox.drain(true).await.unwrap();
     let arrived = (0..n)
         .filter(|i| ic.sim.find_by_uid(&format!("out-{i}")).len() == 1)
         .count();

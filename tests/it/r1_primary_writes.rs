@@ -99,9 +99,7 @@ async fn r1_update_uses_if_match_and_delete_is_forwarded() {
     assert!(ic.sim.find_by_uid("r1-upd")[0].1.ics.contains("v2"));
     ic.ann.delete(&path, &[]).await.status(204);
     // The delete is pushed by the worker; drain it now.
-    calproxy::sync::outbox::drain(&ic.env.app, true)
-        .await
-        .unwrap();
+    ic.env.app.outbox.drain(true).await.unwrap();
     assert!(ic.sim.find_by_uid("r1-upd").is_empty());
 }
 
@@ -247,9 +245,7 @@ async fn r3_blocked_slots_never_reach_icloud() {
         )
         .await
         .status(201);
-    calproxy::sync::outbox::drain(&ic.env.app, true)
-        .await
-        .unwrap();
+    ic.env.app.outbox.drain(true).await.unwrap();
     ic.sync().await;
     assert_eq!(puts_to_sim(&ic), 0, "{:#?}", ic.sim.requests());
     assert!(ic.sim.find_by_uid("r3-focus").is_empty());

@@ -274,10 +274,11 @@ fn demo() -> (TenantId, UserId) {
 
 async fn feed_path(env: &TestEnv, rotate: bool) -> String {
     let (tenant, user) = demo();
+    let who = calproxy::admin::UserArgs { tenant, user };
     let req = if rotate {
-        Request::FeedRotate { tenant, user }
+        Request::Feed(calproxy::admin::FeedCommand::Rotate(who))
     } else {
-        Request::FeedShow { tenant, user }
+        Request::Feed(calproxy::admin::FeedCommand::Show(who))
     };
     let r = admin::execute(&env.app, req).await;
     assert!(r.ok, "{}", r.output);
@@ -488,13 +489,12 @@ async fn why_busy_names_every_source_of_a_merged_interval() {
     let (t, u) = demo();
     let r = admin::execute(
         &env.app,
-        Request::Busy {
-            tenant: t,
-            user: u,
+        Request::Busy(calproxy::admin::BusyArgs {
+            who: calproxy::admin::UserArgs { tenant: t, user: u },
             from: "2026-11-30T00:00:00Z".parse().unwrap(),
             to: "2026-12-01T00:00:00Z".parse().unwrap(),
             json: false,
-        },
+        }),
     )
     .await;
     assert!(
@@ -583,7 +583,7 @@ async fn r9_cache_updates_incrementally_and_sees_store_writes() {
         .status(200)
         .text();
     assert!(!before.contains("20261217T090000Z"), "{before}");
-    let s0 = env.app.busy.stats();
+    let s0 = env.app.views.cache().stats();
     c.put(
         "/dav/demo/demo/blocked/c.ics",
         &ics::event("cache-1", "20261217T090000Z", "20261217T100000Z", "C"),
@@ -600,7 +600,7 @@ async fn r9_cache_updates_incrementally_and_sees_store_writes() {
         after.contains("FBTYPE=BUSY:20261217T090000Z/20261217T100000Z"),
         "{after}"
     );
-    let s1 = env.app.busy.stats();
+    let s1 = env.app.views.cache().stats();
     assert_eq!(
         s1.rebuilds, s0.rebuilds,
         "a write must not rebuild: {s0:?} -> {s1:?}"
@@ -613,7 +613,7 @@ async fn r9_cache_updates_incrementally_and_sees_store_writes() {
     c.report("/dav/demo/demo/availability/", "1", &q)
         .await
         .status(200);
-    assert!(env.app.busy.stats().user_hits > s1.user_hits);
+    assert!(env.app.views.cache().stats().user_hits > s1.user_hits);
     // A write straight into the store (as the sync engine does) is seen too.
     c.delete("/dav/demo/demo/blocked/c.ics", &[])
         .await

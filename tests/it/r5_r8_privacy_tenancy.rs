@@ -11,14 +11,16 @@ use crate::support::ics;
 const MEETING: &str = "/dav/demo/ann/primary/A4C2E6F8-1B3D-4F5A-8C7E-9D0B1A2C3E4F.ics";
 
 fn privacy(level: Privacy) -> Request {
-    Request::Configure {
-        tenant: TenantId::new("demo").unwrap(),
-        user: UserId::new("ann").unwrap(),
+    Request::Configure(calproxy::admin::ConfigureArgs {
+        who: calproxy::admin::UserArgs {
+            tenant: TenantId::new("demo").unwrap(),
+            user: UserId::new("ann").unwrap(),
+        },
         primary: Some("home".into()),
         conflicts: vec!["work".into()],
         conflict_users: vec![],
         privacy: Some(level),
-    }
+    })
 }
 
 #[tokio::test]
@@ -150,14 +152,16 @@ async fn r7_another_user_of_the_tenant_as_conflict_source() {
     .status(201);
     admin_ok(
         &ic.env,
-        Request::Configure {
-            tenant: TenantId::new("demo").unwrap(),
-            user: UserId::new("ann").unwrap(),
+        Request::Configure(calproxy::admin::ConfigureArgs {
+            who: calproxy::admin::UserArgs {
+                tenant: TenantId::new("demo").unwrap(),
+                user: UserId::new("ann").unwrap(),
+            },
             primary: Some("home".into()),
             conflicts: vec!["work".into()],
             conflict_users: vec![UserId::new("carl").unwrap()],
             privacy: None,
-        },
+        }),
     )
     .await;
     let fb = r#"<?xml version="1.0"?><c:free-busy-query xmlns:c="urn:ietf:params:xml:ns:caldav"><c:time-range start="20261217T000000Z" end="20261218T000000Z"/></c:free-busy-query>"#;
@@ -172,14 +176,16 @@ async fn r7_another_user_of_the_tenant_as_conflict_source() {
     icloud::add_user(&ic.env, "acme", "dave");
     let r = icloud::admin(
         &ic.env,
-        Request::Configure {
-            tenant: TenantId::new("demo").unwrap(),
-            user: UserId::new("ann").unwrap(),
+        Request::Configure(calproxy::admin::ConfigureArgs {
+            who: calproxy::admin::UserArgs {
+                tenant: TenantId::new("demo").unwrap(),
+                user: UserId::new("ann").unwrap(),
+            },
             primary: None,
             conflicts: vec![],
             conflict_users: vec![UserId::new("dave").unwrap()],
             privacy: None,
-        },
+        }),
     )
     .await;
     assert!(!r.ok, "{}", r.output);

@@ -128,22 +128,22 @@ async fn secrets_absent_from_debug_output_errors_and_store() {
         password: Secret::new(icloud::PASSWORD.into()),
     };
     assert_clean("Debug of Credentials", &format!("{creds:?}"));
-    let req = Request::Connect {
-        tenant: calproxy::ids::TenantId::new("demo").unwrap(),
-        user: calproxy::ids::UserId::new("ann").unwrap(),
+    let req = Request::Connect(calproxy::admin::ConnectArgs {
+        who: calproxy::admin::UserArgs {
+            tenant: calproxy::ids::TenantId::new("demo").unwrap(),
+            user: calproxy::ids::UserId::new("ann").unwrap(),
+        },
         apple_id: icloud::APPLE_ID.into(),
         password: WirePassword::new(&Secret::new(icloud::PASSWORD.into())),
         upstream: ic.sim.front_url(),
         id: None,
-    };
+    });
     assert_clean("Debug of an admin request", &format!("{req:?}"));
     // Error bodies the proxy sends, and errors of the upstream layer.
     let bad = crate::support::client::DavClient::new(ic.env.base(), Some(("ann@demo", LOCAL_PW)));
     assert_clean("401 body", &bad.propfind("/dav/", "0", "").await.text());
     ic.sim.faults().fail_all(Some((401, None)));
-    let err = calproxy::sync::sync_connection(&ic.env.app, &id)
-        .await
-        .unwrap_err();
+    let err = ic.env.app.engine.sync_connection(&id).await.unwrap_err();
     assert_clean(
         "sync error",
         &format!("{err:?} {}", calproxy::sync::describe(&err)),

@@ -81,14 +81,16 @@ async fn scenario(upstream_url: &str, user: &str, home: &str, work: &str) -> Tes
     let c = ann(&env);
     let out = admin_ok(
         &env,
-        Request::Connect {
-            tenant: TenantId::new("demo").unwrap(),
-            user: UserId::new("ann").unwrap(),
+        Request::Connect(calproxy::admin::ConnectArgs {
+            who: calproxy::admin::UserArgs {
+                tenant: TenantId::new("demo").unwrap(),
+                user: UserId::new("ann").unwrap(),
+            },
             apple_id: user.into(),
             password: WirePassword::new(&Secret::new("pw".into())),
             upstream: upstream_url.into(),
             id: None,
-        },
+        }),
     )
     .await;
     assert!(out.contains("Home") && out.contains("Work"), "{out}");
@@ -106,17 +108,19 @@ async fn scenario(upstream_url: &str, user: &str, home: &str, work: &str) -> Tes
         .to_string();
     admin_ok(
         &env,
-        Request::Configure {
-            tenant: TenantId::new("demo").unwrap(),
-            user: UserId::new("ann").unwrap(),
+        Request::Configure(calproxy::admin::ConfigureArgs {
+            who: calproxy::admin::UserArgs {
+                tenant: TenantId::new("demo").unwrap(),
+                user: UserId::new("ann").unwrap(),
+            },
             primary: Some(home_id),
             conflicts: vec![work_id.clone()],
             conflict_users: vec![],
             privacy: None,
-        },
+        }),
     )
     .await;
-    let out = admin_ok(&env, Request::Sync { connection: None }).await;
+    let out = admin_ok(&env, Request::Sync(Default::default())).await;
     assert!(out.contains("3 fetched"), "{out}");
 
     let prim = c
@@ -149,7 +153,7 @@ async fn scenario(upstream_url: &str, user: &str, home: &str, work: &str) -> Tes
     )
     .await;
     up.delete(&format!("{work}w2.ics"), &[]).await;
-    let out = admin_ok(&env, Request::Sync { connection: None }).await;
+    let out = admin_ok(&env, Request::Sync(Default::default())).await;
     assert!(
         out.contains("2 fetched") && out.contains("1 removed"),
         "{out}"
@@ -173,7 +177,7 @@ async fn scenario(upstream_url: &str, user: &str, home: &str, work: &str) -> Tes
     assert!(t.contains("20261201T090000Z/20261201T100000Z"), "{t}");
 
     // An idle sync fetches nothing.
-    let out = admin_ok(&env, Request::Sync { connection: None }).await;
+    let out = admin_ok(&env, Request::Sync(Default::default())).await;
     assert!(out.contains("0 calendars synced"), "{out}");
     env
 }
@@ -213,7 +217,7 @@ async fn system_event_round_trip(env: &TestEnv, upstream_url: &str, user: &str, 
     let there = up.get(&format!("{home}sys-1.ics")).await.status(200).text();
     assert!(there.contains("longer"), "{there}");
     // A sync leaves it a writable system event (no duplicate, no read-only copy).
-    admin_ok(env, Request::Sync { connection: None }).await;
+    admin_ok(env, Request::Sync(Default::default())).await;
     let names = names(
         &c.propfind("/dav/demo/ann/primary/", "1", "")
             .await
@@ -225,7 +229,7 @@ async fn system_event_round_trip(env: &TestEnv, upstream_url: &str, user: &str, 
         "{names:?}"
     );
     c.delete(path, &[]).await.status(204);
-    calproxy::sync::outbox::drain(&env.app, true).await.unwrap();
+    env.app.outbox.drain(true).await.unwrap();
     up.get(&format!("{home}sys-1.ics")).await.status(404);
 }
 

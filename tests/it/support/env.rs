@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 
-use calproxy::availability;
 use calproxy::config::Config;
 use calproxy::state::App;
 use calproxy::store::Store;
@@ -39,8 +38,12 @@ impl TestEnv {
         let mut config = Config::new(addr, dir.path().to_path_buf());
         tweak(&mut config);
         let app = App::new(store, config);
-        availability::refresh(&app, &t, &u).expect("refresh");
+        // Derive the demo user's availability/ before the first request.
+        app.views
+            .ensure_fresh(&calproxy::ids::UserRef::new(&t, &u))
+            .expect("derive availability");
         let shutdown = CancellationToken::new();
+        tokio::spawn(app.views.clone().run(shutdown.clone()));
         let s2 = shutdown.clone();
         let app2 = app.clone();
         tokio::spawn(async move {

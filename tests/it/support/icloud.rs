@@ -61,14 +61,16 @@ pub async fn admin_ok(env: &TestEnv, req: Request) -> String {
 
 /// `Connect` for ann with the sim's credentials (or another password).
 pub fn connect_req(sim: &SimHandle, tenant: &str, user: &str, password: &str) -> Request {
-    Request::Connect {
-        tenant: TenantId::new(tenant).unwrap(),
-        user: UserId::new(user).unwrap(),
+    Request::Connect(calproxy::admin::ConnectArgs {
+        who: calproxy::admin::UserArgs {
+            tenant: TenantId::new(tenant).unwrap(),
+            user: UserId::new(user).unwrap(),
+        },
         apple_id: APPLE_ID.into(),
         password: WirePassword::new(&Secret::new(password.into())),
         upstream: sim.front_url(),
         id: Some(ConnectionId::new("icloud").unwrap()),
-    }
+    })
 }
 
 /// `Configure` with a primary and conflict calendars.
@@ -78,14 +80,16 @@ pub fn configure_req(
     primary: Option<&str>,
     conflicts: &[&str],
 ) -> Request {
-    Request::Configure {
-        tenant: TenantId::new(tenant).unwrap(),
-        user: UserId::new(user).unwrap(),
+    Request::Configure(calproxy::admin::ConfigureArgs {
+        who: calproxy::admin::UserArgs {
+            tenant: TenantId::new(tenant).unwrap(),
+            user: UserId::new(user).unwrap(),
+        },
         primary: primary.map(str::to_string),
         conflicts: conflicts.iter().map(|s| s.to_string()).collect(),
         conflict_users: vec![],
         privacy: None,
-    }
+    })
 }
 
 /// Adds a local user to calproxy.
@@ -110,7 +114,7 @@ impl Icloud {
         admin_ok(&env, connect_req(&sim, "demo", "ann", PASSWORD)).await;
         if configure {
             admin_ok(&env, configure_req("demo", "ann", Some("home"), &["work"])).await;
-            admin_ok(&env, Request::Sync { connection: None }).await;
+            admin_ok(&env, Request::Sync(Default::default())).await;
         }
         Icloud {
             sim,
@@ -122,7 +126,7 @@ impl Icloud {
 
     /// One sync of every connection; panics on failure.
     pub async fn sync(&self) -> String {
-        admin_ok(&self.env, Request::Sync { connection: None }).await
+        admin_ok(&self.env, Request::Sync(Default::default())).await
     }
 
     /// Object names in one of ann's collections.

@@ -1,96 +1,9 @@
-//! Traffic recording: every exchange with an upstream becomes an [`Entry`]
-//! with secrets redacted *before* anything leaves this module: the
-//! `Authorization`, cookie and `X-MobileMe-AuthToken` headers, and the
-//! app-specific password (and its Basic token) wherever else it appears.
-
-use std::sync::Arc;
-
-use serde::{Deserialize, Serialize};
+//! Redaction: the `Authorization`, cookie and `X-MobileMe-AuthToken`
+//! headers, and the app-specific password (and its Basic token) wherever
+//! else it appears, are replaced before an exchange is kept.
 
 /// Largest body kept per request or response.
 pub const BODY_CAP: usize = 64 * 1024;
-
-/// What made the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum Trigger {
-    /// `calproxy connect` discovery.
-    Connect,
-    /// A sync tick (background or `calproxy sync`).
-    #[default]
-    SyncTick,
-    /// The outbox pushing a system event.
-    OutboxPush,
-    /// `calproxy probe`.
-    Probe,
-}
-
-impl Trigger {
-    /// Lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Connect => "connect",
-            Trigger::SyncTick => "sync",
-            Trigger::OutboxPush => "outbox",
-            Trigger::Probe => "probe",
-        }
-    }
-}
-
-/// One recorded exchange, already redacted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    /// Unix milliseconds when the request started.
-    pub started_ms: i64,
-    /// The connection it belongs to.
-    pub connection: Option<String>,
-    /// What triggered it.
-    pub trigger: Trigger,
-    /// HTTP method.
-    pub method: String,
-    /// Full URL.
-    pub url: String,
-    /// Request headers (redacted).
-    pub request_headers: Vec<(String, String)>,
-    /// Request body (capped, redacted).
-    pub request_body: String,
-    /// Request body size before capping.
-    pub request_bytes: usize,
-    /// Response status, when an answer came.
-    pub status: Option<u16>,
-    /// The failure, when none came.
-    pub error: Option<String>,
-    /// Response headers (redacted).
-    pub response_headers: Vec<(String, String)>,
-    /// Response body (capped, redacted).
-    pub response_body: String,
-    /// Response body size before capping.
-    pub response_bytes: usize,
-    /// Milliseconds until the whole answer was read.
-    pub duration_ms: f64,
-}
-
-/// Where entries go (the sync layer stores them). Called synchronously.
-pub type Sink = Arc<dyn Fn(Entry) + Send + Sync>;
-
-/// Who records, for which connection, and why.
-#[derive(Clone)]
-pub struct Recorder {
-    /// The sink.
-    pub sink: Sink,
-    /// Connection id.
-    pub connection: Option<String>,
-    /// Trigger.
-    pub trigger: Trigger,
-}
-
-impl std::fmt::Debug for Recorder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Recorder")
-            .field("connection", &self.connection)
-            .field("trigger", &self.trigger)
-            .finish()
-    }
-}
 
 const SECRET_HEADERS: &[&str] = &[
     "authorization",
@@ -115,6 +28,16 @@ impl Redactor {
         Self {
             needles: secrets.into_iter().filter(|s| s.len() >= 4).collect(),
         }
+    }
+
+    /// A redactor for a connection's credentials: the password and the
+    /// Basic token made from it.
+    pub fn for_credentials(creds: &crate::upstream::Credentials) -> Self {
+        use base64::Engine as _;
+        let password = creds.password.expose().clone();
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", creds.user, password));
+        Self::new(vec![password, token])
     }
 
     /// Text with every secret replaced.

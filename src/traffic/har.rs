@@ -1,9 +1,9 @@
 //! HAR 1.2 export of recorded exchanges (the format browsers' devtools
-//! import). Entries are already redacted by `record`.
+//! import). Entries were redacted when they were recorded.
 
 use serde_json::{json, Value};
 
-use super::record::Entry;
+use super::Entry;
 
 fn headers(h: &[(String, String)]) -> Value {
     Value::Array(
@@ -176,7 +176,7 @@ pub fn validate(doc: &Value) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::upstream::record::Trigger;
+    use crate::traffic::Trigger;
 
     #[test]
     fn har_1_2_structure() {

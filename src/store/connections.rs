@@ -1,12 +1,15 @@
-//! Upstream state: connections (with sealed passwords), the remote
-//! calendars they list, the raw objects fetched from them (one copy per
-//! connection, however many tenants use it: R8), and each user's links
-//! (primary and conflict calendars: R7).
+//! Connections and links: iCloud (or other CalDAV) connections with their
+//! sealed passwords, the remote calendars they list with our sync position,
+//! the raw objects fetched from them (one copy per connection, however many
+//! tenants use it: R8), and each user's links (primary and conflict
+//! calendars: R7).
 
 use serde::{Deserialize, Serialize};
 
 use super::{codec, keys, Error, Result, Store};
-use crate::ids::{CalendarId, ConnectionId, ETag, Href, TenantId, UserId};
+use crate::ids::{
+    CTag, CalendarId, ConnectionId, ETag, Href, SyncToken, TenantId, UserId, UserRef,
+};
 use crate::secret::Secret;
 
 /// Health of a connection.
@@ -75,9 +78,14 @@ pub struct RemoteCalendarRecord {
     /// Read-only for this account.
     pub read_only: bool,
     /// The ctag (or sync-token property) seen at the last complete sync.
-    pub synced_ctag: Option<String>,
+    pub synced_ctag: Option<CTag>,
     /// The sync-collection token of the last complete sync.
-    pub sync_token: Option<String>,
+    pub sync_token: Option<SyncToken>,
+    /// The store sequence ([`Store::sequence`]) taken just before the
+    /// listing that the stored raw objects reflect was requested. A system
+    /// event delivered after it may be missing from them (bug found in
+    /// issue 9: such events must not be taken for deleted in iCloud).
+    pub listed_at: Option<u64>,
 }
 
 /// A raw object as fetched from upstream.
@@ -116,6 +124,15 @@ impl UserLinks {
     pub fn remote_refs(&self) -> impl Iterator<Item = &RemoteRef> {
         self.primary.iter().chain(self.conflicts.iter())
     }
+}
+
+/// A user and their links (see [`Store::users_linked_to`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkedUser {
+    /// The user.
+    pub user: UserRef,
+    /// Their calendar choices.
+    pub links: UserLinks,
 }
 
 fn remote_cal_key(c: &ConnectionId, cal: &CalendarId) -> Vec<u8> {
@@ -315,11 +332,12 @@ impl Store {
     /// Replaces a user's links.
     pub fn put_links(&self, t: &TenantId, u: &UserId, links: &UserLinks) -> Result<()> {
         self.links.insert(keys::user(t, u), codec::encode(links)?)?;
+        self.changed(super::Change::User(UserRef::new(t, u)));
         Ok(())
     }
 
-    /// Every (tenant, user) whose links reference `(connection, calendar)`.
-    pub fn users_linked_to(&self, c: &ConnectionId) -> Result<Vec<(TenantId, UserId, UserLinks)>> {
+    /// Every user whose links reference a calendar of connection `c`.
+    pub fn users_linked_to(&self, c: &ConnectionId) -> Result<Vec<LinkedUser>> {
         let mut out = Vec::new();
         for kv in self.links.iter() {
             let (k, v) = kv?;
@@ -330,7 +348,10 @@ impl Store {
             let s = std::str::from_utf8(&k).map_err(|_| Error::BadKey { tree: "links" })?;
             let (t, u) = s.split_once('\0').ok_or(Error::BadKey { tree: "links" })?;
             match (TenantId::new(t), UserId::new(u)) {
-                (Ok(t), Ok(u)) => out.push((t, u, links)),
+                (Ok(t), Ok(u)) => out.push(LinkedUser {
+                    user: UserRef { tenant: t, user: u },
+                    links,
+                }),
                 _ => return Err(Error::BadKey { tree: "links" }),
             }
         }

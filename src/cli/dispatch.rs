@@ -1,5 +1,5 @@
 //! Running admin requests: through a running server's socket or in
-//! process; reading passwords; opening the store.
+//! process (`traffic tail` polls); reading passwords; opening the store.
 
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
@@ -12,7 +12,7 @@ use crate::secret::Secret;
 use crate::state::App;
 use crate::store::Store;
 
-use super::{TrafficAction, DEFAULT_LISTEN};
+use super::DEFAULT_LISTEN;
 
 /// Sends an admin request to a running server's socket, or executes it in
 /// process on the data directory when no server runs. The flag says which.
@@ -39,55 +39,21 @@ pub(super) async fn admin_call(
     })
 }
 
-pub(super) async fn traffic(action: TrafficAction) -> Result<()> {
-    match action {
-        TrafficAction::List {
-            connection,
-            status,
-            method,
-            limit,
-            data,
-        } => {
-            let f = crate::inspect::ListFilter {
-                connection,
-                status,
-                method,
-                limit,
-            };
-            run_admin(&data, admin::Request::TrafficList(f)).await
+/// `traffic tail`: prints new exchanges every second while a server runs.
+pub(super) async fn tail(data: &Path) -> Result<()> {
+    let mut after = 0;
+    loop {
+        let req = admin::Request::Traffic(admin::TrafficCommand::Since { after });
+        let (resp, live) = admin_call(data, req).await?;
+        print!("{}", resp.output);
+        after = resp.cursor.unwrap_or(after);
+        if !live {
+            eprintln!("(calproxy serve is not running on this data directory: nothing to follow)");
+            return Ok(());
         }
-        TrafficAction::Show { id, data } => {
-            run_admin(&data, admin::Request::TrafficShow { id }).await
-        }
-        TrafficAction::Export {
-            connection,
-            since,
-            data,
-        } => {
-            let req = admin::Request::TrafficExport {
-                connection,
-                since_ms: since.map(|t| t.timestamp_millis()),
-            };
-            run_admin(&data, req).await
-        }
-        TrafficAction::Tail { data } => {
-            let mut after = 0;
-            loop {
-                let (resp, live) =
-                    admin_call(&data, admin::Request::TrafficSince { after }).await?;
-                print!("{}", resp.output);
-                after = resp.cursor.unwrap_or(after);
-                if !live {
-                    eprintln!(
-                        "(calproxy serve is not running on this data directory: nothing to follow)"
-                    );
-                    return Ok(());
-                }
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => return Ok(()),
-                    _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-                }
-            }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
         }
     }
 }

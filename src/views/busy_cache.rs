@@ -11,22 +11,26 @@
 //! `delete_object` advances it), the expansion settings (user time zone and
 //! owner addresses) and the window. A stale entry is brought up to date with
 //! the store's change log (`changes_since`): only changed objects are
-//! expanded again. Unknown or expired tokens, a new day (window moved) or
-//! other settings rebuild the collection. The token is read *before* the
-//! objects, so a concurrent write is at worst applied twice, never lost.
-//! Nothing here knows key layouts: it uses `Store`'s typed API only.
+//! expanded again. Unknown or expired tokens, a moved window (weekly, see
+//! `views::cache_window`) or other settings rebuild the collection. The
+//! token is read *before* the objects, so a concurrent write is at worst
+//! applied twice, never lost. Nothing here knows key layouts: it uses
+//! `Store`'s typed API only. Owned by `views`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::ical::{self, BusyInterval, ExpandOptions, TimeRange};
-use crate::ids::{ObjectName, SyncToken, TenantId, UserId};
+use crate::ids::{ObjectName, SyncToken, UserRef};
 use crate::store::{self, CollectionKey, CollectionRecord, Store};
 
-/// Expansion settings an entry was computed with.
+/// Expansion settings an entry was computed with: the owner's time zone
+/// (floating times, all-day dates) and calendar addresses (PARTSTAT).
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Settings {
+pub struct Settings {
+    /// Zone for floating times and all-day dates.
     pub tz: chrono_tz::Tz,
+    /// The owner's calendar user addresses.
     pub owners: Vec<String>,
 }
 
@@ -63,7 +67,7 @@ pub struct CacheStats {
 #[derive(Default)]
 struct Inner {
     collections: HashMap<CollectionKey, CollectionEntry>,
-    users: HashMap<(TenantId, UserId), UserEntry>,
+    users: HashMap<UserRef, UserEntry>,
     stats: CacheStats,
 }
 
@@ -227,24 +231,24 @@ impl BusyCache {
         Ok(())
     }
 
-    /// The user-level merge over `sources` (collection, record, settings).
+    /// The user-level merge over `sources`.
     pub(crate) fn user(
         &self,
         store: &Store,
-        who: (&TenantId, &UserId),
-        sources: &[(CollectionKey, CollectionRecord, Settings)],
+        who: &UserRef,
+        sources: &[super::deps::Source],
         window: TimeRange,
     ) -> store::Result<Arc<Vec<BusyInterval>>> {
         let mut g = self.lock();
         let states: Vec<(CollectionKey, SyncToken)> = sources
             .iter()
-            .map(|(k, r, _)| (k.clone(), Store::sync_token(r)))
+            .map(|s| (s.key.clone(), Store::sync_token(&s.record)))
             .collect();
-        let ukey = (who.0.clone(), who.1.clone());
-        let settings_same = sources.iter().all(|(k, _, s)| {
+        let ukey = who.clone();
+        let settings_same = sources.iter().all(|s| {
             g.collections
-                .get(k)
-                .is_some_and(|e| e.settings == *s && e.window == window)
+                .get(&s.key)
+                .is_some_and(|e| e.settings == s.settings && e.window == window)
         });
         if let Some(u) = g.users.get(&ukey) {
             if settings_same && u.states == states && u.window == window {
@@ -254,9 +258,9 @@ impl BusyCache {
             }
         }
         let mut all = Vec::new();
-        for (k, r, s) in sources {
-            Self::refresh_collection(&mut g, store, k, r, s, window)?;
-            if let Some(e) = g.collections.get(k) {
+        for s in sources {
+            Self::refresh_collection(&mut g, store, &s.key, &s.record, &s.settings, window)?;
+            if let Some(e) = g.collections.get(&s.key) {
                 all.extend(e.merged.iter().copied());
             }
         }

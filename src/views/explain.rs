@@ -8,12 +8,12 @@
 
 use serde::Serialize;
 
-use super::cache::{object_busy, Settings};
-use super::{busy_for_user, cache_window, clip, outside, sources};
+use super::busy_cache::object_busy;
+use super::deps;
+use super::{clip, outside, Views};
 use crate::ical::{BusyInterval, BusyKind, TimeRange};
-use crate::ids::{ObjectName, TenantId, UserId};
-use crate::state::App;
-use crate::store::{self, CollectionKey, CollectionRecord};
+use crate::ids::{ObjectName, UserRef};
+use crate::store;
 
 /// One source of a busy interval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,51 +49,60 @@ fn kind_name(k: BusyKind) -> &'static str {
     }
 }
 
-/// Each object's busy intervals in `window` for one collection.
-fn per_object(
-    app: &App,
-    key: &CollectionKey,
-    rec: &CollectionRecord,
-    s: &Settings,
-    window: TimeRange,
-) -> store::Result<Vec<(ObjectName, Vec<BusyInterval>)>> {
-    let cached = cache_window(app, chrono::Utc::now());
-    let mut out: Vec<(ObjectName, Vec<BusyInterval>)> = Vec::new();
-    if window.start < cached.end && window.end > cached.start {
-        let got = app
-            .busy
-            .with_collection(&app.store, key, rec, s, cached, |e| {
-                e.objects
-                    .iter()
-                    .map(|(n, v)| (n.clone(), clip(v, window)))
-                    .filter(|(_, v)| !v.is_empty())
-                    .collect::<Vec<_>>()
-            })?;
-        out.extend(got.unwrap_or_default());
-    }
-    let parts = outside(window, cached);
-    if !parts.is_empty() {
-        for (name, o) in app.store.objects(key)? {
-            let v: Vec<BusyInterval> = parts
-                .iter()
-                .flat_map(|p| object_busy(&name, &o.data, *p, s))
-                .collect();
-            if !v.is_empty() {
-                out.push((name, v));
-            }
-        }
-    }
-    Ok(out)
+/// One object's busy intervals.
+struct ObjectBusy {
+    name: ObjectName,
+    intervals: Vec<BusyInterval>,
 }
 
-/// The merged busy time of a user in `window`, each interval with its sources.
-pub fn why_busy(
-    app: &App,
-    t: &TenantId,
-    u: &UserId,
-    window: TimeRange,
-) -> store::Result<Vec<Explained>> {
-    let merged = busy_for_user(app, t, u, window)?;
+impl Views {
+    /// Each object's busy intervals in `window` for one source collection.
+    fn per_object(&self, src: &deps::Source, window: TimeRange) -> store::Result<Vec<ObjectBusy>> {
+        let cached = self.cache_window(chrono::Utc::now());
+        let mut out: Vec<ObjectBusy> = Vec::new();
+        if window.start < cached.end && window.end > cached.start {
+            let got = self.inner.busy.with_collection(
+                self.store(),
+                &src.key,
+                &src.record,
+                &src.settings,
+                cached,
+                |e| {
+                    e.objects
+                        .iter()
+                        .map(|(n, v)| ObjectBusy {
+                            name: n.clone(),
+                            intervals: clip(v, window),
+                        })
+                        .filter(|o| !o.intervals.is_empty())
+                        .collect::<Vec<_>>()
+                },
+            )?;
+            out.extend(got.unwrap_or_default());
+        }
+        let parts = outside(window, cached);
+        if !parts.is_empty() {
+            for (name, o) in self.store().objects(&src.key)? {
+                let intervals: Vec<BusyInterval> = parts
+                    .iter()
+                    .flat_map(|p| object_busy(&name, &o.data, *p, &src.settings))
+                    .collect();
+                if !intervals.is_empty() {
+                    out.push(ObjectBusy { name, intervals });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The merged busy time of a user in `window`, each interval with its sources.
+    pub fn why_busy(&self, who: &UserRef, window: TimeRange) -> store::Result<Vec<Explained>> {
+        why_busy(self, who, window)
+    }
+}
+
+fn why_busy(views: &Views, who: &UserRef, window: TimeRange) -> store::Result<Vec<Explained>> {
+    let merged = views.busy_for_user(who, window)?;
     let mut out: Vec<Explained> = merged
         .iter()
         .map(|m| Explained {
@@ -103,11 +112,16 @@ pub fn why_busy(
             sources: Vec::new(),
         })
         .collect();
-    for (key, rec, s) in sources(app, t, u)? {
-        let own = &key.user == u;
-        let mut items = per_object(app, &key, &rec, &s, window)?;
-        items.sort_by(|a, b| a.0.cmp(&b.0));
-        for (name, ivs) in items {
+    for src in deps::sources(views.store(), who)? {
+        let key = &src.key;
+        let own = key.user == who.user;
+        let mut items = views.per_object(&src, window)?;
+        items.sort_by(|a, b| a.name.cmp(&b.name));
+        for ObjectBusy {
+            name,
+            intervals: ivs,
+        } in items
+        {
             let mut hit: Vec<usize> = Vec::new();
             for iv in ivs {
                 // Merged intervals never overlap and are sorted.
@@ -126,7 +140,10 @@ pub fn why_busy(
                 continue;
             }
             let source = if own {
-                let summary = app.store.object(&key, &name)?.and_then(|o| o.index.summary);
+                let summary = views
+                    .store()
+                    .object(key, &name)?
+                    .and_then(|o| o.index.summary);
                 Source {
                     calendar: key.calendar.as_str().to_string(),
                     object: Some(name.as_str().to_string()),

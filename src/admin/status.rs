@@ -1,54 +1,15 @@
-//! `sync`, `status`, `feed show|rotate` and `busy`: running and reporting.
+//! `sync` and `status`: running the sync now, and reporting each
+//! connection's health, the outbox and the derived views.
 
 use std::fmt::Write as _;
 
-use crate::ids::{ConnectionId, TenantId, UserId};
+use crate::ids::{ConnectionId, TenantId};
 use crate::state::App;
 use crate::store::ConnectionState;
 use crate::sync;
 use crate::upstream;
 
 use super::{Response, AUTH_ADVICE};
-
-/// The feed path of a user's token (creating one, or a new one on `rotate`).
-pub(super) async fn feed(app: &App, tenant: &TenantId, user: &UserId, rotate: bool) -> Response {
-    match crate::accounts::feed_token(&app.store, tenant, user, rotate) {
-        Ok(Some(tok)) => {
-            let _ = app.store.flush().await;
-            Response::ok(format!("/feeds/{}/availability.ics\n", tok.expose()))
-        }
-        Ok(None) => Response::fail(format!("no user {user}@{tenant}\n")),
-        Err(e) => Response::fail(format!("storage failed: {e}\n")),
-    }
-}
-
-pub(super) fn busy(
-    app: &App,
-    tenant: &TenantId,
-    user: &UserId,
-    from: chrono::DateTime<chrono::Utc>,
-    to: chrono::DateTime<chrono::Utc>,
-    json: bool,
-) -> Response {
-    if !matches!(app.store.user(tenant, user), Ok(Some(_))) {
-        return Response::fail(format!("no user {user}@{tenant}\n"));
-    }
-    if to <= from {
-        return Response::fail("--to must be after --from\n".into());
-    }
-    let window = crate::ical::TimeRange {
-        start: from,
-        end: to,
-    };
-    match crate::availability::explain::why_busy(app, tenant, user, window) {
-        Ok(items) if json => match serde_json::to_string_pretty(&items) {
-            Ok(s) => Response::ok(format!("{s}\n")),
-            Err(e) => Response::fail(format!("cannot render: {e}\n")),
-        },
-        Ok(items) => Response::ok(crate::availability::explain::render_text(&items)),
-        Err(e) => Response::fail(format!("storage failed: {e}\n")),
-    }
-}
 
 pub(super) async fn sync_now(app: &App, only: Option<&ConnectionId>) -> Response {
     let conns = match app.store.connections() {
@@ -64,7 +25,11 @@ pub(super) async fn sync_now(app: &App, only: Option<&ConnectionId>) -> Response
         }) {
             return Response::fail(format!("storage failed: {e}\n"));
         }
-        match sync::sync_and_record(app, id, std::time::Duration::from_millis(500)).await {
+        match app
+            .engine
+            .sync_and_record(id, std::time::Duration::from_millis(500))
+            .await
+        {
             Ok(r) => {
                 let _ = writeln!(
                     out,
@@ -147,6 +112,24 @@ pub(super) fn status(app: &App) -> Response {
         );
         let depth = outbox.iter().filter(|q| q.entry.connection == id).count();
         let _ = writeln!(out, "  outbox          {depth} waiting");
+    }
+    let views = app.views.status();
+    if views.stale.is_empty() {
+        let _ = writeln!(out, "views: all current ({} refreshes)", views.refreshed);
+    } else {
+        let _ = writeln!(
+            out,
+            "views: {} waiting for a retry ({} failed refreshes so far)",
+            views.stale.len(),
+            views.failures
+        );
+        for v in &views.stale {
+            let _ = writeln!(
+                out,
+                "  {} availability/: {} (attempt {})",
+                v.user, v.error, v.attempts
+            );
+        }
     }
     Response::ok(out)
 }

@@ -1,0 +1,42 @@
+//! `feed show|rotate` and `busy`: a user's availability feed and "why busy".
+
+use crate::ical::TimeRange;
+use crate::ids::UserRef;
+use crate::state::App;
+use crate::views::explain;
+
+use super::{BusyArgs, Response, UserArgs};
+
+/// The feed path of a user's token (creating one, or a new one on `rotate`).
+pub(super) async fn feed(app: &App, who: &UserArgs, rotate: bool) -> Response {
+    match crate::accounts::feed_token(&app.store, &who.tenant, &who.user, rotate) {
+        Ok(Some(tok)) => {
+            let _ = app.store.flush().await;
+            Response::ok(format!("{}\n", crate::route::feed(&tok)))
+        }
+        Ok(None) => Response::fail(format!("no user {}@{}\n", who.user, who.tenant)),
+        Err(e) => Response::fail(format!("storage failed: {e}\n")),
+    }
+}
+
+pub(super) fn busy(app: &App, b: &BusyArgs) -> Response {
+    let who = UserRef::new(&b.who.tenant, &b.who.user);
+    if !matches!(app.store.user(&who.tenant, &who.user), Ok(Some(_))) {
+        return Response::fail(format!("no user {who}\n"));
+    }
+    let window = TimeRange {
+        start: b.from.with_timezone(&chrono::Utc),
+        end: b.to.with_timezone(&chrono::Utc),
+    };
+    if window.end <= window.start {
+        return Response::fail("--to must be after --from\n".into());
+    }
+    match app.views.why_busy(&who, window) {
+        Ok(items) if b.json => match serde_json::to_string_pretty(&items) {
+            Ok(s) => Response::ok(format!("{s}\n")),
+            Err(e) => Response::fail(format!("cannot render: {e}\n")),
+        },
+        Ok(items) => Response::ok(explain::render_text(&items)),
+        Err(e) => Response::fail(format!("storage failed: {e}\n")),
+    }
+}

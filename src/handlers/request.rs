@@ -1,0 +1,165 @@
+//! The request seam: every request, once authenticated and with its body
+//! collected, is parsed by [`parse`] into one [`Request`] and run by
+//! [`dispatch`]. Nothing else routes.
+
+use bytes::Bytes;
+use hyper::{HeaderMap, Method, StatusCode};
+
+use crate::dav::{self, DavRequest, EtagCondition};
+use crate::ids::{FeedToken, UserId, UserRef};
+use crate::route::{Access, Route};
+use crate::state::App;
+use crate::traffic;
+
+use super::{busy_api, debug, feed, object, propfind, report, write, Ctx, Error, Reply, Result};
+
+/// Who asks, as the transport authenticated them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// Nobody signed in (public routes only).
+    Anonymous,
+    /// A tenant user (Basic auth).
+    User(UserRef),
+    /// A local admin (Basic auth against the admins).
+    Admin(UserId),
+}
+
+/// One request, parsed.
+#[derive(Debug)]
+pub enum Request {
+    /// `GET /healthz`.
+    Health,
+    /// `GET /metrics`.
+    Metrics,
+    /// `/.well-known/caldav`: 301 to `/dav/`.
+    WellKnown,
+    /// The availability feed.
+    Feed {
+        /// The secret token (the feed's credential).
+        token: FeedToken,
+        /// `If-None-Match`.
+        if_none_match: Option<EtagCondition>,
+    },
+    /// `/debug/traffic.har` with its filter.
+    DebugHar(traffic::Filter),
+    /// `/api/{t}/{u}/busy?start=…&end=…`.
+    BusyApi {
+        /// Whose busy time.
+        owner: UserRef,
+        /// The query string.
+        query: Option<String>,
+    },
+    /// A DAV method on the root, a home, a collection or an object.
+    Dav {
+        /// Where.
+        route: Route,
+        /// What.
+        request: DavRequest,
+    },
+}
+
+/// Who may make this request: OPTIONS answers capabilities without
+/// credentials (RFC 4791 §5.1); otherwise the route decides.
+pub fn needs(route: &Route, method: &Method) -> Access {
+    if method == Method::OPTIONS && route.access() == Access::User {
+        return Access::Public;
+    }
+    route.access()
+}
+
+fn get_or_head(method: &Method) -> Result<()> {
+    if method == Method::GET || method == Method::HEAD {
+        Ok(())
+    } else {
+        Err(Error::MethodNotAllowed { allow: "GET, HEAD" })
+    }
+}
+
+/// Parses a routed request with its collected body.
+pub fn parse(
+    route: Route,
+    method: &Method,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: Bytes,
+) -> Result<Request> {
+    Ok(match route {
+        Route::Health => Request::Health,
+        Route::Metrics => Request::Metrics,
+        Route::WellKnown => Request::WellKnown,
+        Route::Feed(token) => {
+            get_or_head(method)?;
+            Request::Feed {
+                token,
+                if_none_match: dav::parse_headers(headers)?.if_none_match,
+            }
+        }
+        Route::DebugHar => Request::DebugHar(traffic::Filter::from_query(query)),
+        Route::BusyApi(owner) => {
+            get_or_head(method)?;
+            Request::BusyApi {
+                owner,
+                query: query.map(str::to_string),
+            }
+        }
+        route @ (Route::Root | Route::Home(_) | Route::Collection(_) | Route::Object { .. }) => {
+            Request::Dav {
+                request: dav::parse_request(method, headers, body)?,
+                route,
+            }
+        }
+    })
+}
+
+fn signed_in(caller: &Caller) -> Result<&UserRef> {
+    match caller {
+        Caller::User(u) => Ok(u),
+        // The transport authenticates before dispatching; reaching here
+        // without a user is a routing bug, answered as "not found".
+        Caller::Anonymous | Caller::Admin(_) => Err(Error::NotFound),
+    }
+}
+
+/// Runs a parsed request.
+pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply> {
+    match req {
+        Request::Health => Ok(Reply::text(StatusCode::OK, "ok\n")),
+        Request::Metrics => Ok(super::debug::metrics(app)),
+        Request::WellKnown => Ok(Reply::redirect("/dav/")),
+        Request::Feed {
+            token,
+            if_none_match,
+        } => feed::get(app, &token, if_none_match.as_ref()),
+        Request::DebugHar(filter) => match caller {
+            Caller::Admin(_) => debug::har(app, &filter),
+            _ => Err(Error::NotFound),
+        },
+        Request::BusyApi { owner, query } => {
+            busy_api::get(app, signed_in(caller)?, &owner, query.as_deref())
+        }
+        Request::Dav { route, request } => {
+            if let DavRequest::Options = request {
+                return Ok(Reply::options());
+            }
+            let principal = signed_in(caller)?;
+            let ctx = Ctx { app, principal };
+            match request {
+                DavRequest::Options => Ok(Reply::options()),
+                DavRequest::PropFind { headers, body } => {
+                    propfind::propfind(&ctx, &route, &headers, body)
+                }
+                DavRequest::PropPatch(ops) => write::proppatch(&ctx, &route, ops).await,
+                DavRequest::Report { report, .. } => report::report(&ctx, &route, *report),
+                DavRequest::Get { head: _, headers } => object::get(&ctx, &route, &headers),
+                DavRequest::Put { headers, body } => write::put(&ctx, &route, &headers, body).await,
+                DavRequest::Delete { headers } => write::delete(&ctx, &route, &headers).await,
+                DavRequest::MoveOrCopy { .. } => write::move_or_copy(&ctx, &route),
+                DavRequest::MakeCollection => write::make_collection(&ctx, &route),
+                DavRequest::NotAllowed(_) => Err(Error::MethodNotAllowed {
+                    allow: super::allow_for(&route),
+                }),
+                DavRequest::Unknown(_) => Err(Error::NotImplemented),
+            }
+        }
+    }
+}

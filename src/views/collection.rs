@@ -1,0 +1,196 @@
+//! The materialised `availability/` collection (R9): one "Busy" event per
+//! merged block, named and UID'd by its start and end, with content (and
+//! so ETag) fixed by the interval, so an unchanged block keeps its name and
+//! ETag and sync-collection clients see only real changes.
+//!
+//! [`Views::ensure_fresh`] compares the user's [`ViewStamp`] with what the
+//! view would be derived from now and, when they differ, applies only the
+//! differences, under the user's lock, then records the new stamp.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+
+use crate::ical::{self, BusyInterval};
+use crate::ids::{ETag, EventUid, ObjectName, UserRef};
+use crate::store::{self, ObjectRecord, Origin, SourceVersion, ViewStamp, WriteCondition};
+
+use super::deps::{self, Source};
+use super::{flatten, Error, Retry, Views};
+
+fn settings_fingerprint(sources: &[Source]) -> u64 {
+    let mut h = Sha256::new();
+    for s in sources {
+        h.update(s.key.tenant.as_str());
+        h.update([0]);
+        h.update(s.key.user.as_str());
+        h.update([0]);
+        h.update(s.settings.tz.name());
+        for o in &s.settings.owners {
+            h.update([1]);
+            h.update(o.as_bytes());
+        }
+        h.update([2]);
+    }
+    let d = h.finalize();
+    u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+fn busy_object(iv: &BusyInterval) -> Option<(ObjectName, ObjectRecord)> {
+    let (s, e) = (iv.start.timestamp(), iv.end.timestamp());
+    let uid = format!("calproxy-busy-{s}-{e}");
+    let data = ical::busy_event(&uid, iv.start, iv.end, "Busy", iv.start).into_bytes();
+    EventUid::new(uid.as_str()).ok()?;
+    let index = ical::parse_lenient(&data).ok()?;
+    let name = ObjectName::new(format!("{uid}.ics")).ok()?;
+    Some((
+        name,
+        ObjectRecord {
+            etag: ETag::of_content(&data),
+            data,
+            index,
+            origin: Origin::Local,
+            modified: Utc::now().timestamp(),
+        },
+    ))
+}
+
+impl Views {
+    /// What `who`'s views would be derived from now.
+    pub(super) fn stamp_now(&self, who: &UserRef) -> store::Result<(ViewStamp, Vec<Source>)> {
+        let sources = deps::sources(self.store(), who)?;
+        let mut versions: Vec<SourceVersion> = sources
+            .iter()
+            .map(|s| SourceVersion {
+                key: s.key.clone(),
+                incarnation: s.record.incarnation,
+                seq: s.record.seq,
+            })
+            .collect();
+        versions.sort_by(|a, b| a.key.cmp(&b.key));
+        let w = self.window_at(Utc::now());
+        let stamp = ViewStamp {
+            sources: versions,
+            settings: settings_fingerprint(&sources),
+            window: (w.start.timestamp(), w.end.timestamp()),
+        };
+        Ok((stamp, sources))
+    }
+
+    fn lock_of(&self, who: &UserRef) -> Arc<Mutex<()>> {
+        self.inner
+            .locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(who.clone())
+            .or_default()
+            .clone()
+    }
+
+    /// Brings `who`'s `availability/` up to date if what it was derived
+    /// from changed. Returns whether it had to be refreshed. A failure is
+    /// recorded for a retry (and in the metrics), never hidden.
+    pub fn ensure_fresh(&self, who: &UserRef) -> Result<bool, Error> {
+        let lock = self.lock_of(who);
+        let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let result = self.refresh_locked(who);
+        let mut retries = self.inner.retries.lock().unwrap_or_else(|p| p.into_inner());
+        match &result {
+            Ok(refreshed) => {
+                retries.remove(who);
+                if *refreshed {
+                    self.inner.refreshed.fetch_add(1, Ordering::Relaxed);
+                    self.inner.metrics.record_view_refresh(true);
+                }
+            }
+            Err(e) => {
+                self.inner.failures.fetch_add(1, Ordering::Relaxed);
+                self.inner.metrics.record_view_refresh(false);
+                let attempts = retries.get(who).map_or(0, |r| r.attempts) + 1;
+                let wait = crate::sync::plan::backoff(attempts, None);
+                tracing::warn!(user = %who, error = %e, attempts, "availability view not refreshed; retrying");
+                retries.insert(
+                    who.clone(),
+                    Retry {
+                        error: e.to_string(),
+                        attempts,
+                        due: std::time::Instant::now() + wait,
+                    },
+                );
+            }
+        }
+        result
+    }
+
+    fn refresh_locked(&self, who: &UserRef) -> Result<bool, Error> {
+        let Some(key) = deps::availability_of(who) else {
+            return Ok(false);
+        };
+        if self.store().collection(&key)?.is_none() {
+            return Ok(false);
+        }
+        let (stamp, _) = self.stamp_now(who)?;
+        if self.store().view_stamp(who)?.as_ref() == Some(&stamp) {
+            return Ok(false);
+        }
+        if self
+            .inner
+            .inject
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(Error::Injected);
+        }
+        let window = self.window_at(Utc::now());
+        let wanted: BTreeMap<ObjectName, ObjectRecord> = flatten(&self.busy_for_user(who, window)?)
+            .iter()
+            .filter_map(busy_object)
+            .collect();
+        let existing: BTreeMap<ObjectName, ETag> =
+            self.store().object_etags(&key)?.into_iter().collect();
+        for name in existing.keys() {
+            if !wanted.contains_key(name) {
+                match self.store().delete_object(&key, name, None) {
+                    Ok(_) | Err(store::Error::NoObject { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        for (name, rec) in &wanted {
+            if existing.get(name) == Some(&rec.etag) {
+                continue;
+            }
+            self.store()
+                .put_object(&key, name, rec, &WriteCondition::default())?;
+        }
+        self.store().put_view_stamp(who, &stamp)?;
+        Ok(true)
+    }
+
+    /// Whether `who`'s view waits for a retry that is due now.
+    pub(super) fn due_retries(&self) -> Vec<UserRef> {
+        let now = std::time::Instant::now();
+        self.inner
+            .retries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, r)| r.due <= now)
+            .map(|(u, _)| u.clone())
+            .collect()
+    }
+
+    /// When the next retry is due, if any.
+    pub(super) fn next_retry(&self) -> Option<std::time::Instant> {
+        self.inner
+            .retries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|r| r.due)
+            .min()
+    }
+}

@@ -1,0 +1,53 @@
+//! The availability feed (`/feeds/{token}/availability.ics`): the user's
+//! merged busy time in the materialised window as one iCalendar document,
+//! with a content ETag. Kept per user with the [`ViewStamp`] it was built
+//! from, so an unchanged feed is a lookup and a conditional GET a 304.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::ical;
+use crate::ids::{ETag, UserRef};
+use crate::store;
+
+use super::{flatten, Views};
+
+/// A rendered feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedDoc {
+    /// The iCalendar text.
+    pub body: String,
+    /// Its content ETag.
+    pub etag: ETag,
+}
+
+impl Views {
+    /// The current feed of `who`.
+    pub fn feed(&self, who: &UserRef) -> store::Result<Arc<FeedDoc>> {
+        let (stamp, _) = self.stamp_now(who)?;
+        if let Some((s, doc)) = self
+            .inner
+            .feeds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(who)
+        {
+            if s == &stamp {
+                return Ok(doc.clone());
+            }
+        }
+        let window = self.window_at(Utc::now());
+        let body = ical::busy_calendar("Availability", &flatten(&self.busy_for_user(who, window)?));
+        let doc = Arc::new(FeedDoc {
+            etag: ETag::of_content(body.as_bytes()),
+            body,
+        });
+        self.inner
+            .feeds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(who.clone(), (stamp, doc.clone()));
+        Ok(doc)
+    }
+}

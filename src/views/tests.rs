@@ -1,0 +1,141 @@
+//! Views unit tests: windows, clipping, the stamp check, injected failures.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::ical::BusyKind;
+use crate::ids::{CalendarId, ObjectName, TenantId, UserId};
+use crate::store::{ObjectRecord, Origin, WriteCondition};
+
+fn views() -> (Store, Views) {
+    let s = Store::temporary().unwrap();
+    let v = Views::new(&s, AvailabilityWindow::default(), &Arc::default());
+    (s, v)
+}
+
+#[test]
+fn cache_window_holds_the_materialised_window_and_a_year_on_every_day() {
+    let (_, v) = views();
+    let start: DateTime<Utc> = "2026-11-20T00:00:00Z".parse().unwrap();
+    let mut moves = 0;
+    let mut last = v.cache_window(start);
+    for h in 0..(24 * 21) {
+        let now = start + Duration::hours(h);
+        let c = v.cache_window(now);
+        let w = v.window_at(now);
+        assert!(c.start <= w.start && w.end <= c.end, "{now}");
+        assert!(
+            c.start <= now && now + Duration::days(366) <= c.end,
+            "{now}"
+        );
+        if c != last {
+            moves += 1;
+            last = c;
+        }
+    }
+    assert!(
+        moves <= 3,
+        "the cached window moves weekly, not daily ({moves})"
+    );
+}
+
+#[test]
+fn clip_cuts_merged_intervals_to_the_window() {
+    let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let iv = |a: &str, b: &str, kind| BusyInterval {
+        start: t(a),
+        end: t(b),
+        kind,
+    };
+    let merged = ical::merge(vec![
+        iv(
+            "2026-01-01T09:00:00Z",
+            "2026-01-01T10:00:00Z",
+            BusyKind::Busy,
+        ),
+        iv(
+            "2026-01-01T09:30:00Z",
+            "2026-01-01T12:00:00Z",
+            BusyKind::Tentative,
+        ),
+        iv(
+            "2026-01-02T09:00:00Z",
+            "2026-01-02T10:00:00Z",
+            BusyKind::Busy,
+        ),
+    ]);
+    let w = TimeRange {
+        start: t("2026-01-01T09:45:00Z"),
+        end: t("2026-01-02T09:30:00Z"),
+    };
+    assert_eq!(
+        clip(&merged, w),
+        vec![
+            iv(
+                "2026-01-01T09:45:00Z",
+                "2026-01-01T10:00:00Z",
+                BusyKind::Busy
+            ),
+            iv(
+                "2026-01-01T10:00:00Z",
+                "2026-01-01T12:00:00Z",
+                BusyKind::Tentative
+            ),
+            iv(
+                "2026-01-02T09:00:00Z",
+                "2026-01-02T09:30:00Z",
+                BusyKind::Busy
+            ),
+        ]
+    );
+}
+
+fn put_event(s: &Store, who: &UserRef, cal: &str, uid: &str, start: DateTime<Utc>) {
+    let key = CollectionKey::of(who, &CalendarId::new(cal).unwrap());
+    let data = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{}\r\nDTEND:{}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        start.format("%Y%m%dT%H%M%SZ"),
+        (start + Duration::hours(1)).format("%Y%m%dT%H%M%SZ")
+    )
+    .into_bytes();
+    let rec = ObjectRecord {
+        index: ical::parse_strict(&data).unwrap(),
+        etag: crate::ids::ETag::of_content(&data),
+        data,
+        origin: Origin::Local,
+        modified: 0,
+    };
+    s.put_object(
+        &key,
+        &ObjectName::new(format!("{uid}.ics")).unwrap(),
+        &rec,
+        &WriteCondition::default(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_view_is_refreshed_once_per_change_and_a_failure_is_retried() {
+    let (s, v) = views();
+    let who = UserRef::new(&TenantId::new("t").unwrap(), &UserId::new("u").unwrap());
+    crate::accounts::add_user(
+        &s,
+        &who.tenant,
+        &who.user,
+        &crate::secret::Secret::new("pw-long-enough".into()),
+    )
+    .unwrap();
+    let avail = deps::availability_of(&who).unwrap();
+    assert!(v.ensure_fresh(&who).unwrap(), "first derivation");
+    assert!(!v.ensure_fresh(&who).unwrap(), "nothing changed");
+    let when = Utc::now() + Duration::days(3);
+    put_event(&s, &who, "blocked", "a", when);
+    v.inject_failures(1);
+    assert!(matches!(v.ensure_fresh(&who), Err(Error::Injected)));
+    assert_eq!(v.status().stale.len(), 1);
+    assert_eq!(s.object_etags(&avail).unwrap().len(), 0);
+    assert!(v.ensure_fresh(&who).unwrap(), "caught up");
+    assert!(v.status().stale.is_empty());
+    assert_eq!(s.object_etags(&avail).unwrap().len(), 1);
+    assert_eq!(v.status().failures, 1);
+}
