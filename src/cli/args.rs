@@ -33,6 +33,10 @@ pub enum Command {
         /// Serve HTTPS with the certificate in this directory (created if missing).
         #[arg(long, value_name = "CERT_DIR", num_args = 0..=1, default_missing_value = "certs")]
         tls: Option<PathBuf>,
+        /// Another host name or IP address for the certificate, besides
+        /// localhost, 127.0.0.1 and ::1 (repeatable).
+        #[arg(long = "tls-name", value_name = "NAME", requires = "tls")]
+        tls_names: Vec<String>,
     },
     /// Serve the CalDAV server from a data directory.
     Serve {
@@ -45,6 +49,10 @@ pub enum Command {
         /// Serve HTTPS with the certificate in this directory (created if missing).
         #[arg(long, value_name = "CERT_DIR", num_args = 0..=1, default_missing_value = "certs")]
         tls: Option<PathBuf>,
+        /// Another host name or IP address for the certificate, besides
+        /// localhost, 127.0.0.1 and ::1 (repeatable).
+        #[arg(long = "tls-name", value_name = "NAME", requires = "tls")]
+        tls_names: Vec<String>,
         /// Largest request body in bytes (413 above).
         #[arg(long, default_value_t = 10 * 1024 * 1024)]
         max_body: usize,
@@ -157,11 +165,16 @@ pub enum Command {
         #[arg(long, default_value = "calproxy-data")]
         data: PathBuf,
     },
-    /// Generate a self-signed certificate for localhost (unless one exists).
+    /// Create the local CA and a certificate for localhost signed by it, or
+    /// renew the certificate when it is due (the CA stays).
     Certs {
-        /// Directory for calproxy.crt and calproxy.key.
+        /// Directory for ca.crt, ca.key, calproxy.crt and calproxy.key.
         #[arg(long, default_value = "certs")]
         dir: PathBuf,
+        /// Another host name or IP address for the certificate, besides
+        /// localhost, 127.0.0.1 and ::1 (repeatable).
+        #[arg(long = "tls-name", value_name = "NAME")]
+        tls_names: Vec<String>,
     },
     /// The secret webcal feed of a user's availability.
     Feed {

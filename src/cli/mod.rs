@@ -26,17 +26,24 @@ use serve::{run_demo, serve};
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo { listen, data, tls } => run_demo(listen, data, tls).await,
+        Command::Demo {
+            listen,
+            data,
+            tls,
+            tls_names,
+        } => run_demo(listen, data, tls, tls_names).await,
         Command::Serve {
             listen,
             data,
             tls,
+            tls_names,
             max_body,
             sync_interval,
         } => {
             let store = open_store(&data)?;
             let mut config = Config::new(listen, data);
             config.tls_dir = tls;
+            config.tls_names = tls_names;
             config.limits.max_body_bytes = max_body;
             let app = App::new(store, config);
             let engine = sync::EngineConfig {
@@ -138,12 +145,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             });
             run_admin(&data, req).await
         }
-        Command::Certs { dir } => {
-            if tls::ensure_self_signed(&dir)? {
-                println!("created {}", dir.join(tls::CERT_FILE).display());
-            } else {
-                println!("{} already exists", dir.join(tls::CERT_FILE).display());
-            }
+        Command::Certs { dir, tls_names } => {
+            println!("{}", tls::ensure(&dir, &tls_names)?);
             Ok(())
         }
         Command::Feed {

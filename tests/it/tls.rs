@@ -1,5 +1,5 @@
-//! `--tls`: HTTPS with a self-signed certificate from `certs/`, trusted by
-//! a client that was given that certificate.
+//! `--tls`: HTTPS with a certificate from `certs/` (a leaf from the local
+//! CA), trusted by a client that was given `calproxy.crt` (leaf and CA).
 
 use bytes::Bytes;
 use calproxy::server::tls;
@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 #[tokio::test]
 async fn https_with_a_generated_certificate_serves_caldav() {
     let certs = tempfile::tempdir().unwrap();
-    assert!(tls::ensure_self_signed(certs.path()).unwrap());
+    assert!(tls::ensure(certs.path(), &[]).unwrap().issued.is_some());
     let data = tempfile::tempdir().unwrap();
     let store = calproxy::store::Store::open(data.path()).unwrap();
     calproxy::demo::seed_fixtures(&store).unwrap();

@@ -1,0 +1,1 @@
+//! Unit tests of the CA, the leaf and renewal.
