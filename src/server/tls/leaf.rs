@@ -62,7 +62,11 @@ impl fmt::Display for Name {
 /// without duplicates.
 pub(super) fn names(extra: &[String]) -> Result<BTreeSet<Name>, TlsError> {
     let mut out = BTreeSet::new();
-    for raw in DEFAULT_NAMES.iter().copied().chain(extra.iter().map(String::as_str)) {
+    for raw in DEFAULT_NAMES
+        .iter()
+        .copied()
+        .chain(extra.iter().map(String::as_str))
+    {
         out.insert(parse_name(raw)?);
     }
     Ok(out)
@@ -71,7 +75,10 @@ pub(super) fn names(extra: &[String]) -> Result<BTreeSet<Name>, TlsError> {
 /// `names` for people: the defaults first, in their usual order, then the
 /// others.
 pub(super) fn listed(names: &BTreeSet<Name>) -> Vec<String> {
-    let defaults: Vec<Name> = DEFAULT_NAMES.iter().filter_map(|n| parse_name(n).ok()).collect();
+    let defaults: Vec<Name> = DEFAULT_NAMES
+        .iter()
+        .filter_map(|n| parse_name(n).ok())
+        .collect();
     let mut out: Vec<String> = defaults
         .iter()
         .filter(|n| names.contains(n))
@@ -275,9 +282,8 @@ pub(super) fn issue(
         })
         .collect::<Result<_, _>>()?;
     params.not_before = now - BACKDATE;
-    params.not_after = (params.not_before
-        + validity.min(Duration::days(LEAF_VALIDITY_DAYS)))
-    .min(ca.not_after());
+    params.not_after =
+        (params.not_before + validity.min(Duration::days(LEAF_VALIDITY_DAYS))).min(ca.not_after());
     params.serial_number = Some(random_serial());
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.use_authority_key_identifier_extension = true;

@@ -266,7 +266,9 @@ fn ensure_at(
             report.not_after = Some(info.not_after);
             report.names = leaf::listed(&info.names);
             if key_path.exists() {
-                report.narrowed.extend(files::narrow(&key_path, files::KEY_MODE)?);
+                report
+                    .narrowed
+                    .extend(files::narrow(&key_path, files::KEY_MODE)?);
             }
             return Ok(report);
         }
@@ -274,7 +276,9 @@ fn ensure_at(
     let (ca_crt, ca_key) = (dir.join(CA_CERT_FILE), dir.join(CA_KEY_FILE));
     let ca = match (ca_crt.exists(), ca_key.exists()) {
         (true, true) => {
-            report.narrowed.extend(files::narrow(&ca_key, files::KEY_MODE)?);
+            report
+                .narrowed
+                .extend(files::narrow(&ca_key, files::KEY_MODE)?);
             ca::load(dir)?
         }
         (false, false) => {
@@ -315,7 +319,9 @@ fn ensure_at(
             new.info
         }
         None => {
-            report.narrowed.extend(files::narrow(&key_path, files::KEY_MODE)?);
+            report
+                .narrowed
+                .extend(files::narrow(&key_path, files::KEY_MODE)?);
             existing.ok_or(TlsError::Pem { path: cert_path })?
         }
     };
@@ -515,5 +521,18 @@ pub mod testing {
         let now = OffsetDateTime::now_utc();
         let _ = std::fs::remove_file(dir.join(CERT_FILE));
         ensure_at(dir, extra_names, now, validity)
+    }
+
+    /// Serves the directory's certificate as it is, without the renewal
+    /// that [`ServerCerts::open`] does at start: lets tests serve a leaf
+    /// that is due and watch [`ServerCerts::spawn_renewal`] replace it.
+    pub fn open_as_is(dir: &Path, extra_names: &[String]) -> Result<ServerCerts, TlsError> {
+        let current = Arc::new(Current(RwLock::new(load(dir)?)));
+        Ok(ServerCerts {
+            dir: dir.to_path_buf(),
+            extra_names: extra_names.to_vec(),
+            config: config_for(current.clone()),
+            current,
+        })
     }
 }
