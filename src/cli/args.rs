@@ -35,6 +35,10 @@ pub enum Command {
         /// Serve HTTPS with the certificate in this directory (created if missing).
         #[arg(long, value_name = "CERT_DIR", num_args = 0..=1, default_missing_value = "certs")]
         tls: Option<PathBuf>,
+        /// Another host name or IP address for the certificate, besides
+        /// localhost, 127.0.0.1 and ::1 (repeatable).
+        #[arg(long = "tls-name", value_name = "NAME", requires = "tls")]
+        tls_names: Vec<String>,
     },
     /// Serve the CalDAV server from a data directory.
     Serve {
@@ -44,6 +48,10 @@ pub enum Command {
         /// Serve HTTPS with the certificate in this directory (created if missing).
         #[arg(long, value_name = "CERT_DIR", num_args = 0..=1, default_missing_value = "certs")]
         tls: Option<PathBuf>,
+        /// Another host name or IP address for the certificate, besides
+        /// localhost, 127.0.0.1 and ::1 (repeatable).
+        #[arg(long = "tls-name", value_name = "NAME", requires = "tls")]
+        tls_names: Vec<String>,
         /// Largest request body in bytes (413 above).
         #[arg(long, default_value_t = 10 * 1024 * 1024)]
         max_body: usize,
@@ -51,11 +59,16 @@ pub enum Command {
         #[arg(long, default_value_t = 60)]
         sync_interval: u64,
     },
-    /// Generate a self-signed certificate for localhost (unless one exists).
+    /// Create the local CA and a certificate for localhost signed by it, or
+    /// renew the certificate when it is due (the CA stays).
     Certs {
-        /// Directory for calproxy.crt and calproxy.key.
+        /// Directory for ca.crt, ca.key, calproxy.crt and calproxy.key.
         #[arg(long, default_value = "certs")]
         dir: PathBuf,
+        /// Another host name or IP address for the certificate, besides
+        /// localhost, 127.0.0.1 and ::1 (repeatable).
+        #[arg(long = "tls-name", value_name = "NAME")]
+        tls_names: Vec<String>,
     },
     /// An administrative command (see `admin::Request`).
     #[command(flatten)]

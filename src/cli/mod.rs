@@ -28,10 +28,15 @@ use serve::{run_demo, serve};
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo { listen, tls } => run_demo(listen, cli.data, tls).await,
+        Command::Demo {
+            listen,
+            tls,
+            tls_names,
+        } => run_demo(listen, cli.data, tls, tls_names).await,
         Command::Serve {
             listen,
             tls,
+            tls_names,
             max_body,
             sync_interval,
         } => {
@@ -39,6 +44,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open_store(&data)?;
             let mut config = Config::new(listen, data);
             config.tls_dir = tls;
+            config.tls_names = tls_names;
             config.limits.max_body_bytes = max_body;
             let app = App::new(store, config);
             let engine = sync::EngineConfig {
@@ -48,12 +54,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             };
             serve(app, None, Some(engine)).await
         }
-        Command::Certs { dir } => {
-            if tls::ensure_self_signed(&dir)? {
-                println!("created {}", dir.join(tls::CERT_FILE).display());
-            } else {
-                println!("{} already exists", dir.join(tls::CERT_FILE).display());
-            }
+        Command::Certs { dir, tls_names } => {
+            println!("{}", tls::ensure(&dir, &tls_names)?);
             Ok(())
         }
         Command::Admin(req) => admin_command(admin::data_dir(cli.data), req).await,

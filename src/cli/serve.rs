@@ -20,6 +20,7 @@ pub(super) async fn run_demo(
     listen: SocketAddr,
     data: Option<PathBuf>,
     tls_dir: Option<PathBuf>,
+    tls_names: Vec<String>,
 ) -> Result<()> {
     let (dir, _guard) = match data {
         Some(d) => (d, None),
@@ -31,6 +32,7 @@ pub(super) async fn run_demo(
     let store = open_store(&dir)?;
     let mut config = Config::new(listen, dir);
     config.tls_dir = tls_dir;
+    config.tls_names = tls_names;
     let app = App::new(store, config);
     let sim_stop = CancellationToken::new();
     let (sim, who) = demo::start_with_sim(&app, sim_stop.clone()).await?;
@@ -85,13 +87,11 @@ pub(super) async fn serve(
     demo: Option<Demo>,
     engine: Option<sync::EngineConfig>,
 ) -> Result<()> {
-    let tls = match &app.config.tls_dir {
-        Some(dir) => {
-            tls::ensure_self_signed(dir)?;
-            Some(tls::server_config(dir)?)
-        }
+    let certs = match &app.config.tls_dir {
+        Some(dir) => Some(tls::ServerCerts::open(dir, &app.config.tls_names)?),
         None => None,
     };
+    let tls = certs.as_ref().map(tls::ServerCerts::server_config);
     let listener = TcpListener::bind(app.config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", app.config.listen))?;
@@ -129,6 +129,9 @@ pub(super) async fn serve(
         let _ = tokio::signal::ctrl_c().await;
         s2.cancel();
     });
+    if let Some(certs) = &certs {
+        certs.spawn_renewal(tls::RENEWAL_CHECK_EVERY, shutdown.clone());
+    }
     #[cfg(unix)]
     {
         let (app2, dir, stop) = (app.clone(), app.config.data_dir.clone(), shutdown.clone());

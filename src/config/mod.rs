@@ -88,6 +88,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Serve HTTPS with the certificate in this directory.
     pub tls_dir: Option<PathBuf>,
+    /// Names for the TLS certificate besides localhost, 127.0.0.1 and ::1.
+    pub tls_names: Vec<String>,
     /// Server limits.
     pub limits: Limits,
     /// The availability window.
@@ -103,6 +105,7 @@ impl Config {
             listen,
             data_dir,
             tls_dir: None,
+            tls_names: Vec::new(),
             limits: Limits::default(),
             availability: AvailabilityWindow::default(),
             traffic: TrafficLimits::default(),

@@ -75,7 +75,7 @@ pub async fn serve(data: &str, extra: &[&str]) -> (Child, String) {
         .expect("no banner");
     let base = first
         .split_whitespace()
-        .find(|w| w.starts_with("http://"))
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
         .expect("address in banner")
         .trim_end_matches("/dav/")
         .to_string();
