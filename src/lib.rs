@@ -2,37 +2,85 @@
 //!
 //! # Layer map
 //!
-//! An arrow means "may use"; nothing uses a module above it.
+//! Each line names a layer and the layers it may use (`use crate::…`).
+//! Nothing uses a layer above it; `tests::layering` reads this table and
+//! every `crate::` path in `src/` and fails on an upward or unlisted one,
+//! so the map cannot drift from the code.
 //!
 //! ```text
-//! cli, demo, admin, inspect   → everything below (start things, run admin commands, render traffic)
-//! server       → handlers      (transport: listeners, TLS, auth, routing, limits, the one error→HTTP edge)
-//! handlers     → dav, policy, ical, store, availability, sync::outbox, sync::traffic
-//! sync         → upstream, store, policy, ical, availability   (engine, plan/execute, outbox, materialize)
-//! availability → store, ical    (busy time per user, the availability collection)
-//! upstream     → dav, ical      (CalDAV client for iCloud: requests, parsers, quirks, recording, HAR)
-//! sim          → dav, ical      (simulated iCloud for the demo and tests)
-//! policy       → ical, store records (R1–R10 as pure functions)
-//! store        → ids, ical      (sled trees behind a typed API; only it knows key layouts)
-//! dav, ical    → ids            (pure protocol and format layers)
+//! layer      may use
+//! main       cli
+//! cli        admin demo server sim state sync upstream store accounts route config crypto ids secret
+//! demo       admin sim state store accounts ical ids secret
+//! admin      state views sync traffic upstream store accounts policy route ical crypto ids secret
+//! server     handlers state store route dav crypto ids secret config metrics
+//! handlers   state views sync traffic store policy route dav ical ids config metrics
+//! state      views sync store config metrics
+//! views      sync store ical ids config metrics
+//! sync       traffic upstream store policy ical ids secret config metrics
+//! traffic    upstream store dav ids config metrics
+//! accounts   store crypto ids secret
+//! upstream   dav crypto ids secret
+//! sim        dav ical ids secret
+//! policy     store ical ids
+//! store      ical ids secret config
+//! route      ids
+//! dav        ids
+//! ical       ids
+//! crypto     secret
+//! metrics
+//! config
+//! ids
+//! secret
 //! ```
 //!
-//! `ids`, `secret`, `config`, `state` and `metrics` are used by everyone.
+//! What each layer owns:
+//! - `server`: transport only (listeners, TLS, local auth, body limits, the
+//!   one error→HTTP edge). `route`: the URL layout, both ways.
+//! - `handlers`: every request is parsed once into a typed `Request` and
+//!   dispatched in one place; where the layers meet.
+//! - `admin`: the one command grammar (CLI, admin socket, console) and
+//!   what each command means. `cli`: `serve`, `demo`, `certs`, passwords.
+//! - `views`: everything derived from stored objects (busy cache,
+//!   `availability/`, the feed), maintained from the store's change feed.
+//! - `sync`: the engine (plan/execute), one upstream client per connection,
+//!   the outbox (plan/execute). `traffic`: recording, redaction, HAR, queries.
+//! - `upstream`: the CalDAV client (pure requests and parsers, a thin I/O
+//!   shell, iCloud quirks). `sim`: the simulated iCloud.
+//! - `policy`: R1–R10 as pure functions. `store`: sled behind a typed API,
+//!   the only code that knows key layouts. `dav`, `ical`: pure protocol and
+//!   format layers. `ids`, `secret`, `crypto`, `config`, `metrics`: leaves.
+//!
+//! Two edges are narrower than they look: `views`→`sync` is
+//! `sync::plan::backoff` only (one retry rule for everything), and
+//! `server`→`store` is the user and admin records that authentication reads.
 //!
 //! # The one-way contract
 //!
-//! DESIGN.md numbers the rules R1–R10; code and tests cite them:
-//! R1 system events (`handlers::write`, `policy::writes`, `sync::outbox`),
-//! R2 read-only blocked slots (`policy::writes`), R3 local `blocked/`,
-//! R4/R9 busy time and availability (`ical::busy`, `availability`),
-//! R5 no contacts and privacy (`policy::inbound`), R6–R8 calendars and
-//! tenancy (`policy::calendars`, `admin`, `sync::materialize`), R10
-//! durability (`Store::flush` before every 2xx, the outbox).
+//! DESIGN.md numbers the rules R1–R10; code and tests cite them. One hop
+//! from each rule to where it lives:
+//!
+//! | rule | where |
+//! | --- | --- |
+//! | R1 system events go to the primary calendar | `policy::writes::object_write`, `policy::outbound::put_target`, `handlers` (write), `sync::outbox` |
+//! | R2 iCloud events are read-only | `policy::writes::object_denial` |
+//! | R3 `blocked/` stays local | `policy::writes::object_write` (`Forward::LocalOnly`) |
+//! | R4 what counts as busy | `ical::busy` |
+//! | R5 no contacts, privacy | `policy::inbound::view` |
+//! | R6 subscribed and reminder calendars refused | `policy::calendars::refusal` |
+//! | R7 one primary, conflict calendars and users | `policy::calendars::check_selection`, `views::deps` |
+//! | R8 one connection, several tenants | `sync::materialize::reconcile_calendar`, `views::deps` |
+//! | R9 availability = merged busy time | `views` |
+//! | R10 nothing acknowledged is lost | `Store::flush` before every 2xx, `sync::outbox` |
 //!
 //! # Where to start reading
 //!
-//! `server::serve_request` → `handlers::handle` → `handlers::propfind`,
-//! `handlers::report`, `handlers::write`.
+//! A request: `server::serve_request` → `handlers::parse` →
+//! `handlers::dispatch` → `handlers::propfind` / `report` / `write`.
+//! A write of a system event: `handlers::write::put` → `Store::put_object_queued`
+//! → `sync::Outbox::push_now` → `sync::outbox::plan`. A derived view:
+//! `Store` change feed → `views::Views::run` → `views::deps::dependents` →
+//! `Views::ensure_fresh`.
 
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -59,3 +107,6 @@ pub mod sync;
 pub mod traffic;
 pub mod upstream;
 pub mod views;
+
+#[cfg(test)]
+mod tests;
