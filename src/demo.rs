@@ -97,7 +97,7 @@ fn load(
 }
 
 /// Seeds the demo tenant from the fixtures, without a sim (idempotent).
-pub fn seed_fixtures(store: &Store) -> Result<(TenantId, UserId), Error> {
+pub fn seed_fixtures(store: &Store) -> Result<UserRef, Error> {
     let tenant = TenantId::new(TENANT)?;
     let user = UserId::new(USER)?;
     accounts::add_user(store, &tenant, &user, &Secret::new(PASSWORD.to_string()))?;
@@ -117,7 +117,7 @@ pub fn seed_fixtures(store: &Store) -> Result<(TenantId, UserId), Error> {
         href: Href::new(format!("/123456789/calendars/work/{name}")),
         etag: etag.clone(),
     })?;
-    Ok((tenant, user))
+    Ok(UserRef { tenant, user })
 }
 
 /// Where the sim fixtures live: `./fixtures/sim` when run from the

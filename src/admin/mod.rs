@@ -261,20 +261,29 @@ pub struct BusyArgs {
     pub json: bool,
 }
 
+/// The password a command carries, to be filled in by the CLI.
+pub struct PasswordSlot<'a> {
+    /// Where it goes.
+    pub password: &'a mut WirePassword,
+    /// What to ask for it.
+    pub prompt: &'static str,
+}
+
 impl Request {
     /// The password a command carries, to be filled in by the CLI (read
     /// from stdin or a prompt), with the prompt to show.
-    pub fn password_slot(&mut self) -> Option<(&mut WirePassword, &'static str)> {
-        match self {
+    pub fn password_slot(&mut self) -> Option<PasswordSlot<'_>> {
+        let (password, prompt) = match self {
             Request::User(UserCommand::Add { password, .. }) => {
-                Some((password, "password for the user: "))
+                (password, "password for the user: ")
             }
             Request::Admin(AdminCommand::Add { password, .. }) => {
-                Some((password, "password for the admin: "))
+                (password, "password for the admin: ")
             }
-            Request::Connect(c) => Some((&mut c.password, "app-specific password: ")),
-            _ => None,
-        }
+            Request::Connect(c) => (&mut c.password, "app-specific password: "),
+            _ => return None,
+        };
+        Some(PasswordSlot { password, prompt })
     }
 }
 

@@ -32,7 +32,7 @@ pub(super) fn execute(app: &App, cmd: TrafficCommand) -> Response {
         TrafficCommand::Since { after } => since(app, after),
         TrafficCommand::Export(f) => match query::select(&app.store, &f) {
             Ok(hits) => {
-                let doc = traffic::har::document(hits.iter().map(|(_, e)| e));
+                let doc = traffic::har::document(hits.iter().map(|r| &r.entry));
                 Response::ok(format!("{doc:#}\n"))
             }
             Err(e) => storage(e),
@@ -45,7 +45,7 @@ fn since(app: &App, after: u64) -> Response {
     match query::after(&app.store, after, 1_000) {
         Ok(hits) => Response {
             ok: true,
-            cursor: Some(hits.last().map_or(after, |(id, _)| *id)),
+            cursor: Some(hits.last().map_or(after, |r| r.id)),
             output: query::lines(&hits),
         },
         Err(e) => storage(e),

@@ -69,7 +69,11 @@ async fn admin_command(data: std::path::PathBuf, mut req: admin::Request) -> Res
         return tail(&data).await;
     }
     let is_connect = matches!(req, admin::Request::Connect(_));
-    if let Some((slot, prompt)) = req.password_slot() {
+    if let Some(admin::PasswordSlot {
+        password: slot,
+        prompt,
+    }) = req.password_slot()
+    {
         let password = read_password(prompt)?;
         if is_connect && !upstream::quirks::looks_app_specific(password.expose()) {
             eprintln!(

@@ -14,7 +14,7 @@ pub const EXPORT_LIMIT: usize = traffic::query::EXPORT_LIMIT;
 /// Serves the HAR of the entries a filter selects.
 pub(super) fn har(app: &App, filter: &Filter) -> Result<Reply> {
     let entries = traffic::query::select(&app.store, filter)?;
-    let doc = traffic::har::document(entries.iter().map(|(_, e)| e));
+    let doc = traffic::har::document(entries.iter().map(|r| &r.entry));
     Ok(
         Reply::with_type(StatusCode::OK, "application/json", doc.to_string()).header(
             hyper::header::CONTENT_DISPOSITION,
@@ -28,7 +28,7 @@ pub(super) fn metrics(app: &App) -> Reply {
     let gauges = crate::metrics::Gauges {
         outbox_depth: app.store.outbox_len() as u64,
         store_bytes: app.store.size_on_disk().unwrap_or(0),
-        traffic_entries: app.store.traffic_size().0,
+        traffic_entries: app.store.traffic_size().entries,
         views_stale: app.views.status().stale.len() as u64,
     };
     Reply::with_type(

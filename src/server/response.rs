@@ -1,8 +1,10 @@
 //! THE edge: every failure becomes a status, a `<D:error>` body and one
 //! access-log event here, and nowhere else.
 //!
-//! `status_of` matches `handlers::Error` and `server::Error` exhaustively
-//! (no `_ =>` arm), so a new variant forces a decision.
+//! `status_of` matches every variant of `handlers::Error` and
+//! `server::Error` by name (no wildcard arm over them), so a new variant
+//! forces a decision; only the precondition of a malformed request is
+//! matched with a default.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;

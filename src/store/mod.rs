@@ -54,6 +54,7 @@ pub use records::{
     SourceVersion, TenantRecord, UserRecord, ViewStamp,
 };
 pub use sealed::Sealer;
+pub use traffic::{StoredExchange, TrafficSize};
 
 /// The collection a key belongs to (defined in `ids`, used everywhere).
 pub use crate::ids::CollectionKey;

@@ -8,6 +8,24 @@ use std::sync::Arc;
 use super::{Result, Store};
 use crate::config::TrafficLimits;
 
+/// One stored entry: its id and its bytes (JSON owned by `traffic`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredExchange {
+    /// The entry's id (ids start at 1 and only grow).
+    pub id: u64,
+    /// The redacted exchange as JSON.
+    pub json: Vec<u8>,
+}
+
+/// How much the traffic log holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrafficSize {
+    /// Entries kept.
+    pub entries: u64,
+    /// Bytes kept.
+    pub bytes: u64,
+}
+
 /// Running totals, so appends need no scan.
 #[derive(Debug, Default)]
 pub(crate) struct TrafficTotals {
@@ -76,13 +94,16 @@ impl Store {
     }
 
     /// Entries with id > `after` (ids start at 1), oldest first, at most `limit`.
-    pub fn traffic_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>> {
+    pub fn traffic_after(&self, after: u64, limit: usize) -> Result<Vec<StoredExchange>> {
         let start = after.saturating_add(1).to_be_bytes();
         let mut out = Vec::new();
         for kv in self.traffic.range(start..).take(limit) {
             let (k, v) = kv?;
             if let Some((id, _)) = parse_key(&k) {
-                out.push((id, v.to_vec()));
+                out.push(StoredExchange {
+                    id,
+                    json: v.to_vec(),
+                });
             }
         }
         Ok(out)
@@ -99,12 +120,12 @@ impl Store {
             .and_then(|(k, v)| (parse_key(&k).map(|(i, _)| i) == Some(id)).then(|| v.to_vec())))
     }
 
-    /// (entries, bytes) currently kept.
-    pub fn traffic_size(&self) -> (u64, u64) {
-        (
-            self.traffic_totals.entries.load(Ordering::Relaxed),
-            self.traffic_totals.bytes.load(Ordering::Relaxed),
-        )
+    /// How much is kept now.
+    pub fn traffic_size(&self) -> TrafficSize {
+        TrafficSize {
+            entries: self.traffic_totals.entries.load(Ordering::Relaxed),
+            bytes: self.traffic_totals.bytes.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -123,16 +144,16 @@ mod tests {
         let body = vec![b'x'; 300];
         for i in 0..10_000 {
             s.append_traffic(i, &body, &limits).unwrap();
-            let (n, bytes) = s.traffic_size();
+            let TrafficSize { entries: n, bytes } = s.traffic_size();
             assert!(
                 n <= limits.max_entries && bytes <= limits.max_bytes,
                 "{n} {bytes}"
             );
         }
         let kept = s.traffic_after(0, usize::MAX).unwrap();
-        assert_eq!(kept.len() as u64, s.traffic_size().0);
+        assert_eq!(kept.len() as u64, s.traffic_size().entries);
         // The newest survive.
-        assert!(s.traffic_entry(kept.last().unwrap().0).unwrap().is_some());
+        assert!(s.traffic_entry(kept.last().unwrap().id).unwrap().is_some());
     }
 
     #[test]
@@ -146,6 +167,6 @@ mod tests {
         s.append_traffic(5_000, b"new", &limits).unwrap();
         let kept = s.traffic_after(0, 10).unwrap();
         assert_eq!(kept.len(), 1);
-        assert_eq!(kept[0].1, b"new");
+        assert_eq!(kept[0].json, b"new");
     }
 }

@@ -231,7 +231,7 @@ async fn sync_calendar(
             .send(&requests::multiget(href.as_str(), batch))
             .await?
             .multistatus()?;
-        let (found, missing) = parse::multiget(&ms, &href);
+        let parse::MultigetAnswer { found, missing } = parse::multiget(&ms, &href);
         for f in found {
             store.put_remote_object(
                 conn,

@@ -14,7 +14,7 @@ pub mod query;
 mod recorder;
 pub mod redact;
 
-pub use query::Filter;
+pub use query::{Filter, Recorded};
 pub use recorder::Recorder;
 pub use redact::{Redactor, REDACTED};
 

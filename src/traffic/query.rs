@@ -77,21 +77,34 @@ impl Filter {
     }
 }
 
+/// A recorded exchange with its id (the first column of `traffic list`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    /// Its id.
+    pub id: u64,
+    /// The exchange.
+    pub entry: Entry,
+}
+
 /// Stored entries with id > `after`, oldest first, at most `limit`;
 /// undecodable ones are skipped.
-pub fn after(store: &Store, after: u64, limit: usize) -> store::Result<Vec<(u64, Entry)>> {
+pub fn after(store: &Store, after: u64, limit: usize) -> store::Result<Vec<Recorded>> {
     Ok(store
         .traffic_after(after, limit)?
         .into_iter()
-        .filter_map(|(id, json)| serde_json::from_slice(&json).ok().map(|e| (id, e)))
+        .filter_map(|s| {
+            serde_json::from_slice(&s.json)
+                .ok()
+                .map(|entry| Recorded { id: s.id, entry })
+        })
         .collect())
 }
 
 /// The entries a filter selects, oldest first (the newest `limit` when set).
-pub fn select(store: &Store, f: &Filter) -> store::Result<Vec<(u64, Entry)>> {
-    let mut hits: Vec<(u64, Entry)> = after(store, 0, usize::MAX)?
+pub fn select(store: &Store, f: &Filter) -> store::Result<Vec<Recorded>> {
+    let mut hits: Vec<Recorded> = after(store, 0, usize::MAX)?
         .into_iter()
-        .filter(|(_, e)| f.matches(e))
+        .filter(|r| f.matches(&r.entry))
         .collect();
     let keep = f.limit.unwrap_or(EXPORT_LIMIT).min(EXPORT_LIMIT);
     if hits.len() > keep {
@@ -136,11 +149,11 @@ pub fn line(id: u64, e: &Entry) -> String {
     )
 }
 
-/// Lines for a list of entries ("no recorded exchanges" when empty).
-pub fn lines(entries: &[(u64, Entry)]) -> String {
+/// One line per entry.
+pub fn lines(entries: &[Recorded]) -> String {
     let mut out = String::new();
-    for (id, e) in entries {
-        out.push_str(&line(*id, e));
+    for r in entries {
+        out.push_str(&line(r.id, &r.entry));
         out.push('\n');
     }
     out
@@ -242,7 +255,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            got.iter().map(|(_, e)| e.started_ms).collect::<Vec<_>>(),
+            got.iter().map(|r| r.entry.started_ms).collect::<Vec<_>>(),
             vec![1003, 1004]
         );
     }

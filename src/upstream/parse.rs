@@ -218,9 +218,18 @@ pub struct Fetched {
     pub data: Vec<u8>,
 }
 
-/// A multiget answer: objects found, and hrefs that came back 404 (QUIRK(iCloud):
-/// §3.2, a just-listed href can be missing; the caller keeps its old token).
-pub fn multiget(ms: &MultiStatus, calendar: &Href) -> (Vec<Fetched>, Vec<Href>) {
+/// What a multiget answered.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MultigetAnswer {
+    /// The objects found.
+    pub found: Vec<Fetched>,
+    /// Hrefs that came back 404 (QUIRK(iCloud): §3.2, a just-listed href
+    /// can be missing; the caller keeps its old token).
+    pub missing: Vec<Href>,
+}
+
+/// Reads a multiget answer.
+pub fn multiget(ms: &MultiStatus, calendar: &Href) -> MultigetAnswer {
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for r in quirks::dedupe_by_href(&ms.responses) {
@@ -241,7 +250,7 @@ pub fn multiget(ms: &MultiStatus, calendar: &Href) -> (Vec<Fetched>, Vec<Href>) 
             _ => missing.push(href),
         }
     }
-    (found, missing)
+    MultigetAnswer { found, missing }
 }
 
 #[cfg(test)]

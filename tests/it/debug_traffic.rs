@@ -139,13 +139,13 @@ async fn probe_sends_one_recorded_request_and_refuses_writes_without_flag() {
             allow_write,
         })
     };
-    let before = ic.env.app.store.traffic_size().0;
+    let before = ic.env.app.store.traffic_size().entries;
     let out = admin_ok(&ic.env, probe("PROPFIND", false)).await;
     assert!(
         out.starts_with("< 207") && out.contains("displayname"),
         "{out}"
     );
-    assert_eq!(ic.env.app.store.traffic_size().0, before + 1);
+    assert_eq!(ic.env.app.store.traffic_size().entries, before + 1);
     let r = admin(&ic.env, probe("DELETE", false)).await;
     assert!(!r.ok && r.output.contains("--allow-write"), "{}", r.output);
 }

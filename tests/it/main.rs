@@ -40,5 +40,7 @@ mod peers_server_tester;
 mod peers_tsdav;
 // R4/R9 availability: oracle property test, availability/, free-busy, feed + token CLI, why-busy, cache, peers
 mod r4_r9_availability;
-// issue 9 reproductions (temporary)
-mod issue9_repro;
+// issue 9: derived views have one owner (R7 conflict users, R8 shared connections, failures)
+mod derived_views;
+// issue 9: the write path under concurrency (sync vs outbox, fresh-store creates, two pushers)
+mod write_races;

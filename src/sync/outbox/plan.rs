@@ -152,8 +152,10 @@ impl Step {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Phase {
+    /// Nothing sent yet.
+    Start(Start),
     /// Waiting for the answer to a PUT.
     Put,
     /// Waiting for the GET after a 2xx without ETag.
@@ -203,53 +205,49 @@ fn transient_or_final(a: &Answer) -> Option<Step> {
 }
 
 impl Plan {
-    /// Starts a push; returns the plan and its first step.
-    pub fn start(start: &Start) -> (Plan, Step) {
+    /// A push of `start`; [`Plan::first`] says what to send first.
+    pub fn new(start: &Start) -> Plan {
+        Plan {
+            create: matches!(start, Start::Put { known: None, .. }),
+            phase: Phase::Start(start.clone()),
+            overwrote: false,
+        }
+    }
+
+    /// The first step (the request to send, or already the end).
+    pub fn first(&mut self) -> Step {
+        let Phase::Start(start) = std::mem::replace(&mut self.phase, Phase::Done) else {
+            return retry(None, "the push was already started");
+        };
         match start {
             Start::Put {
                 known,
                 pushed,
                 ours,
             } => {
-                let mut plan = Plan {
-                    create: known.is_none(),
-                    phase: Phase::Put,
-                    overwrote: false,
-                };
-                if known.is_some() && pushed.as_ref() == Some(ours) {
+                if known.is_some() && pushed.as_ref() == Some(&ours) {
                     // Coalesced: this content is already upstream.
-                    plan.phase = Phase::Done;
-                    return (
-                        plan,
-                        Step::Delivered {
-                            etag: known.clone(),
-                        },
-                    );
+                    return Step::Delivered { etag: known };
                 }
-                let cond = match known {
-                    Some(tag) => PutCondition::Replace(tag.clone()),
+                self.phase = Phase::Put;
+                Step::Put(match known {
+                    Some(tag) => PutCondition::Replace(tag),
                     None => PutCondition::Create,
-                };
-                (plan, Step::Put(cond))
+                })
             }
-            Start::Delete { known } => (
-                Plan {
-                    create: false,
-                    phase: Phase::Delete {
-                        conditional: known.is_some(),
-                    },
-                    overwrote: false,
-                },
-                Step::Delete {
-                    if_match: known.clone(),
-                },
-            ),
+            Start::Delete { known } => {
+                self.phase = Phase::Delete {
+                    conditional: known.is_some(),
+                };
+                Step::Delete { if_match: known }
+            }
         }
     }
 
     /// The step after `answer` (the answer to the last step sent).
     pub fn next(&mut self, answer: &Answer) -> Step {
-        let step = match self.phase {
+        let step = match self.phase.clone() {
+            Phase::Start(_) => self.first(),
             Phase::Put => self.after_put(answer),
             Phase::EtagAfterPut => match answer {
                 Answer::Fetched(

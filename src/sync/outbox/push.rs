@@ -100,9 +100,10 @@ impl Outbox {
             .get(&e.connection, &conn, Trigger::OutboxPush)?;
         match &e.op {
             OutboxOp::Delete { etag } => {
-                let (mut plan, mut step) = Plan::start(&Start::Delete {
+                let mut plan = Plan::new(&Start::Delete {
                     known: etag.clone(),
                 });
+                let mut step = plan.first();
                 while let Step::Delete { if_match } = &step {
                     let a = answer(
                         client
@@ -146,7 +147,8 @@ impl Outbox {
         pushed: Option<&ContentHash>,
     ) -> Result<Pushed, Error> {
         let href = &q.entry.href;
-        let (mut plan, mut step) = Plan::start(&start);
+        let mut plan = Plan::new(&start);
+        let mut step = plan.first();
         let mut theirs = None;
         while !step.is_final() {
             let a = match &step {

@@ -66,7 +66,7 @@ fn radicale_listing_and_multiget_with_a_404() {
     assert_eq!(cals[0].displayname, "Work");
     assert!(!cals[0].read_only);
     let ms = fixture("radicale/02-calendar-multiget.xml");
-    let (found, missing) = multiget(&ms, &Href::new("/jane/work/"));
+    let MultigetAnswer { found, missing } = multiget(&ms, &Href::new("/jane/work/"));
     assert_eq!(found.len(), 1);
     assert!(String::from_utf8_lossy(&found[0].data).starts_with("BEGIN:VCALENDAR"));
     assert_eq!(missing, vec![Href::new("/jane/work/missing.ics")]);

@@ -32,16 +32,14 @@ impl TestEnv {
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestEnv {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(dir.path()).expect("open store");
-        let (t, u) = calproxy::demo::seed_fixtures(&store).expect("seed demo");
+        let demo = calproxy::demo::seed_fixtures(&store).expect("seed demo");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let mut config = Config::new(addr, dir.path().to_path_buf());
         tweak(&mut config);
         let app = App::new(store, config);
         // Derive the demo user's availability/ before the first request.
-        app.views
-            .ensure_fresh(&calproxy::ids::UserRef::new(&t, &u))
-            .expect("derive availability");
+        app.views.ensure_fresh(&demo).expect("derive availability");
         let shutdown = CancellationToken::new();
         tokio::spawn(app.views.clone().run(shutdown.clone()));
         let s2 = shutdown.clone();

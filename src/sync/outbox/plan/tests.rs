@@ -40,7 +40,8 @@ fn delete() -> Start {
 
 /// Starts `start`, feeds `answers` one after the other, returns every step.
 fn run(start: &Start, answers: &[Answer]) -> Vec<Step> {
-    let (mut plan, first) = Plan::start(start);
+    let mut plan = Plan::new(start);
+    let first = plan.first();
     let mut steps = vec![first];
     for a in answers {
         assert!(
