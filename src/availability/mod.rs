@@ -40,6 +40,7 @@ pub fn expand_options(app: &App, t: &TenantId, u: &UserId) -> ExpandOptions {
     ExpandOptions {
         default_tz: tz,
         max_instances: MAX_INSTANCES,
+        budget: None,
     }
 }
 

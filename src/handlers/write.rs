@@ -54,6 +54,8 @@ fn map_ical(e: ical::Error) -> Error {
         ical::ErrorKind::InvalidData => Precondition::ValidCalendarData,
         ical::ErrorKind::InvalidObject => Precondition::ValidCalendarObjectResource,
         ical::ErrorKind::UnsupportedComponent => Precondition::SupportedCalendarComponent,
+        // Parsing a PUT body expands nothing under a request budget.
+        ical::ErrorKind::BudgetExceeded => Precondition::ValidCalendarData,
     };
     Error::InvalidCalendar {
         precondition,

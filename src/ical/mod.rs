@@ -5,32 +5,45 @@
 //!
 //! Files: `lines` reads content lines and components (our own reader: the
 //! `icalendar` crate rejects valid files and is never used to
-//! re-serialise), `tz` owns time values and zones, `expand` recurrence,
-//! `expanded` the `C:expand` calendar data, `parse` validation, `index`
-//! the [`ObjectIndex`], `busy` R4 and merging,
+//! re-serialise), `tz` owns time values and zones, `offsets` the offsets a
+//! zone has over a span of time, `rule` one RRULE, `series` a master and
+//! its overrides, `expand` recurrence inside a window, `budget` the
+//! per-request expansion budget, `expanded` the `C:expand` calendar data,
+//! `parse` validation, `index` the [`ObjectIndex`], `busy` R4 and merging,
 //! `write` everything that produces iCalendar text.
 //!
 //! No input can make this module panic: nesting is bounded before the tree
 //! is built, values that do not parse are skipped (lenient) or reported
-//! (strict), and every expansion is capped.
+//! (strict), and every expansion is capped. Expansion work grows with the
+//! instances near the window, not with the age or COUNT of a series, and a
+//! request can bound its total work with an [`ExpandBudget`].
 
+mod budget;
 mod busy;
 mod expand;
 mod expanded;
 mod index;
 pub(crate) mod lines;
+mod offsets;
 mod parse;
+mod rule;
+mod series;
 mod tz;
 mod write;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_recurrence;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{EventUid, IdError};
 
+pub use budget::{ExpandBudget, DEFAULT_REQUEST_BUDGET};
 pub use busy::{busy_intervals, merge, BusyInterval, BusyKind};
 pub use expanded::expand_calendar;
 pub use index::{parse_lenient, parse_strict};
@@ -45,6 +58,10 @@ pub enum ErrorKind {
     InvalidObject,
     /// Only components this server does not store: `CALDAV:supported-calendar-component`.
     UnsupportedComponent,
+    /// The request's expansion budget ran out: not a property of the data
+    /// but of the request (answer a 4xx naming the limit, e.g. 422 or 507,
+    /// or a marked partial answer).
+    BudgetExceeded,
 }
 
 /// Why iCalendar input was refused.
@@ -146,6 +163,12 @@ pub enum Error {
         /// The property name.
         property: String,
     },
+    /// The request's expansion budget ([`ExpandBudget`]) ran out.
+    #[error("recurrence expansion exceeded the request's budget of {limit} generated dates")]
+    BudgetExceeded {
+        /// The budget's limit.
+        limit: u64,
+    },
 }
 
 impl Error {
@@ -171,6 +194,7 @@ impl Error {
             | Error::MissingDtstart { .. }
             | Error::EndBeforeStart
             | Error::EndAndDuration => ErrorKind::InvalidObject,
+            Error::BudgetExceeded { .. } => ErrorKind::BudgetExceeded,
         }
     }
 }
@@ -253,6 +277,26 @@ pub struct ExpandOptions {
     pub default_tz: chrono_tz::Tz,
     /// Most instances returned per object (e.g. 10 000).
     pub max_instances: usize,
+    /// The request's shared expansion budget; None = unlimited (every
+    /// expansion is still capped per rule and per object).
+    pub budget: Option<Arc<ExpandBudget>>,
+}
+
+impl ExpandOptions {
+    /// Options without a budget.
+    pub fn new(default_tz: chrono_tz::Tz, max_instances: usize) -> Self {
+        Self {
+            default_tz,
+            max_instances,
+            budget: None,
+        }
+    }
+
+    /// The same options charging `budget` (share one per request).
+    pub fn with_budget(mut self, budget: Arc<ExpandBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
 }
 
 /// One occurrence of a component.
@@ -289,7 +333,7 @@ pub fn instances_for_owner(
     opts: &ExpandOptions,
 ) -> Result<Vec<Instance>> {
     let doc = parse::Doc::load(bytes)?;
-    Ok(busy::collect(&doc, window, owner_addresses, opts, |_| true))
+    busy::collect(&doc, window, owner_addresses, opts, |_| true)
 }
 
 /// RFC 4791 §9.9 time-range test for VEVENT, VTODO and VJOURNAL.
@@ -306,8 +350,8 @@ pub fn overlaps(bytes: &[u8], window: TimeRange, opts: &ExpandOptions) -> Result
         return Ok(true);
     }
     let one = ExpandOptions {
-        default_tz: opts.default_tz,
         max_instances: 1,
+        ..opts.clone()
     };
-    Ok(!busy::collect(&doc, window, &[], &one, |_| true).is_empty())
+    Ok(!busy::collect(&doc, window, &[], &one, |_| true)?.is_empty())
 }

@@ -18,8 +18,8 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
-use super::expand::expand_naive;
 use super::lines::{Component, Prop};
+use super::rule::expand_naive;
 
 /// Where a local time is anchored.
 #[derive(Debug, Clone)]
@@ -46,6 +46,14 @@ impl CustomZone {
         } else {
             self.transitions[idx - 1].1
         }
+    }
+    /// Smallest and largest offset in force at any instant of `[from, to]`.
+    pub(crate) fn offset_range(&self, from: i64, to: i64) -> (i32, i32) {
+        let first = self.offset_at(from);
+        self.transitions
+            .iter()
+            .filter(|(t, _)| *t > from && *t <= to)
+            .fold((first, first), |(lo, hi), (_, o)| (lo.min(*o), hi.max(*o)))
     }
     fn local_to_utc(&self, local: NaiveDateTime) -> i64 {
         let l = local.and_utc().timestamp();
