@@ -10,7 +10,9 @@
 //! its overrides, `expand` recurrence inside a window, `budget` the
 //! per-request expansion budget, `expanded` the `C:expand` calendar data,
 //! `parse` validation, `index` the [`ObjectIndex`], `busy` R4 and merging,
-//! `write` everything that produces iCalendar text.
+//! `write` everything that produces iCalendar text, `windows` Windows zone
+//! names, `vtimezone` VTIMEZONEs from the time-zone database and `repair`
+//! adding them to objects that use a TZID without defining it.
 //!
 //! No input can make this module panic: nesting is bounded before the tree
 //! is built, values that do not parse are skipped (lenient) or reported
@@ -26,15 +28,20 @@ mod index;
 pub(crate) mod lines;
 mod offsets;
 mod parse;
+mod repair;
 mod rule;
 mod series;
 mod tz;
+mod vtimezone;
+mod windows;
 mod write;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_recurrence;
+#[cfg(test)]
+mod tests_zones;
 
 use std::sync::Arc;
 
@@ -47,6 +54,8 @@ pub use budget::{ExpandBudget, DEFAULT_REQUEST_BUDGET};
 pub use busy::{busy_intervals, merge, BusyInterval, BusyKind};
 pub use expanded::expand_calendar;
 pub use index::{parse_lenient, parse_strict};
+pub use repair::{repair, repair_strict, Repaired};
+pub use vtimezone::{vtimezone, vtimezone_for};
 pub use write::{busy_calendar, busy_event, ensure_end, fold_line, strip, vfreebusy, StripSpec};
 
 /// What the caller should answer for a failure (RFC 4791 preconditions).
@@ -163,6 +172,12 @@ pub enum Error {
         /// The property name.
         property: String,
     },
+    /// A TZID with no VTIMEZONE that names no known zone (RFC 5545 §3.2.19).
+    #[error("time zone {tzid:?} is neither defined nor known")]
+    UnknownTimezone {
+        /// The TZID as written.
+        tzid: String,
+    },
     /// The request's expansion budget ([`ExpandBudget`]) ran out.
     #[error("recurrence expansion exceeded the request's budget of {limit} generated dates")]
     BudgetExceeded {
@@ -181,7 +196,8 @@ impl Error {
             | Error::Unclosed { .. }
             | Error::TooDeep { .. }
             | Error::CalendarCount { .. }
-            | Error::BadValue { .. } => ErrorKind::InvalidData,
+            | Error::BadValue { .. }
+            | Error::UnknownTimezone { .. } => ErrorKind::InvalidData,
             Error::Unsupported { .. } => ErrorKind::UnsupportedComponent,
             Error::NoComponent
             | Error::MixedComponents { .. }
@@ -318,6 +334,14 @@ pub struct Instance {
     pub summary: Option<String>,
     /// PARTSTAT of the owner's ATTENDEE line (only from [`instances_for_owner`]).
     pub owner_partstat: Option<String>,
+}
+
+/// Resolves a TZID without a VTIMEZONE: an IANA name, a prefixed IANA
+/// name (`/freeassociation.sourceforge.net/Tzfile/Europe/Berlin`,
+/// `/mozilla.org/…/America/New_York`) or a Windows zone name (CLDR
+/// windowsZones, e.g. "W. Europe Standard Time" -> Europe/Berlin).
+pub fn resolve_tzid(tzid: &str) -> Option<chrono_tz::Tz> {
+    tz::iana(tzid)
 }
 
 /// All instances (VEVENT, VTODO, VJOURNAL) meeting the window, sorted by start.

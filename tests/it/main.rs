@@ -40,3 +40,5 @@ mod peers_server_tester;
 mod peers_tsdav;
 // R4/R9 availability: oracle property test, availability/, free-busy, feed + token CLI, why-busy, cache, peers
 mod r4_r9_availability;
+// ical against the python oracle: generated VTIMEZONEs, X-WR-TIMEZONE
+mod ical_oracle;
