@@ -266,7 +266,7 @@ pub(crate) fn expand_group<'a>(
 ) -> Result<(Vec<Occ<'a>>, bool), Exceeded> {
     let (w, tz) = (lim.window, lim.tz);
     let mut meter = Meter::new(lim.budget);
-    let overrides = current_overrides(&g.overrides, zones, tz);
+    let overrides = current_overrides(g.master, &g.overrides, zones, tz);
     meter.add(u64::try_from(overrides.len()).unwrap_or(u64::MAX))?;
     let rids: HashSet<DateTime<Utc>> = overrides.iter().filter_map(|o| o.rid).collect();
     let mut out = Vec::new();

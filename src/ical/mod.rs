@@ -11,8 +11,9 @@
 //! per-request expansion budget, `expanded` the `C:expand` calendar data,
 //! `parse` validation, `index` the [`ObjectIndex`], `busy` R4 and merging,
 //! `write` everything that produces iCalendar text, `windows` Windows zone
-//! names, `vtimezone` VTIMEZONEs from the time-zone database and `repair`
-//! adding them to objects that use a TZID without defining it.
+//! names, `vtimezone` VTIMEZONEs from the time-zone database, `repair`
+//! adding them to objects that use a TZID without defining it, and `xwr`
+//! the `X-WR-TIMEZONE` convention of Google and Apple exports.
 //!
 //! No input can make this module panic: nesting is bounded before the tree
 //! is built, values that do not parse are skipped (lenient) or reported
@@ -35,9 +36,12 @@ mod tz;
 mod vtimezone;
 mod windows;
 mod write;
+mod xwr;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_exporters;
 #[cfg(test)]
 mod tests_recurrence;
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! A series: the components of one UID (a master and its overrides), which
-//! of them are current, and the latest end of a bounded series for the
+//! of them are current (RFC 5545 §3.8.7.4: SEQUENCE, then DTSTAMP), and the latest end of a bounded series for the
 //! index the store keeps (computed by arithmetic for plain fixed-period
 //! rules, walked for other bounded rules, unbounded otherwise).
 
@@ -12,7 +12,7 @@ use super::expand::{comp_start, end_spec, expand_group, span, Exclusions, Limits
 use super::lines::Component;
 use super::offsets::offset_range;
 use super::rule::{fixed_date, fixed_range, Rule, RAW_CAP};
-use super::tz::{parse_time, TimeVal, Zones};
+use super::tz::{parse_naive, parse_time, TimeVal, Zones};
 use super::TimeRange;
 
 /// A master and its overrides (same UID).
@@ -21,7 +21,30 @@ pub(crate) struct Group<'a> {
     pub overrides: Vec<&'a Component>,
 }
 
+/// How current a version of a component is (RFC 5545 §3.8.7.4): the
+/// higher SEQUENCE (absent = 0), then the later DTSTAMP.
+fn version(c: &Component) -> (i64, Option<NaiveDateTime>) {
+    let seq = c
+        .value("SEQUENCE")
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    let stamp = c.value("DTSTAMP").and_then(parse_naive).map(|(n, _)| n);
+    (seq, stamp)
+}
+
+/// Whether `candidate` supersedes `current`: strictly more current (on a
+/// tie the one first in the document stays).
+fn supersedes(candidate: &Component, current: &Component) -> bool {
+    version(candidate) > version(current)
+}
+
 /// Groups VEVENT/VTODO/VJOURNAL components by UID, in document order.
+///
+/// Upstream data may hold several masters for one UID (a client that
+/// appended a new version instead of replacing the old one): the most
+/// current one (see [`version`]) is the master and the others are
+/// dropped. Client PUTs never get here with two: `parse_strict` refuses
+/// them (`Error::MultipleMasters`).
 pub(crate) fn groups<'a>(items: &[&'a Component]) -> Vec<Group<'a>> {
     let mut order: Vec<Group<'a>> = Vec::new();
     let mut by_uid: HashMap<(&str, &str), usize> = HashMap::new();
@@ -45,9 +68,9 @@ pub(crate) fn groups<'a>(items: &[&'a Component]) -> Vec<Group<'a>> {
         let Some(g) = order.get_mut(idx) else {
             continue;
         };
-        if c.prop("RECURRENCE-ID").is_some() || g.master.is_some() {
+        if c.prop("RECURRENCE-ID").is_some() {
             g.overrides.push(c);
-        } else {
+        } else if g.master.is_none_or(|m| supersedes(c, m)) {
             g.master = Some(c);
         }
     }
@@ -61,24 +84,54 @@ pub(crate) struct Override<'a> {
     pub rid: Option<DateTime<Utc>>,
 }
 
-/// The overrides of a series that count, in document order.
+/// The overrides of a series that count, in document order: of several
+/// for one RECURRENCE-ID (the same instant) only the most current one
+/// (RFC 5545 §3.8.7.4: higher SEQUENCE, then later DTSTAMP; on a tie the
+/// first), and none whose instance a more current master deletes with
+/// EXDATE (the override is an older state of the series). Strict parsing
+/// refuses duplicate overrides in client PUTs (`Error::DuplicateOverride`);
+/// upstream data keeps them.
 pub(crate) fn current_overrides<'a>(
+    master: Option<&Component>,
     overrides: &[&'a Component],
     zones: &Zones,
     tz: Tz,
 ) -> Vec<Override<'a>> {
-    overrides
-        .iter()
-        .map(|c| {
-            let rid_value = c.prop("RECURRENCE-ID").and_then(|p| parse_time(p, zones));
-            let rid = rid_value.as_ref().map(|r| r.to_utc(tz));
-            Override {
-                comp: c,
-                rid_value,
-                rid,
-            }
+    let deleted = master.and_then(|m| {
+        let zone = comp_start(m, zones)?.zone();
+        let ex = Exclusions::of(m, zones, tz);
+        Some(move |o: &Override<'_>| {
+            supersedes(m, o.comp) && o.rid.is_some_and(|r| ex.excludes(r, &zone, tz))
         })
-        .collect()
+    });
+    let mut out: Vec<Override<'a>> = Vec::new();
+    let mut by_rid: HashMap<DateTime<Utc>, usize> = HashMap::new();
+    for c in overrides {
+        let rid_value = c.prop("RECURRENCE-ID").and_then(|p| parse_time(p, zones));
+        let rid = rid_value.as_ref().map(|r| r.to_utc(tz));
+        let o = Override {
+            comp: c,
+            rid_value,
+            rid,
+        };
+        match rid.and_then(|r| by_rid.get(&r).copied()) {
+            Some(i) => {
+                if let Some(x) = out.get_mut(i).filter(|x| supersedes(c, x.comp)) {
+                    *x = o;
+                }
+            }
+            None => {
+                if let Some(r) = rid {
+                    by_rid.insert(r, out.len());
+                }
+                out.push(o);
+            }
+        }
+    }
+    if let Some(deleted) = deleted {
+        out.retain(|o| !deleted(o));
+    }
+    out
 }
 
 /// Candidates walked back from the last date of a rule when EXDATEs or
@@ -180,7 +233,7 @@ fn fixed_rule_end(
         return None;
     }
     let ex = Exclusions::of(m, zones, tz);
-    let rids: HashSet<DateTime<Utc>> = current_overrides(&g.overrides, zones, tz)
+    let rids: HashSet<DateTime<Utc>> = current_overrides(g.master, &g.overrides, zones, tz)
         .iter()
         .filter_map(|o| o.rid)
         .collect();
