@@ -23,10 +23,10 @@ use super::{filter, load, props, Ctx, Error, Reply, Resource, Result};
 /// Expansion options for a collection's owner: their time zone for
 /// all-day and floating times.
 fn expand_options(ctx: &Ctx<'_>, key: &CollectionKey) -> ExpandOptions {
-    ExpandOptions {
-        default_tz: views::deps::settings(&ctx.app.store, &key.owner()).tz,
-        max_instances: views::MAX_INSTANCES,
-    }
+    ExpandOptions::new(
+        views::deps::settings(&ctx.app.store, &key.owner()).tz,
+        views::MAX_INSTANCES,
+    )
 }
 
 /// Runs a REPORT on a collection.

@@ -130,6 +130,8 @@ fn map_ical(e: ical::Error) -> Error {
         ical::ErrorKind::InvalidData => Precondition::ValidCalendarData,
         ical::ErrorKind::InvalidObject => Precondition::ValidCalendarObjectResource,
         ical::ErrorKind::UnsupportedComponent => Precondition::SupportedCalendarComponent,
+        // Parsing a PUT body expands nothing under a request budget.
+        ical::ErrorKind::BudgetExceeded => Precondition::ValidCalendarData,
     };
     Error::InvalidCalendar {
         precondition,
@@ -179,6 +181,15 @@ pub(crate) async fn put(
             precondition: Precondition::MaxResourceSize,
         });
     }
+    // RFC 5545 §3.2.19: a TZID needs its VTIMEZONE. One we can resolve
+    // (IANA or Windows name) is added from the time-zone database; one we
+    // cannot is refused (valid-calendar-data).
+    let repaired = ical::repair_strict(&body).map_err(map_ical)?;
+    let modified = repaired.as_ref() != body.as_ref();
+    let body: Bytes = match repaired {
+        std::borrow::Cow::Borrowed(_) => body,
+        std::borrow::Cow::Owned(v) => Bytes::from(v),
+    };
     let index = ical::parse_strict(&body).map_err(map_ical)?;
     if index.component != ComponentKind::Event {
         return Err(Error::InvalidCalendar {
@@ -246,6 +257,10 @@ pub(crate) async fn put(
     } else {
         StatusCode::NO_CONTENT
     };
+    // RFC 4791 §5.3.4: no ETag when what is stored is not what was sent.
+    if modified {
+        return Ok(Reply::empty(status));
+    }
     Ok(Reply::empty(status).header(hyper::header::ETAG, outcome.etag.quoted()))
 }
 

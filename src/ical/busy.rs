@@ -9,10 +9,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::expand::{expand_group, groups, Limits};
+use super::expand::{expand_group, Limits};
 use super::index::{status_of, summary_of, transp_of};
 use super::lines::Component;
 use super::parse::Doc;
+use super::series::groups;
 use super::{EventStatus, ExpandOptions, Instance, Result, TimeRange, Transp};
 
 /// FBTYPE of a busy interval.
@@ -55,23 +56,25 @@ fn owner_partstat(c: &Component, owners: &[String]) -> Option<String> {
         })
 }
 
-/// Expands every group of the document into instances (those whose component passes `keep`).
+/// Expands every group of the document into instances (those whose
+/// component passes `keep`); fails when the request's budget runs out.
 pub(crate) fn collect(
     doc: &Doc,
     window: TimeRange,
     owners: &[String],
     opts: &ExpandOptions,
     keep: impl Fn(&Component) -> bool,
-) -> Vec<Instance> {
+) -> Result<Vec<Instance>> {
     let items: Vec<&Component> = doc.items().into_iter().filter(|c| keep(c)).collect();
     let lim = Limits {
         window,
         tz: opts.default_tz,
         max: opts.max_instances,
+        budget: opts.budget.as_deref(),
     };
     let mut out = Vec::new();
     for g in groups(&items) {
-        let (occs, _) = expand_group(&g, &doc.zones, &lim);
+        let (occs, _) = expand_group(&g, &doc.zones, &lim)?;
         out.extend(occs.into_iter().map(|o| Instance {
             start: o.start,
             end: o.end,
@@ -84,7 +87,7 @@ pub(crate) fn collect(
         }));
     }
     out.sort_by_key(|i| (i.start, i.end));
-    out
+    Ok(out)
 }
 
 /// What an instance means for availability, if anything (R4).
@@ -108,7 +111,7 @@ pub fn busy_intervals(
     opts: &ExpandOptions,
 ) -> Result<Vec<BusyInterval>> {
     let doc = Doc::load(bytes)?;
-    let all = collect(&doc, window, owner_addresses, opts, |c| c.name == "VEVENT");
+    let all = collect(&doc, window, owner_addresses, opts, |c| c.name == "VEVENT")?;
     Ok(all
         .iter()
         .filter_map(|i| {

@@ -1,249 +1,32 @@
-//! Recurrence expansion inside a window: RRULE (through the `rrule` crate,
-//! expanded in local wall time so DST keeps the wall clock), RDATE (DATE,
-//! DATE-TIME, PERIOD), EXDATE (DATE and DATE-TIME, lists, many lines) and
+//! Recurrence expansion inside a window: RRULE (see `rule`, expanded in
+//! local wall time so DST keeps the wall clock), RDATE (DATE, DATE-TIME,
+//! PERIOD), EXDATE (DATE and DATE-TIME, lists, many lines) and
 //! RECURRENCE-ID overrides, plus DTEND / DURATION / default durations.
 //!
-//! Rules are normalised before `rrule` sees them: UNTIL is removed and
-//! applied here (converted to the series' wall time), unknown parts are
-//! dropped, and for series without COUNT the start is moved forward by
-//! whole periods to just before the window so old series stay cheap.
+//! Rules are expanded only near the window: the wall-time bounds handed to
+//! `rule` are the window edges widened by the instance length and by how
+//! far the zone's offset moves near each edge (nothing for UTC, an hour
+//! around a DST change), so a rule never walks a fixed multi-day margin.
 //! Every expansion is capped (`max_instances` inside the window and
-//! [`RAW_CAP`] generated dates overall), so FREQ=SECONDLY cannot hang.
+//! [`RAW_CAP`](super::rule::RAW_CAP) generated dates per rule) and charged
+//! to the request's budget, so FREQ=SECONDLY cannot hang.
 //! RANGE=THISANDFUTURE on RECURRENCE-ID is treated as a single override.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::str::FromStr;
+use std::collections::{BTreeSet, HashSet};
 
-use chrono::{
-    DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
-};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
-use super::lines::Component;
+use super::budget::{Exceeded, ExpandBudget, Meter};
+use super::lines::{Component, Prop};
+use super::offsets::offset_range;
+use super::rule::{expand_rule, Rule, RuleBounds};
+use super::series::{current_overrides, Group};
 use super::tz::{
-    add, add_utc, local_date, parse_duration, parse_naive, parse_time, parse_time_str, to_local,
-    to_utc, TimeVal, Zone, Zones,
+    add, add_utc, local_date, parse_duration, parse_time, parse_time_str, to_local, to_utc,
+    TimeVal, Zone, Zones,
 };
 use super::TimeRange;
-
-/// Most dates pulled from one rule, whatever the window.
-pub(crate) const RAW_CAP: usize = 200_000;
-
-/// A parsed RRULE, UNTIL kept apart.
-#[derive(Debug, Clone)]
-pub(crate) struct Rule {
-    parts: Vec<(String, String)>,
-    pub until: Option<(NaiveDateTime, bool, bool)>,
-    pub count: Option<u64>,
-}
-
-const KNOWN: &[&str] = &[
-    "FREQ",
-    "INTERVAL",
-    "COUNT",
-    "WKST",
-    "BYSECOND",
-    "BYMINUTE",
-    "BYHOUR",
-    "BYDAY",
-    "BYMONTHDAY",
-    "BYYEARDAY",
-    "BYWEEKNO",
-    "BYMONTH",
-    "BYSETPOS",
-];
-
-impl Rule {
-    pub(crate) fn parse(s: &str) -> Option<Rule> {
-        let mut parts = Vec::new();
-        let (mut until, mut count) = (None, None);
-        for kv in s.trim().split(';').filter(|p| !p.trim().is_empty()) {
-            let (k, v) = kv.split_once('=')?;
-            let k = k.trim().to_ascii_uppercase();
-            let v = v.trim().to_ascii_uppercase();
-            match k.as_str() {
-                "UNTIL" => {
-                    let (n, utc) = parse_naive(&v)?;
-                    until = Some((n, utc, v.len() == 8));
-                }
-                "COUNT" => count = Some(v.parse().ok()?),
-                _ if KNOWN.contains(&k.as_str()) => parts.push((k, v)),
-                _ => {}
-            }
-        }
-        parts.iter().find(|(k, _)| k == "FREQ")?;
-        Some(Rule {
-            parts,
-            until,
-            count,
-        })
-    }
-    fn get(&self, k: &str) -> Option<&str> {
-        self.parts
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-    }
-    pub(crate) fn bounded(&self) -> bool {
-        self.count.is_some() || self.until.is_some()
-    }
-    /// UNTIL as a wall time of the series' zone (DATE UNTIL covers its day).
-    pub(crate) fn until_local(&self, zone: &Zone, tz: Tz) -> Option<NaiveDateTime> {
-        let (n, utc, date) = self.until?;
-        Some(if date {
-            add(n, Duration::seconds(86_399))
-        } else if utc {
-            to_local(n.and_utc(), zone, tz)
-        } else {
-            n
-        })
-    }
-}
-
-/// Moves DTSTART forward by whole periods to just before `from` (no COUNT only),
-/// making implicit BY-parts explicit so the pattern stays the same.
-fn shift(
-    start: NaiveDateTime,
-    rule: &Rule,
-    from: NaiveDateTime,
-) -> (NaiveDateTime, Vec<(String, String)>) {
-    let mut parts = rule.parts.clone();
-    if rule.count.is_some() || from <= start {
-        return (start, parts);
-    }
-    let interval: i64 = rule
-        .get("INTERVAL")
-        .and_then(|v| v.parse().ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(1);
-    let has = |k: &str| rule.get(k).is_some();
-    let fixed = |unit: i64| {
-        let n = (from - start).num_seconds() / unit / interval;
-        add(
-            start,
-            Duration::seconds(
-                n.saturating_sub(1)
-                    .max(0)
-                    .saturating_mul(interval)
-                    .saturating_mul(unit),
-            ),
-        )
-    };
-    let months_between =
-        (from.year() - start.year()) * 12 + from.month() as i32 - start.month() as i32;
-    match rule.get("FREQ").unwrap_or("") {
-        "SECONDLY" => (fixed(1), parts),
-        "MINUTELY" => (fixed(60), parts),
-        "HOURLY" => (fixed(3600), parts),
-        "DAILY" => (fixed(86_400), parts),
-        "WEEKLY" => (fixed(7 * 86_400), parts),
-        "MONTHLY" => {
-            let k = (i64::from(months_between) / interval - 1).max(0) * interval;
-            if k == 0 {
-                return (start, parts);
-            }
-            if !has("BYDAY") && !has("BYMONTHDAY") && !has("BYYEARDAY") {
-                parts.push(("BYMONTHDAY".into(), start.day().to_string()));
-            }
-            let first = start.date().with_day(1).unwrap_or(start.date());
-            match first.checked_add_months(Months::new(u32::try_from(k).unwrap_or(0))) {
-                Some(d) => (d.and_time(start.time()), parts),
-                None => (start, rule.parts.clone()),
-            }
-        }
-        "YEARLY" => {
-            let k = (i64::from(from.year() - start.year()) / interval - 1).max(0) * interval;
-            if k == 0 {
-                return (start, parts);
-            }
-            if !has("BYDAY") && !has("BYMONTHDAY") && !has("BYYEARDAY") && !has("BYWEEKNO") {
-                parts.push(("BYMONTHDAY".into(), start.day().to_string()));
-                if !has("BYMONTH") {
-                    parts.push(("BYMONTH".into(), start.month().to_string()));
-                }
-            } else if has("BYMONTHDAY") && !has("BYMONTH") && !has("BYDAY") {
-                // Yearly BYMONTHDAY without BYMONTH implies DTSTART's month.
-                parts.push(("BYMONTH".into(), start.month().to_string()));
-            }
-            let year = i32::try_from(i64::from(start.year()) + k).unwrap_or(start.year());
-            match NaiveDate::from_ymd_opt(year, 1, 1) {
-                Some(d) => (d.and_time(start.time()), parts),
-                None => (start, rule.parts.clone()),
-            }
-        }
-        _ => (start, parts),
-    }
-}
-
-/// Expands one rule in wall time: dates in `[from, stop]`, at most `max`
-/// of them for which `counts` holds (the caller's look-behind margin before
-/// its window does not use up the cap: with a cap of 1, as the time-range
-/// test uses, the margin must not hide the first instance inside the
-/// window). The series start itself is not added (callers add DTSTART).
-pub(crate) fn expand_rule(
-    start: NaiveDateTime,
-    rule: &Rule,
-    until: Option<NaiveDateTime>,
-    from: NaiveDateTime,
-    stop: NaiveDateTime,
-    max: usize,
-    counts: impl Fn(NaiveDateTime) -> bool,
-) -> (Vec<NaiveDateTime>, bool) {
-    let (base, parts) = shift(start, rule, from);
-    let mut text: Vec<String> = parts.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    if let Some(c) = rule.count {
-        text.push(format!("COUNT={}", c.min(u64::from(u32::MAX))));
-    }
-    let Ok(unvalidated) = rrule::RRule::<rrule::Unvalidated>::from_str(&text.join(";")) else {
-        return (Vec::new(), false);
-    };
-    let Ok(set) = unvalidated.build(rrule::Tz::UTC.from_utc_datetime(&base)) else {
-        return (Vec::new(), false);
-    };
-    let set = set.limit();
-    let mut out = Vec::new();
-    let mut counted = 0usize;
-    for (i, d) in (&set).into_iter().enumerate() {
-        if i >= RAW_CAP {
-            return (out, true);
-        }
-        let n = d.naive_utc();
-        if n > stop || until.is_some_and(|u| n > u) {
-            break;
-        }
-        if n >= from && n >= start {
-            if counts(n) {
-                if counted >= max {
-                    return (out, true);
-                }
-                counted += 1;
-            }
-            out.push(n);
-        }
-    }
-    (out, false)
-}
-
-/// Expands a rule string with no window (used for VTIMEZONE observances).
-pub(crate) fn expand_naive(
-    start: NaiveDateTime,
-    rule: &str,
-    from: NaiveDateTime,
-    stop: NaiveDateTime,
-    max: usize,
-) -> Vec<NaiveDateTime> {
-    let Some(rule) = Rule::parse(rule) else {
-        return Vec::new();
-    };
-    let until = rule.until.map(|(n, _, date)| {
-        if date {
-            add(n, Duration::seconds(86_399))
-        } else {
-            n
-        }
-    });
-    expand_rule(start, &rule, until, from, stop, max, |_| true).0
-}
 
 /// How an instance's end follows from its start.
 #[derive(Debug, Clone, Copy, Default)]
@@ -309,7 +92,7 @@ pub(crate) fn end_spec(c: &Component, start: &TimeVal, zones: &Zones, tz: Tz) ->
     }
 }
 
-fn span(
+pub(crate) fn span(
     local: NaiveDateTime,
     zone: &Zone,
     spec: EndSpec,
@@ -339,183 +122,215 @@ pub(crate) struct Occ<'a> {
     pub rid: Option<DateTime<Utc>>,
 }
 
-/// A master and its overrides (same UID).
-pub(crate) struct Group<'a> {
-    pub master: Option<&'a Component>,
-    pub overrides: Vec<&'a Component>,
-}
-
-/// Groups VEVENT/VTODO/VJOURNAL components by UID, in document order.
-pub(crate) fn groups<'a>(items: &[&'a Component]) -> Vec<Group<'a>> {
-    let mut order: Vec<Group<'a>> = Vec::new();
-    let mut by_uid: HashMap<(&str, &str), usize> = HashMap::new();
-    for c in items {
-        let uid = c.value("UID").unwrap_or("");
-        let idx = if uid.is_empty() {
-            None
-        } else {
-            by_uid.get(&(uid, c.name.as_str())).copied()
-        };
-        let idx = idx.unwrap_or_else(|| {
-            order.push(Group {
-                master: None,
-                overrides: Vec::new(),
-            });
-            if !uid.is_empty() {
-                by_uid.insert((uid, c.name.as_str()), order.len() - 1);
-            }
-            order.len() - 1
-        });
-        let Some(g) = order.get_mut(idx) else {
-            continue;
-        };
-        if c.prop("RECURRENCE-ID").is_some() || g.master.is_some() {
-            g.overrides.push(c);
-        } else {
-            g.master = Some(c);
-        }
-    }
-    order
-}
-
 /// Bounds of an expansion request.
-pub(crate) struct Limits {
+pub(crate) struct Limits<'b> {
     pub window: TimeRange,
     pub tz: Tz,
     pub max: usize,
+    /// The request's budget, charged for every generated date.
+    pub budget: Option<&'b ExpandBudget>,
 }
 
-/// Every occurrence of a group that meets the window; the bool says "truncated".
-pub(crate) fn expand_group<'a>(g: &Group<'a>, zones: &Zones, lim: &Limits) -> (Vec<Occ<'a>>, bool) {
-    let (w, tz) = (lim.window, lim.tz);
-    let mut out = Vec::new();
-    let mut truncated = false;
-    let mut rids: HashSet<DateTime<Utc>> = HashSet::new();
-    let mut master_spec = None;
-    for o in &g.overrides {
-        if let Some(r) = o.prop("RECURRENCE-ID").and_then(|p| parse_time(p, zones)) {
-            rids.insert(r.to_utc(tz));
+/// Wall-time bounds `[from, stop]` holding the local start of every
+/// instance that meets the window: an instance starting before `from`
+/// ends before the window, one starting after `stop` starts after it.
+///
+/// Between wall time and UTC only the zone's offset differs, so the
+/// window edges in wall time are widened by the instance length plus how
+/// much the offset in force near each edge (a few days either side, which
+/// bounds every offset a nearby wall time can map through, gaps included)
+/// differs from the offset at the edge.
+pub(crate) fn wall_bounds(
+    zone: &Zone,
+    tz: Tz,
+    w: TimeRange,
+    spec: EndSpec,
+) -> (NaiveDateTime, NaiveDateTime) {
+    const DAY: i64 = 86_400;
+    let wall = spec.wall.max(Duration::zero());
+    let exact = spec.exact.max(Duration::zero());
+    let edge = |t: DateTime<Utc>| to_local(t, zone, tz);
+    let offset = |t: DateTime<Utc>| (edge(t) - t.naive_utc()).num_seconds();
+    let (s, e) = (w.start.timestamp(), w.end.timestamp());
+    let back = s.saturating_sub(exact.num_seconds());
+    let (lowest, _) = offset_range(
+        zone,
+        tz,
+        back.saturating_sub(4 * DAY),
+        back.saturating_add(2 * DAY),
+    );
+    let before = (offset(w.start) - i64::from(lowest)).max(0);
+    let (_, highest) = offset_range(
+        zone,
+        tz,
+        e.saturating_sub(2 * DAY),
+        e.saturating_add(4 * DAY),
+    );
+    let after = (i64::from(highest) - offset(w.end)).max(0);
+    let from = add(
+        add(edge(w.start), -wall - exact),
+        Duration::seconds(-before),
+    );
+    (from, add(edge(w.end), Duration::seconds(after)))
+}
+
+/// EXDATE values of a master: instants, and dates (which exclude every
+/// instance starting on that day in the series' zone).
+pub(crate) struct Exclusions {
+    utc: HashSet<DateTime<Utc>>,
+    dates: HashSet<NaiveDate>,
+}
+
+impl Exclusions {
+    pub(crate) fn of(m: &Component, zones: &Zones, tz: Tz) -> Self {
+        let mut ex = Exclusions {
+            utc: HashSet::new(),
+            dates: HashSet::new(),
+        };
+        for p in m.props("EXDATE") {
+            for v in values(p) {
+                match parse_time_str(v, p, zones) {
+                    Some(TimeVal::Date(d)) => {
+                        ex.dates.insert(d);
+                    }
+                    Some(t) => {
+                        ex.utc.insert(t.to_utc(tz));
+                    }
+                    None => {}
+                }
+            }
         }
+        ex
     }
-    if let Some(m) = g.master {
-        if let Some(start) = comp_start(m, zones) {
-            let spec = end_spec(m, &start, zones, tz);
-            master_spec = Some(spec);
-            let zone = start.zone();
-            let base = start.naive();
-            let all_day = start.is_date();
-            let len = spec.wall + spec.exact;
-            let from = add(
-                to_local(w.start, &zone, tz),
-                -len.max(Duration::zero()) - Duration::days(2),
-            );
-            let stop = add(to_local(w.end, &zone, tz), Duration::days(2));
-            let mut locals: BTreeSet<NaiveDateTime> = BTreeSet::new();
-            locals.insert(base);
-            for r in m.props("RRULE") {
-                let Some(rule) = Rule::parse(&r.value) else {
+
+    /// Whether an instance starting at `s` is excluded.
+    pub(crate) fn excludes(&self, s: DateTime<Utc>, zone: &Zone, tz: Tz) -> bool {
+        self.utc.contains(&s)
+            || (!self.dates.is_empty() && self.dates.contains(&local_date(s, zone, tz)))
+    }
+}
+
+/// The comma-separated values of a property, trimmed, empty ones skipped.
+fn values(p: &Prop) -> impl Iterator<Item = &str> {
+    p.value.split(',').map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A UTC `[start, end)` pair.
+type UtcSpan = (DateTime<Utc>, DateTime<Utc>);
+
+/// Spans of the master's RDATE values (DATE, DATE-TIME and PERIOD).
+fn rdate_spans(
+    m: &Component,
+    zones: &Zones,
+    spec: EndSpec,
+    tz: Tz,
+    meter: &mut Meter<'_>,
+) -> Result<Vec<UtcSpan>, Exceeded> {
+    let mut spans = Vec::new();
+    for p in m.props("RDATE") {
+        for v in values(p) {
+            meter.tick()?;
+            if let Some((a, b)) = v.split_once('/') {
+                let Some(s) = parse_time_str(a, p, zones) else {
                     continue;
                 };
-                let until = rule.until_local(&zone, tz);
-                let (v, t) = expand_rule(
-                    base,
-                    &rule,
-                    until,
-                    from,
-                    stop,
-                    lim.max.saturating_add(1),
-                    // Only instances that reach into the window use up the cap.
-                    |n| {
-                        let (s, e) = span(n, &zone, spec, tz);
-                        e > w.start || s >= w.start
+                let s_utc = s.to_utc(tz);
+                let e_utc = match parse_time_str(b, p, zones) {
+                    Some(e) => e.to_utc(tz),
+                    None => match parse_duration(b) {
+                        Some(d) => {
+                            let spec = EndSpec {
+                                wall: Duration::days(d.days),
+                                exact: Duration::seconds(d.secs),
+                            };
+                            span(s.naive(), &s.zone(), spec, tz).1
+                        }
+                        None => continue,
                     },
-                );
-                truncated |= t;
-                locals.extend(v);
-            }
-            let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> =
-                locals.iter().map(|l| span(*l, &zone, spec, tz)).collect();
-            for p in m.props("RDATE") {
-                for v in p.value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
-                    if let Some((a, b)) = v.split_once('/') {
-                        let Some(s) = parse_time_str(a, p, zones) else {
-                            continue;
-                        };
-                        let s_utc = s.to_utc(tz);
-                        let e_utc = match parse_time_str(b, p, zones) {
-                            Some(e) => e.to_utc(tz),
-                            None => match parse_duration(b) {
-                                Some(d) => {
-                                    span(
-                                        s.naive(),
-                                        &s.zone(),
-                                        EndSpec {
-                                            wall: Duration::days(d.days),
-                                            exact: Duration::seconds(d.secs),
-                                        },
-                                        tz,
-                                    )
-                                    .1
-                                }
-                                None => continue,
-                            },
-                        };
-                        spans.push((s_utc, e_utc.max(s_utc)));
-                    } else if let Some(s) = parse_time_str(v, p, zones) {
-                        spans.push(span(s.naive(), &s.zone(), spec, tz));
-                    }
-                }
-            }
-            let mut ex_utc: HashSet<DateTime<Utc>> = HashSet::new();
-            let mut ex_dates: HashSet<NaiveDate> = HashSet::new();
-            for p in m.props("EXDATE") {
-                for v in p.value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
-                    match parse_time_str(v, p, zones) {
-                        Some(TimeVal::Date(d)) => {
-                            ex_dates.insert(d);
-                        }
-                        Some(t) => {
-                            ex_utc.insert(t.to_utc(tz));
-                        }
-                        None => {}
-                    }
-                }
-            }
-            spans.sort();
-            spans.dedup();
-            for (s, e) in spans {
-                if ex_utc.contains(&s) || rids.contains(&s) {
-                    continue;
-                }
-                if !ex_dates.is_empty() && ex_dates.contains(&local_date(s, &zone, tz)) {
-                    continue;
-                }
-                if meets(s, e, w) {
-                    if out.len() >= lim.max {
-                        truncated = true;
-                        break;
-                    }
-                    out.push(Occ {
-                        start: s,
-                        end: e,
-                        all_day,
-                        comp: m,
-                        rid: None,
-                    });
-                }
+                };
+                spans.push((s_utc, e_utc.max(s_utc)));
+            } else if let Some(s) = parse_time_str(v, p, zones) {
+                spans.push(span(s.naive(), &s.zone(), spec, tz));
             }
         }
     }
-    for o in &g.overrides {
-        let rid = o.prop("RECURRENCE-ID").and_then(|p| parse_time(p, zones));
-        let Some(start) = comp_start(o, zones).or_else(|| rid.clone()) else {
+    Ok(spans)
+}
+
+/// Every occurrence of a group that meets the window; the bool says
+/// "truncated". Fails only when the request's budget runs out.
+pub(crate) fn expand_group<'a>(
+    g: &Group<'a>,
+    zones: &Zones,
+    lim: &Limits<'_>,
+) -> Result<(Vec<Occ<'a>>, bool), Exceeded> {
+    let (w, tz) = (lim.window, lim.tz);
+    let mut meter = Meter::new(lim.budget);
+    let overrides = current_overrides(g.master, &g.overrides, zones, tz);
+    meter.add(u64::try_from(overrides.len()).unwrap_or(u64::MAX))?;
+    let rids: HashSet<DateTime<Utc>> = overrides.iter().filter_map(|o| o.rid).collect();
+    let mut out = Vec::new();
+    let mut truncated = false;
+    let mut master_spec = None;
+    if let Some((m, start)) = g.master.and_then(|m| comp_start(m, zones).map(|s| (m, s))) {
+        let spec = end_spec(m, &start, zones, tz);
+        master_spec = Some(spec);
+        let zone = start.zone();
+        let base = start.naive();
+        let (from, stop) = wall_bounds(&zone, tz, w, spec);
+        let mut locals: BTreeSet<NaiveDateTime> = BTreeSet::new();
+        locals.insert(base);
+        for r in m.props("RRULE") {
+            let Some(rule) = Rule::parse(&r.value) else {
+                continue;
+            };
+            let bounds = RuleBounds {
+                from,
+                stop,
+                until: rule.until_local(&zone, tz),
+                max: lim.max.saturating_add(1),
+            };
+            // Only instances that reach into the window use up the cap.
+            let counts = |n| {
+                let (s, e) = span(n, &zone, spec, tz);
+                e > w.start || s >= w.start
+            };
+            let d = expand_rule(base, &rule, bounds, counts, &mut meter)?;
+            truncated |= d.truncated;
+            locals.extend(d.dates);
+        }
+        let mut spans: Vec<UtcSpan> = locals.iter().map(|l| span(*l, &zone, spec, tz)).collect();
+        spans.extend(rdate_spans(m, zones, spec, tz, &mut meter)?);
+        let ex = Exclusions::of(m, zones, tz);
+        spans.sort();
+        spans.dedup();
+        for (s, e) in spans {
+            if rids.contains(&s) || ex.excludes(s, &zone, tz) || !meets(s, e, w) {
+                continue;
+            }
+            if out.len() >= lim.max {
+                truncated = true;
+                break;
+            }
+            out.push(Occ {
+                start: s,
+                end: e,
+                all_day: start.is_date(),
+                comp: m,
+                rid: None,
+            });
+        }
+    }
+    for o in &overrides {
+        let Some(start) = comp_start(o.comp, zones).or_else(|| o.rid_value.clone()) else {
             continue;
         };
+        let c = o.comp;
         let has_end =
-            o.prop("DTEND").is_some() || o.prop("DURATION").is_some() || o.prop("DUE").is_some();
-        let spec = match (has_end && o.prop("DTSTART").is_some(), master_spec) {
+            c.prop("DTEND").is_some() || c.prop("DURATION").is_some() || c.prop("DUE").is_some();
+        let spec = match (has_end && c.prop("DTSTART").is_some(), master_spec) {
             (false, Some(ms)) => ms,
-            _ => end_spec(o, &start, zones, tz),
+            _ => end_spec(c, &start, zones, tz),
         };
         let (s, e) = span(start.naive(), &start.zone(), spec, tz);
         if meets(s, e, w) && out.len() < lim.max {
@@ -523,43 +338,12 @@ pub(crate) fn expand_group<'a>(g: &Group<'a>, zones: &Zones, lim: &Limits) -> (V
                 start: s,
                 end: e,
                 all_day: start.is_date(),
-                comp: o,
-                rid: rid.map(|r| r.to_utc(tz)),
+                comp: c,
+                rid: o.rid,
             });
         }
     }
     out.sort_by_key(|o| (o.start, o.end));
-    (out, truncated)
-}
-
-/// Latest instance end of a bounded series, or None when unbounded or too long to walk.
-pub(crate) fn last_end(g: &Group<'_>, zones: &Zones, tz: Tz) -> Option<i64> {
-    let m = g.master;
-    if m.is_some_and(|m| {
-        m.props("RRULE")
-            .any(|r| Rule::parse(&r.value).is_some_and(|r| !r.bounded()))
-    }) {
-        return None;
-    }
-    let far = TimeRange {
-        start: NaiveDate::from_ymd_opt(1000, 1, 1)?
-            .and_time(NaiveTime::MIN)
-            .and_utc(),
-        end: NaiveDate::from_ymd_opt(9000, 1, 1)?
-            .and_time(NaiveTime::MIN)
-            .and_utc(),
-    };
-    let (occs, truncated) = expand_group(
-        g,
-        zones,
-        &Limits {
-            window: far,
-            tz,
-            max: RAW_CAP,
-        },
-    );
-    if truncated {
-        return None;
-    }
-    occs.iter().map(|o| o.end.timestamp()).max()
+    meter.flush()?;
+    Ok((out, truncated))
 }

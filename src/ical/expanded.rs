@@ -11,9 +11,10 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::expand::{expand_group, groups, Limits, Occ};
+use super::expand::{expand_group, Limits, Occ};
 use super::lines::{Component, Param, Prop};
 use super::parse::Doc;
+use super::series::groups;
 use super::write::fold_line;
 use super::{ExpandOptions, Result, TimeRange};
 
@@ -44,12 +45,13 @@ pub fn expand_calendar(bytes: &[u8], window: TimeRange, opts: &ExpandOptions) ->
         window,
         tz: opts.default_tz,
         max: opts.max_instances,
+        budget: opts.budget.as_deref(),
     };
     for g in groups(&items) {
         let recurring = !g.overrides.is_empty()
             || g.master
                 .is_some_and(|m| m.prop("RRULE").is_some() || m.prop("RDATE").is_some());
-        let (occs, _) = expand_group(&g, &doc.zones, &lim);
+        let (occs, _) = expand_group(&g, &doc.zones, &lim)?;
         for occ in &occs {
             write_component(&instance(occ, recurring, opts.default_tz), &mut out);
         }

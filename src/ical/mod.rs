@@ -5,35 +5,61 @@
 //!
 //! Files: `lines` reads content lines and components (our own reader: the
 //! `icalendar` crate rejects valid files and is never used to
-//! re-serialise), `tz` owns time values and zones, `expand` recurrence,
-//! `expanded` the `C:expand` calendar data, `parse` validation, `index`
-//! the [`ObjectIndex`], `busy` R4 and merging,
-//! `write` everything that produces iCalendar text.
+//! re-serialise), `tz` owns time values and zones, `offsets` the offsets a
+//! zone has over a span of time, `rule` one RRULE, `series` a master and
+//! its overrides, `expand` recurrence inside a window, `budget` the
+//! per-request expansion budget, `expanded` the `C:expand` calendar data,
+//! `parse` validation, `index` the [`ObjectIndex`], `busy` R4 and merging,
+//! `write` everything that produces iCalendar text, `windows` Windows zone
+//! names, `vtimezone` VTIMEZONEs from the time-zone database, `repair`
+//! adding them to objects that use a TZID without defining it, and `xwr`
+//! the `X-WR-TIMEZONE` convention of Google and Apple exports.
 //!
 //! No input can make this module panic: nesting is bounded before the tree
 //! is built, values that do not parse are skipped (lenient) or reported
-//! (strict), and every expansion is capped.
+//! (strict), and every expansion is capped. Expansion work grows with the
+//! instances near the window, not with the age or COUNT of a series, and a
+//! request can bound its total work with an [`ExpandBudget`].
 
+mod budget;
 mod busy;
 mod expand;
 mod expanded;
 mod index;
 pub(crate) mod lines;
+mod offsets;
 mod parse;
+mod repair;
+mod rule;
+mod series;
 mod tz;
+mod vtimezone;
+mod windows;
 mod write;
+mod xwr;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_exporters;
+#[cfg(test)]
+mod tests_recurrence;
+#[cfg(test)]
+mod tests_zones;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{EventUid, IdError};
 
+pub use budget::{ExpandBudget, DEFAULT_REQUEST_BUDGET};
 pub use busy::{busy_intervals, merge, BusyInterval, BusyKind};
 pub use expanded::expand_calendar;
 pub use index::{parse_lenient, parse_strict};
+pub use repair::{repair, repair_strict, Repaired};
+pub use vtimezone::{vtimezone, vtimezone_for};
 pub use write::{busy_calendar, busy_event, ensure_end, fold_line, strip, vfreebusy, StripSpec};
 
 /// What the caller should answer for a failure (RFC 4791 preconditions).
@@ -45,6 +71,10 @@ pub enum ErrorKind {
     InvalidObject,
     /// Only components this server does not store: `CALDAV:supported-calendar-component`.
     UnsupportedComponent,
+    /// The request's expansion budget ran out: not a property of the data
+    /// but of the request (answer a 4xx naming the limit, e.g. 422 or 507,
+    /// or a marked partial answer).
+    BudgetExceeded,
 }
 
 /// Why iCalendar input was refused.
@@ -146,6 +176,18 @@ pub enum Error {
         /// The property name.
         property: String,
     },
+    /// A TZID with no VTIMEZONE that names no known zone (RFC 5545 §3.2.19).
+    #[error("time zone {tzid:?} is neither defined nor known")]
+    UnknownTimezone {
+        /// The TZID as written.
+        tzid: String,
+    },
+    /// The request's expansion budget ([`ExpandBudget`]) ran out.
+    #[error("recurrence expansion exceeded the request's budget of {limit} generated dates")]
+    BudgetExceeded {
+        /// The budget's limit.
+        limit: u64,
+    },
 }
 
 impl Error {
@@ -158,7 +200,8 @@ impl Error {
             | Error::Unclosed { .. }
             | Error::TooDeep { .. }
             | Error::CalendarCount { .. }
-            | Error::BadValue { .. } => ErrorKind::InvalidData,
+            | Error::BadValue { .. }
+            | Error::UnknownTimezone { .. } => ErrorKind::InvalidData,
             Error::Unsupported { .. } => ErrorKind::UnsupportedComponent,
             Error::NoComponent
             | Error::MixedComponents { .. }
@@ -171,6 +214,7 @@ impl Error {
             | Error::MissingDtstart { .. }
             | Error::EndBeforeStart
             | Error::EndAndDuration => ErrorKind::InvalidObject,
+            Error::BudgetExceeded { .. } => ErrorKind::BudgetExceeded,
         }
     }
 }
@@ -268,6 +312,26 @@ pub struct ExpandOptions {
     pub default_tz: chrono_tz::Tz,
     /// Most instances returned per object (e.g. 10 000).
     pub max_instances: usize,
+    /// The request's shared expansion budget; None = unlimited (every
+    /// expansion is still capped per rule and per object).
+    pub budget: Option<Arc<ExpandBudget>>,
+}
+
+impl ExpandOptions {
+    /// Options without a budget.
+    pub fn new(default_tz: chrono_tz::Tz, max_instances: usize) -> Self {
+        Self {
+            default_tz,
+            max_instances,
+            budget: None,
+        }
+    }
+
+    /// The same options charging `budget` (share one per request).
+    pub fn with_budget(mut self, budget: Arc<ExpandBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
 }
 
 /// One occurrence of a component.
@@ -291,6 +355,14 @@ pub struct Instance {
     pub owner_partstat: Option<String>,
 }
 
+/// Resolves a TZID without a VTIMEZONE: an IANA name, a prefixed IANA
+/// name (`/freeassociation.sourceforge.net/Tzfile/Europe/Berlin`,
+/// `/mozilla.org/…/America/New_York`) or a Windows zone name (CLDR
+/// windowsZones, e.g. "W. Europe Standard Time" -> Europe/Berlin).
+pub fn resolve_tzid(tzid: &str) -> Option<chrono_tz::Tz> {
+    tz::iana(tzid)
+}
+
 /// All instances (VEVENT, VTODO, VJOURNAL) meeting the window, sorted by start.
 pub fn instances(bytes: &[u8], window: TimeRange, opts: &ExpandOptions) -> Result<Vec<Instance>> {
     instances_for_owner(bytes, window, &[], opts)
@@ -304,7 +376,7 @@ pub fn instances_for_owner(
     opts: &ExpandOptions,
 ) -> Result<Vec<Instance>> {
     let doc = parse::Doc::load(bytes)?;
-    Ok(busy::collect(&doc, window, owner_addresses, opts, |_| true))
+    busy::collect(&doc, window, owner_addresses, opts, |_| true)
 }
 
 /// RFC 4791 §9.9 time-range test for VEVENT, VTODO and VJOURNAL.
@@ -321,8 +393,8 @@ pub fn overlaps(bytes: &[u8], window: TimeRange, opts: &ExpandOptions) -> Result
         return Ok(true);
     }
     let one = ExpandOptions {
-        default_tz: opts.default_tz,
         max_instances: 1,
+        ..opts.clone()
     };
-    Ok(!busy::collect(&doc, window, &[], &one, |_| true).is_empty())
+    Ok(!busy::collect(&doc, window, &[], &one, |_| true)?.is_empty())
 }

@@ -1,5 +1,7 @@
 //! A parsed calendar object ([`Doc`]) and the RFC 4791 §4.1 / §5.3.2
-//! rules for a calendar object resource a client may PUT.
+//! rules for a calendar object resource a client may PUT. Every load
+//! reads a calendar's `X-WR-TIMEZONE` the way its exporter meant it
+//! (`xwr`), so expansion, busy time and the index all see the same times.
 
 use std::collections::HashSet;
 
@@ -7,6 +9,7 @@ use chrono_tz::Tz;
 
 use super::lines::{parse_document, Component};
 use super::tz::{parse_duration, parse_time, Zones};
+use super::xwr;
 use super::{Error, Result};
 
 /// Calendar component types that can be stored.
@@ -36,9 +39,12 @@ impl Doc {
     }
 
     fn build(top: Vec<Component>) -> Result<Doc> {
-        let cals: Vec<Component> = top.into_iter().filter(|c| c.name == "VCALENDAR").collect();
+        let mut cals: Vec<Component> = top.into_iter().filter(|c| c.name == "VCALENDAR").collect();
         if cals.is_empty() {
             return Err(Error::CalendarCount { found: 0 });
+        }
+        for cal in &mut cals {
+            xwr::apply(cal);
         }
         let zones = Zones::from_calendars(&cals.iter().collect::<Vec<_>>());
         Ok(Doc { cals, zones })

@@ -20,6 +20,7 @@ fn opts() -> ExpandOptions {
     ExpandOptions {
         default_tz: chrono_tz::UTC,
         max_instances: 10_000,
+        budget: None,
     }
 }
 fn cal(body: &str) -> Vec<u8> {
@@ -127,6 +128,7 @@ fn all_day_uses_default_zone() {
     let o = ExpandOptions {
         default_tz: chrono_tz::Europe::Berlin,
         max_instances: 10,
+        budget: None,
     };
     let i = instances(&b, win("2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z"), &o).unwrap();
     assert_eq!(i[0].start, t("2026-04-05T22:00:00Z"));

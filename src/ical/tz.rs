@@ -1,6 +1,6 @@
 //! Time values and zones: DATE / DATE-TIME / PERIOD / DURATION parsing,
 //! TZID resolution (IANA names, prefixed names such as
-//! `/freeassociation.sourceforge.net/Europe/Berlin`, common Windows names,
+//! `/freeassociation.sourceforge.net/Europe/Berlin`, Windows names (CLDR),
 //! VTIMEZONE blocks via X-LIC-LOCATION or their own STANDARD/DAYLIGHT
 //! rules), floating and all-day handling, and local <-> UTC conversion.
 //!
@@ -18,8 +18,9 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
-use super::expand::expand_naive;
 use super::lines::{Component, Prop};
+use super::rule::expand_naive;
+use super::windows::windows_zone;
 
 /// Where a local time is anchored.
 #[derive(Debug, Clone)]
@@ -47,6 +48,14 @@ impl CustomZone {
             self.transitions[idx - 1].1
         }
     }
+    /// Smallest and largest offset in force at any instant of `[from, to]`.
+    pub(crate) fn offset_range(&self, from: i64, to: i64) -> (i32, i32) {
+        let first = self.offset_at(from);
+        self.transitions
+            .iter()
+            .filter(|(t, _)| *t > from && *t <= to)
+            .fold((first, first), |(lo, hi), (_, o)| (lo.min(*o), hi.max(*o)))
+    }
     fn local_to_utc(&self, local: NaiveDateTime) -> i64 {
         let l = local.and_utc().timestamp();
         let mut offs: Vec<i32> = self.transitions.iter().map(|t| t.1).collect();
@@ -71,33 +80,14 @@ pub(crate) struct Zones {
     map: HashMap<String, Zone>,
 }
 
-/// Common Windows zone names mapped to IANA.
-const WINDOWS: &[(&str, Tz)] = &[
-    ("W. Europe Standard Time", Tz::Europe__Berlin),
-    ("Eastern Standard Time", Tz::America__New_York),
-    ("Pacific Standard Time", Tz::America__Los_Angeles),
-    ("Central Standard Time", Tz::America__Chicago),
-    ("Mountain Standard Time", Tz::America__Denver),
-    ("GMT Standard Time", Tz::Europe__London),
-    ("Romance Standard Time", Tz::Europe__Paris),
-    ("Central Europe Standard Time", Tz::Europe__Budapest),
-    ("Central European Standard Time", Tz::Europe__Warsaw),
-    ("Tokyo Standard Time", Tz::Asia__Tokyo),
-    ("China Standard Time", Tz::Asia__Shanghai),
-    ("India Standard Time", Tz::Asia__Kolkata),
-    ("AUS Eastern Standard Time", Tz::Australia__Sydney),
-    ("UTC", Tz::UTC),
-    ("Coordinated Universal Time", Tz::UTC),
-];
-
 /// Resolves a zone name without any VTIMEZONE: IANA, prefixed IANA, Windows.
 pub(crate) fn iana(name: &str) -> Option<Tz> {
     let name = name.trim().trim_matches('"');
     if let Ok(tz) = Tz::from_str(name) {
         return Some(tz);
     }
-    if let Some((_, tz)) = WINDOWS.iter().find(|(w, _)| w.eq_ignore_ascii_case(name)) {
-        return Some(*tz);
+    if let Some(tz) = windows_zone(name) {
+        return Some(tz);
     }
     // "/freeassociation.sourceforge.net/Tzfile/Europe/Berlin", "/mozilla.org/20050126_1/Europe/Berlin"
     let mut rest = name;

@@ -82,10 +82,7 @@ fn calendar_query(ctx: &Ctx, cal: &Calendar, q: &CalendarQuery) -> Reply {
         start: t.start.unwrap_or_else(|| far(-2_208_988_800)),
         end: t.end.unwrap_or_else(|| far(7_258_118_400)),
     });
-    let opts = ExpandOptions {
-        default_tz: chrono_tz::UTC,
-        max_instances: 1,
-    };
+    let opts = ExpandOptions::new(chrono_tz::UTC, 1);
     for (name, obj) in &cal.objects {
         let is_event = crate::ical::parse_lenient(obj.ics.as_bytes())
             .is_ok_and(|i| i.component == crate::ical::ComponentKind::Event);

@@ -195,6 +195,21 @@ fn reconcile_one(
     Ok(changes)
 }
 
+/// iCloud data with a VTIMEZONE added for every TZID that lacks one
+/// (RFC 5545 §3.2.19; clients such as ical.js read it as floating time
+/// otherwise). Unchanged bytes when nothing is missing.
+fn repaired(href: &Href, data: Vec<u8>) -> Vec<u8> {
+    match ical::repair(&data) {
+        Ok(r) => {
+            if !r.unresolved.is_empty() {
+                tracing::info!(href = %href, tzids = ?r.unresolved, "time zones not in the database; left as they are");
+            }
+            r.bytes.into_owned()
+        }
+        Err(_) => data,
+    }
+}
+
 fn uid_of(data: &[u8]) -> Option<EventUid> {
     ical::parse_lenient(data).ok().map(|i| i.uid)
 }
@@ -209,7 +224,7 @@ fn copy_in(
     obj: &RemoteObject,
     privacy: store::Privacy,
 ) -> store::Result<usize> {
-    let data = policy::inbound::view(&obj.data, privacy);
+    let data = repaired(href, policy::inbound::view(&obj.data, privacy));
     let index = match ical::parse_lenient(&data) {
         Ok(i) => i,
         Err(e) => {
@@ -257,7 +272,8 @@ fn follow_system_event(
     obj: &RemoteObject,
 ) -> store::Result<usize> {
     let theirs = ical::content_hash(&obj.data);
-    let index = ical::parse_lenient(&obj.data).ok();
+    let data = repaired(href, obj.data.clone());
+    let index = ical::parse_lenient(&data).ok();
     let listed_at = remote.listed_at;
     let written = store.update_object(key, &sys.name, |cur| {
         let Origin::System {
@@ -293,15 +309,15 @@ fn follow_system_event(
         }
         // Edited in iCloud directly: the iCloud version wins and clients see it.
         Some(ObjectRecord {
-            etag: ETag::of_content(&obj.data),
-            data: obj.data.clone(),
+            etag: ETag::of_content(&data),
+            data: data.clone(),
             index: index.clone()?,
             origin,
             modified: chrono::Utc::now().timestamp(),
         })
     });
     match written {
-        Ok(Some(rec)) if rec.data == obj.data => Ok(1),
+        Ok(Some(rec)) if rec.data == data => Ok(1),
         Ok(_) | Err(store::Error::NoObject { .. }) => Ok(0),
         Err(e) => Err(e),
     }

@@ -87,6 +87,7 @@ pub(crate) fn options(s: &Settings) -> ExpandOptions {
     ExpandOptions {
         default_tz: s.tz,
         max_instances: super::MAX_INSTANCES,
+        budget: None,
     }
 }
 

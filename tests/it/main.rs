@@ -44,3 +44,5 @@ mod r4_r9_availability;
 mod derived_views;
 // issue 9: the write path under concurrency (sync vs outbox, fresh-store creates, two pushers)
 mod write_races;
+// ical against the python oracle: generated VTIMEZONEs, X-WR-TIMEZONE
+mod ical_oracle;

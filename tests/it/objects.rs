@@ -139,3 +139,52 @@ async fn vtodo_is_refused_as_unsupported_component() {
         .status(403)
         .dav_error("supported-calendar-component");
 }
+
+fn zoned(uid: &str, tzid: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20261101T000000Z\r\nDTSTART;TZID={tzid}:20261214T093000\r\nDTEND;TZID={tzid}:20261214T100000\r\nSUMMARY:zoned\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+/// Issue 12 #12: RFC 5545 §3.2.19 — a TZID without its VTIMEZONE is
+/// completed from the time-zone database (IANA or Windows names); the 201
+/// then carries no ETag (RFC 4791 §5.3.4: the stored bytes differ from the
+/// body); an unknown TZID is refused.
+#[tokio::test]
+async fn issue_12_a_missing_vtimezone_is_added_and_an_unknown_tzid_refused() {
+    let env = TestEnv::start().await;
+    let c = env.client();
+    for (name, tzid) in [
+        ("berlin.ics", "Europe/Berlin"),
+        ("windows.ics", "W. Europe Standard Time"),
+    ] {
+        let path = format!("/dav/demo/demo/blocked/{name}");
+        let a = c.put(&path, &zoned(name, tzid), &[]).await.status(201);
+        assert_eq!(a.header("etag"), None, "{tzid}: stored bytes differ");
+        let got = c.get(&path).await.status(200).text();
+        assert!(
+            got.contains("BEGIN:VTIMEZONE") && got.contains(&format!("TZID:{tzid}")),
+            "{got}"
+        );
+    }
+    // Complete data is stored as sent, with its ETag.
+    let berlin = c.get("/dav/demo/demo/blocked/berlin.ics").await.text();
+    let a = c
+        .put(
+            "/dav/demo/demo/blocked/again.ics",
+            &berlin.replace("UID:berlin.ics", "UID:again"),
+            &[],
+        )
+        .await
+        .status(201);
+    assert!(a.header("etag").is_some());
+    c.put(
+        "/dav/demo/demo/blocked/mars.ics",
+        &zoned("mars", "Mars/Olympus_Mons"),
+        &[],
+    )
+    .await
+    .status(403)
+    .dav_error("valid-calendar-data");
+    c.get("/dav/demo/demo/blocked/mars.ics").await.status(404);
+}

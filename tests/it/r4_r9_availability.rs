@@ -230,6 +230,7 @@ async fn r9_property_random_rrules_match_the_oracle() {
     let opts = ExpandOptions {
         default_tz: chrono_tz::UTC,
         max_instances: 10_000,
+        budget: None,
     };
     let owners = ["mailto:owner@example.com".to_string()];
     let mut mismatches = Vec::new();

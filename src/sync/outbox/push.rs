@@ -284,21 +284,27 @@ impl Outbox {
     /// Takes iCloud's version of a system event (edited there meanwhile).
     fn adopt(&self, q: &Queued, etag: Option<ETag>, theirs: Vec<u8>) -> store::Result<()> {
         let e = &q.entry;
-        let Ok(index) = ical::parse_lenient(&theirs) else {
+        let pushed = ical::content_hash(&theirs);
+        // Stored with the VTIMEZONEs it lacks (RFC 5545 §3.2.19); the hash
+        // stays that of iCloud's bytes, which is what a later 412 compares.
+        let data = ical::repair(&theirs)
+            .map(|r| r.bytes.into_owned())
+            .unwrap_or(theirs);
+        let Ok(index) = ical::parse_lenient(&data) else {
             return Ok(());
         };
         let rec = ObjectRecord {
-            etag: ETag::of_content(&theirs),
+            etag: ETag::of_content(&data),
             index,
             origin: Origin::System {
                 connection: e.connection.clone(),
                 href: e.href.clone(),
                 etag,
-                pushed: Some(ical::content_hash(&theirs)),
+                pushed: Some(pushed),
                 delivered: Some(self.store.sequence()?),
             },
             modified: chrono::Utc::now().timestamp(),
-            data: theirs,
+            data,
         };
         self.store
             .put_object(&e.collection(), &e.name, &rec, &WriteCondition::default())?;
