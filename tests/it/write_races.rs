@@ -148,8 +148,10 @@ async fn issue_9_bug_a_syncs_racing_the_outbox_keep_system_events_writable() {
 }
 
 /// Bug A against Radicale, iCloud's standards-following stand-in: system
-/// events written while syncs run back to back (the issue saw 6 of 300
-/// turn read-only this way with the upstream up all the time).
+/// events written while syncs run back to back, the upstream up all the
+/// time. Before the fix (the same scenario on the previous code): 16, 12
+/// and 16 of 60 events turned read-only and were imported as iCloud copies
+/// in three runs.
 #[tokio::test]
 async fn issue_9_bug_a_against_radicale() {
     let up = peers::radicale().await;
