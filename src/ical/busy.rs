@@ -9,10 +9,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::expand::{expand_group, Limits};
 use super::index::{status_of, summary_of, transp_of};
 use super::lines::Component;
 use super::parse::Doc;
+use super::recurrence::{expand_group, Limits};
 use super::series::groups;
 use super::{EventStatus, ExpandOptions, Instance, Result, TimeRange, Transp};
 

@@ -4,9 +4,9 @@
 
 use chrono_tz::Tz;
 
-use super::expand::comp_start;
 use super::lines::{unescape, Component};
 use super::parse::{validate_resource, Doc};
+use super::recurrence::comp_start;
 use super::series::{groups, last_end};
 use super::tz::Zone;
 use super::{ComponentKind, Error, EventStatus, ObjectIndex, Result, Transp};

@@ -3,12 +3,12 @@
 //! recurrence expansion (also as `C:expand` calendar data), RFC 4791 §9.9 time-range tests, busy time (R4)
 //! and writing (folding, VFREEBUSY, busy events, line-level stripping).
 //!
-//! Files: `lines` reads content lines and components (our own reader: the
-//! `icalendar` crate rejects valid files and is never used to
-//! re-serialise), `tz` owns time values and zones, `offsets` the offsets a
-//! zone has over a span of time, `rule` one RRULE, `series` a master and
-//! its overrides, `expand` recurrence inside a window, `budget` the
-//! per-request expansion budget, `expanded` the `C:expand` calendar data,
+//! Files: `lines` reads content lines and components (our own reader; see
+//! the README's design notes for why there is no `icalendar` crate), `tz`
+//! owns time values and zones, `offsets` the offsets a zone has over a span
+//! of time, `rule` one RRULE, `series` a master and its overrides,
+//! `recurrence` expansion inside a window, `budget` the per-request
+//! expansion budget, `calendar_data` the `C:expand` calendar data,
 //! `parse` validation, `index` the [`ObjectIndex`], `busy` R4 and merging,
 //! `write` everything that produces iCalendar text, `windows` Windows zone
 //! names, `vtimezone` VTIMEZONEs from the time-zone database, `repair`
@@ -23,12 +23,12 @@
 
 mod budget;
 mod busy;
-mod expand;
-mod expanded;
+mod calendar_data;
 mod index;
 pub(crate) mod lines;
 mod offsets;
 mod parse;
+mod recurrence;
 mod repair;
 mod rule;
 mod series;
@@ -56,7 +56,7 @@ use crate::ids::{EventUid, IdError};
 
 pub use budget::{ExpandBudget, DEFAULT_REQUEST_BUDGET};
 pub use busy::{busy_intervals, merge, BusyInterval, BusyKind};
-pub use expanded::expand_calendar;
+pub use calendar_data::expand_calendar;
 pub use index::{parse_lenient, parse_strict};
 pub use repair::{repair, repair_strict, Repaired};
 pub use vtimezone::{vtimezone, vtimezone_for};

@@ -8,9 +8,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
-use super::expand::{comp_start, end_spec, expand_group, span, Exclusions, Limits};
 use super::lines::Component;
 use super::offsets::offset_range;
+use super::recurrence::{comp_start, end_spec, expand_group, span, Exclusions, Limits};
 use super::rule::{fixed_date, fixed_range, Rule, RAW_CAP};
 use super::tz::{parse_naive, parse_time, TimeVal, Zones};
 use super::TimeRange;

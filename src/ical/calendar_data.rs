@@ -11,9 +11,9 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::expand::{expand_group, Limits, Occ};
 use super::lines::{Component, Param, Prop};
 use super::parse::Doc;
+use super::recurrence::{expand_group, Limits, Occ};
 use super::series::groups;
 use super::write::fold_line;
 use super::{ExpandOptions, Result, TimeRange};
