@@ -12,6 +12,7 @@
 //!
 //! Start with `names.rs` (every QName), then `report.rs`.
 
+pub mod filter;
 pub mod headers;
 pub mod multistatus;
 pub mod names;

@@ -5,8 +5,13 @@
 //! Unknown child elements are ignored (RFC 4918 §17); missing required
 //! elements, bad time ranges and unknown report roots are errors.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 
+use super::filter::parse_comp_filter;
+pub use super::filter::{
+    parse_time_range, parse_utc, CompFilter, MatchType, ParamFilter, PropFilter, TextMatch,
+    TimeRangeFilter,
+};
 use super::names::{self, QName};
 use super::propfind::prop_names;
 use super::xml::{parse_document, Element, XmlLimits};
@@ -94,83 +99,6 @@ pub struct PropProjection {
     pub name: String,
     /// `novalue="yes"`.
     pub novalue: bool,
-}
-
-/// RFC 4791 §9.7.1.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct CompFilter {
-    /// Component name.
-    pub name: String,
-    /// `C:is-not-defined`.
-    pub is_not_defined: bool,
-    /// `C:time-range`.
-    pub time_range: Option<TimeRangeFilter>,
-    /// Nested component filters (all must match).
-    pub comp_filters: Vec<CompFilter>,
-    /// Property filters (all must match).
-    pub prop_filters: Vec<PropFilter>,
-}
-
-/// RFC 4791 §9.9: at least one bound, UTC, end after start.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TimeRangeFilter {
-    /// Inclusive start.
-    pub start: Option<DateTime<Utc>>,
-    /// Exclusive end.
-    pub end: Option<DateTime<Utc>>,
-}
-
-/// RFC 4791 §9.7.2.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct PropFilter {
-    /// iCalendar property name.
-    pub name: String,
-    /// `C:is-not-defined`.
-    pub is_not_defined: bool,
-    /// `C:time-range`.
-    pub time_range: Option<TimeRangeFilter>,
-    /// `C:text-match`.
-    pub text_match: Option<TextMatch>,
-    /// Parameter filters.
-    pub param_filters: Vec<ParamFilter>,
-}
-
-/// RFC 4791 §9.7.3.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct ParamFilter {
-    /// Parameter name.
-    pub name: String,
-    /// `C:is-not-defined`.
-    pub is_not_defined: bool,
-    /// `C:text-match`.
-    pub text_match: Option<TextMatch>,
-}
-
-/// RFC 4791 §9.7.5 (plus the `match-type` attribute of RFC 6352 §10.5.4).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TextMatch {
-    /// Text to look for (not trimmed).
-    pub text: String,
-    /// Collation, default `i;ascii-casemap`; the handler checks support.
-    pub collation: String,
-    /// `negate-condition="yes"`.
-    pub negate: bool,
-    /// How to match.
-    pub match_type: MatchType,
-}
-
-/// `match-type` attribute values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum MatchType {
-    /// Whole value equal.
-    Equals,
-    /// Substring (the CalDAV default).
-    #[default]
-    Contains,
-    /// Prefix.
-    StartsWith,
-    /// Suffix.
-    EndsWith,
 }
 
 /// RFC 4791 §9.10.
@@ -292,7 +220,7 @@ fn parse_calendar_data(el: &Element) -> Result<CalendarDataRequest> {
     })
 }
 
-fn name_attr(el: &Element) -> Result<String> {
+pub(super) fn name_attr(el: &Element) -> Result<String> {
     match el.attr("name") {
         Some(n) if !n.trim().is_empty() => Ok(n.trim().to_owned()),
         _ => Err(Error::MissingAttribute {
@@ -330,110 +258,6 @@ fn parse_comp_request(el: &Element) -> Result<CompRequest> {
     out.all_props |= !saw_prop;
     out.all_comps |= !saw_comp;
     Ok(out)
-}
-
-fn parse_comp_filter(el: &Element) -> Result<CompFilter> {
-    let mut out = CompFilter {
-        name: name_attr(el)?,
-        ..CompFilter::default()
-    };
-    for c in &el.children {
-        if c.is(&names::IS_NOT_DEFINED) {
-            out.is_not_defined = true;
-        } else if c.is(&names::TIME_RANGE) {
-            out.time_range = Some(parse_time_range(c)?);
-        } else if c.is(&names::COMP_FILTER) {
-            out.comp_filters.push(parse_comp_filter(c)?);
-        } else if c.is(&names::PROP_FILTER) {
-            out.prop_filters.push(parse_prop_filter(c)?);
-        }
-    }
-    Ok(out)
-}
-
-fn parse_prop_filter(el: &Element) -> Result<PropFilter> {
-    let mut out = PropFilter {
-        name: name_attr(el)?,
-        ..PropFilter::default()
-    };
-    for c in &el.children {
-        if c.is(&names::IS_NOT_DEFINED) {
-            out.is_not_defined = true;
-        } else if c.is(&names::TIME_RANGE) {
-            out.time_range = Some(parse_time_range(c)?);
-        } else if c.is(&names::TEXT_MATCH) {
-            out.text_match = Some(parse_text_match(c)?);
-        } else if c.is(&names::PARAM_FILTER) {
-            out.param_filters.push(ParamFilter {
-                name: name_attr(c)?,
-                is_not_defined: c.child(&names::IS_NOT_DEFINED).is_some(),
-                text_match: c
-                    .child(&names::TEXT_MATCH)
-                    .map(parse_text_match)
-                    .transpose()?,
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn parse_text_match(el: &Element) -> Result<TextMatch> {
-    let invalid = || Error::InvalidValue {
-        element: el.name.clone(),
-    };
-    let negate = match el.attr("negate-condition").map(str::trim) {
-        None | Some("no") => false,
-        Some("yes") => true,
-        Some(_) => return Err(invalid()),
-    };
-    let match_type = match el.attr("match-type").map(str::trim) {
-        None | Some("contains") => MatchType::Contains,
-        Some("equals") => MatchType::Equals,
-        Some("starts-with") => MatchType::StartsWith,
-        Some("ends-with") => MatchType::EndsWith,
-        Some(_) => return Err(invalid()),
-    };
-    Ok(TextMatch {
-        text: el.text.clone(),
-        collation: el.attr("collation").unwrap_or("i;ascii-casemap").to_owned(),
-        negate,
-        match_type,
-    })
-}
-
-/// Parses `YYYYMMDDTHHMMSSZ` (RFC 5545 UTC DATE-TIME).
-pub fn parse_utc(s: &str) -> Result<DateTime<Utc>> {
-    let bad = |problem| Error::InvalidTimeRange { problem };
-    let s = s.trim();
-    let b = s.as_bytes();
-    if b.len() == 15 && b[8] == b'T' {
-        return Err(bad(TimeRangeProblem::NotUtc));
-    }
-    let shape_ok = b.len() == 16
-        && b[8] == b'T'
-        && b[15] == b'Z'
-        && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit);
-    if !shape_ok {
-        return Err(bad(TimeRangeProblem::Malformed));
-    }
-    NaiveDateTime::parse_from_str(&s[..15], "%Y%m%dT%H%M%S")
-        .map(|n| n.and_utc())
-        .map_err(|_| bad(TimeRangeProblem::Malformed))
-}
-
-/// Parses a `time-range`-shaped element (`start`/`end` attributes).
-pub fn parse_time_range(el: &Element) -> Result<TimeRangeFilter> {
-    let start = el.attr("start").map(parse_utc).transpose()?;
-    let end = el.attr("end").map(parse_utc).transpose()?;
-    match (start, end) {
-        (None, None) => Err(Error::InvalidTimeRange {
-            problem: TimeRangeProblem::MissingBound,
-        }),
-        (Some(s), Some(e)) if e <= s => Err(Error::InvalidTimeRange {
-            problem: TimeRangeProblem::EndNotAfterStart,
-        }),
-        _ => Ok(TimeRangeFilter { start, end }),
-    }
 }
 
 fn parse_multiget(root: &Element) -> Result<CalendarMultiget> {

@@ -200,14 +200,14 @@ impl Outbox {
         let outcome = match pushed.step {
             Step::Delivered { etag } => {
                 if matches!(e.op, OutboxOp::Put) {
-                    self.record(q, etag, pushed.ours)?;
+                    self.record_delivery(q, etag, pushed.ours)?;
                 }
                 self.store.remove_outbox(q.id)?;
                 Outcome::Delivered
             }
             Step::Adopt { etag } => {
                 if let Some(theirs) = pushed.theirs {
-                    self.adopt(q, etag, theirs.to_vec())?;
+                    self.adopt_upstream(q, etag, theirs.to_vec())?;
                 }
                 self.store.remove_outbox(q.id)?;
                 Outcome::Delivered
@@ -255,7 +255,7 @@ impl Outbox {
 
     /// Records a delivery in the local object's origin (clients see no
     /// change): upstream's ETag, what we sent, and when.
-    fn record(
+    fn record_delivery(
         &self,
         q: &Queued,
         etag: Option<ETag>,
@@ -282,7 +282,7 @@ impl Outbox {
     }
 
     /// Takes iCloud's version of a system event (edited there meanwhile).
-    fn adopt(&self, q: &Queued, etag: Option<ETag>, theirs: Vec<u8>) -> store::Result<()> {
+    fn adopt_upstream(&self, q: &Queued, etag: Option<ETag>, theirs: Vec<u8>) -> store::Result<()> {
         let e = &q.entry;
         let pushed = ical::content_hash(&theirs);
         // Stored with the VTIMEZONEs it lacks (RFC 5545 §3.2.19); the hash
