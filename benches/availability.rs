@@ -402,15 +402,15 @@ async fn main() {
     for _ in 0..3 {
         app.views.cache().clear();
         let t0 = Instant::now();
-        let v = app.views.busy_for_user(&who, year).unwrap();
+        let v = app.views.busy_for_user(&who, year, None).unwrap();
         cold.push(ms(t0.elapsed()));
         assert!(!v.is_empty());
     }
-    let blocks = app.views.busy_for_user(&who, year).unwrap().len();
+    let blocks = app.views.busy_for_user(&who, year, None).unwrap().len();
     let mut warm = Vec::new();
     for _ in 0..50 {
         let t0 = Instant::now();
-        let v = app.views.busy_for_user(&who, year).unwrap();
+        let v = app.views.busy_for_user(&who, year, None).unwrap();
         warm.push(ms(t0.elapsed()));
         assert_eq!(v.len(), blocks);
     }
@@ -434,7 +434,7 @@ async fn main() {
             .put_object(&keys[g.cal], &name, &rec, &WriteCondition::default())
             .unwrap();
         let t0 = Instant::now();
-        app.views.busy_for_user(&who, year).unwrap();
+        app.views.busy_for_user(&who, year, None).unwrap();
         incr.push(ms(t0.elapsed()));
     }
     // availability/ refresh after a write (what every PUT pays).

@@ -26,6 +26,8 @@ pub struct App {
     pub engine: Engine,
     /// The outbox of system events (R1, R10).
     pub outbox: Outbox,
+    /// Bounds the request work running on the blocking pool at once.
+    pub blocking: Arc<tokio::sync::Semaphore>,
 }
 
 impl App {
@@ -34,7 +36,9 @@ impl App {
         let metrics = Arc::new(Metrics::default());
         let clients = Clients::new(&store, &metrics, config.traffic);
         let views = Views::new(&store, config.availability.clone(), &metrics);
+        let jobs = config.limits.blocking_jobs.max(1);
         Self {
+            blocking: Arc::new(tokio::sync::Semaphore::new(jobs)),
             engine: Engine::new(&store, &clients, &metrics),
             outbox: Outbox::new(&store, &clients),
             views,

@@ -15,7 +15,7 @@ pub(super) async fn feed(app: &App, who: &UserArgs, rotate: bool) -> Response {
             Response::ok(format!("{}\n", crate::route::feed(&tok)))
         }
         Ok(None) => Response::fail(format!("no user {}@{}\n", who.user, who.tenant)),
-        Err(e) => Response::fail(format!("storage failed: {e}\n")),
+        Err(e) => Response::fail(format!("{e}\n")),
     }
 }
 
@@ -31,12 +31,13 @@ pub(super) fn busy(app: &App, b: &BusyArgs) -> Response {
     if window.end <= window.start {
         return Response::fail("--to must be after --from\n".into());
     }
-    match app.views.why_busy(&who, window) {
+    let budget = std::sync::Arc::new(crate::ical::ExpandBudget::per_request());
+    match app.views.why_busy(&who, window, Some(&budget)) {
         Ok(items) if b.json => match serde_json::to_string_pretty(&items) {
             Ok(s) => Response::ok(format!("{s}\n")),
             Err(e) => Response::fail(format!("cannot render: {e}\n")),
         },
         Ok(items) => Response::ok(explain::render_text(&items)),
-        Err(e) => Response::fail(format!("storage failed: {e}\n")),
+        Err(e) => Response::fail(format!("{e}\n")),
     }
 }

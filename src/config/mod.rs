@@ -4,6 +4,8 @@
 //! is a named field with a default.
 
 use std::net::SocketAddr;
+
+use chrono::{DateTime, Utc};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -24,6 +26,9 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// How long a verified password stays cached in memory.
     pub auth_cache_ttl: Duration,
+    /// Requests whose store work and expansion run at once on the blocking
+    /// pool (more wait their turn; none holds an async worker thread).
+    pub blocking_jobs: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +41,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(60),
             auth_cache_ttl: Duration::from_secs(300),
+            blocking_jobs: 4 * std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -47,6 +53,37 @@ pub struct AvailabilityWindow {
     pub past_days: i64,
     /// Days after today.
     pub future_days: i64,
+}
+
+/// Days the cached window extends beyond the materialised one.
+pub const CACHE_MARGIN_DAYS: i64 = 31;
+
+impl AvailabilityWindow {
+    /// The window materialised into `availability/` and the feed at `now`:
+    /// from `past_days` before to `future_days` after the start of `now`'s day (UTC).
+    pub fn materialised_at(&self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+        let day = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+        (
+            day - chrono::Duration::days(self.past_days),
+            day + chrono::Duration::days(self.future_days),
+        )
+    }
+
+    /// The window busy time and time answers are kept for at `now`: the
+    /// materialised window of the first day of `now`'s 7-day block (days
+    /// since the Unix epoch / 7), plus 7 days, plus [`CACHE_MARGIN_DAYS`]
+    /// on each side. It holds `materialised_at(now)` and "the next twelve
+    /// months" asked at any time, and it moves once a week.
+    pub fn cached_at(&self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+        let days = now.timestamp().div_euclid(86_400);
+        let block =
+            DateTime::<Utc>::from_timestamp((days - days.rem_euclid(7)) * 86_400, 0).unwrap_or(now);
+        let (s, e) = self.materialised_at(block);
+        (
+            s - chrono::Duration::days(CACHE_MARGIN_DAYS),
+            e + chrono::Duration::days(7 + CACHE_MARGIN_DAYS),
+        )
+    }
 }
 
 impl Default for AvailabilityWindow {
@@ -75,6 +112,25 @@ impl Default for TrafficLimits {
             max_entries: 5_000,
             max_bytes: 32 * 1024 * 1024,
             max_age_ms: 7 * 24 * 3600 * 1000,
+        }
+    }
+}
+
+/// How the store is opened.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// sled's page cache in bytes (its own default is 1 GiB; resident
+    /// memory follows it).
+    pub cache_bytes: u64,
+    /// The window busy time and time answers are kept for.
+    pub window: AvailabilityWindow,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            cache_bytes: 64 * 1024 * 1024,
+            window: AvailabilityWindow::default(),
         }
     }
 }

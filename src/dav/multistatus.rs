@@ -81,8 +81,9 @@ pub enum PropValue {
     CompSet(Vec<String>),
     /// `DAV:supported-report-set`: one name per `supported-report/report`.
     ReportSet(Vec<QName>),
-    /// `C:calendar-data` text, exactly as sent (not trimmed).
-    CalendarData(String),
+    /// `C:calendar-data` bytes, exactly as stored or sent (not trimmed);
+    /// shared, never copied on the way out.
+    CalendarData(bytes::Bytes),
     /// Arbitrary children (dead properties, unknown structured values).
     Xml(Vec<Element>),
 }
@@ -127,7 +128,8 @@ impl Response {
     /// The text of a property found in a 2xx propstat (`Text` or `CalendarData`).
     pub fn prop_text(&self, name: &QName) -> Option<&str> {
         match self.prop(name)? {
-            PropValue::Text(t) | PropValue::CalendarData(t) => Some(t),
+            PropValue::Text(t) => Some(t),
+            PropValue::CalendarData(b) => std::str::from_utf8(b).ok(),
             _ => None,
         }
     }
@@ -168,7 +170,8 @@ pub fn parse_status_line(line: &str) -> Result<u16> {
 fn write_value(w: &mut XmlWriter, name: &QName, value: &PropValue) {
     match value {
         PropValue::Empty => w.empty(name),
-        PropValue::Text(t) | PropValue::CalendarData(t) => w.text_element(name, t),
+        PropValue::Text(t) => w.text_element(name, t),
+        PropValue::CalendarData(b) => w.text_element(name, &String::from_utf8_lossy(b)),
         PropValue::Hrefs(hs) => {
             w.start(name);
             for h in hs {
@@ -417,7 +420,9 @@ pub fn read_property(el: &Element) -> Property {
     let only = |n: &QName| el.children.iter().all(|c| &c.name == n);
     let value = match kind(&name) {
         Kind::Text if el.children.is_empty() => PropValue::Text(text.to_owned()),
-        Kind::CalendarData if el.children.is_empty() => PropValue::CalendarData(el.text.clone()),
+        Kind::CalendarData if el.children.is_empty() => {
+            PropValue::CalendarData(bytes::Bytes::from(el.text.clone()))
+        }
         Kind::Hrefs if !el.children.is_empty() && only(&names::HREF) => PropValue::Hrefs(
             el.children
                 .iter()

@@ -54,7 +54,10 @@ pub(super) fn get(
     if end <= start || end - start > chrono::Duration::days(3660) {
         return Err(BAD_RANGE);
     }
-    let items = app.views.why_busy(owner, TimeRange { start, end })?;
+    let budget = std::sync::Arc::new(crate::ical::ExpandBudget::per_request());
+    let items = app
+        .views
+        .why_busy(owner, TimeRange { start, end }, Some(&budget))?;
     let body = serde_json::to_vec(&items).map_err(|_| Error::NotImplemented)?;
     Ok(Reply::with_type(StatusCode::OK, "application/json", body))
 }

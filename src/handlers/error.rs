@@ -75,6 +75,18 @@ pub enum Error {
         /// Why, one line.
         reason: String,
     },
+    /// The request would expand more recurrences than one request may
+    /// (`ical::DEFAULT_REQUEST_BUDGET` generated dates).
+    #[error(
+        "the request expands more than {limit} recurrence dates; ask for a shorter time range"
+    )]
+    TooMuchWork {
+        /// The budget.
+        limit: u64,
+    },
+    /// The request could not be run (its task failed or the server is stopping).
+    #[error("the request could not be run")]
+    Unavailable,
     /// The store failed.
     #[error("storage failed")]
     Store(#[source] crate::store::Error),
@@ -83,6 +95,16 @@ pub enum Error {
 impl From<crate::dav::Error> for Error {
     fn from(source: crate::dav::Error) -> Self {
         Error::BadRequest { source }
+    }
+}
+
+impl From<crate::views::Error> for Error {
+    fn from(e: crate::views::Error) -> Self {
+        match e {
+            crate::views::Error::Store(s) => s.into(),
+            crate::views::Error::Budget { limit } => Error::TooMuchWork { limit },
+            crate::views::Error::Injected => Error::Store(crate::store::Error::Busy),
+        }
     }
 }
 

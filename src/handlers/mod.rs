@@ -34,7 +34,7 @@ use crate::dav::MultiStatus;
 use crate::ids::{CollectionKey, ObjectName, UserRef};
 use crate::route::Route;
 use crate::state::App;
-use crate::store::{CollectionRecord, ObjectRecord};
+use crate::store::{CollectionRecord, ObjectMeta};
 use crate::views::AVAILABILITY;
 
 /// Methods allowed on collections (the `Allow` header and 405s).
@@ -124,12 +124,12 @@ pub(crate) enum Resource {
         key: CollectionKey,
         rec: CollectionRecord,
     },
-    /// A calendar object.
+    /// A calendar object (its bytes are read only when asked for).
     Object {
         key: CollectionKey,
         col: CollectionRecord,
         name: ObjectName,
-        rec: ObjectRecord,
+        meta: ObjectMeta,
     },
 }
 
@@ -184,12 +184,12 @@ pub(crate) fn load(ctx: &Ctx<'_>, route: &Route) -> Result<Option<Resource>> {
             Ok(ctx
                 .app
                 .store
-                .object(key, name)?
-                .map(|rec| Resource::Object {
+                .object_meta(key, name)?
+                .map(|meta| Resource::Object {
                     key: key.clone(),
                     col,
                     name: name.clone(),
-                    rec,
+                    meta,
                 }))
         }
         Route::WellKnown

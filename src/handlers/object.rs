@@ -11,18 +11,27 @@ use super::{allow_for, load, Ctx, Error, Reply, Resource, Result};
 /// Serves an object's bytes with its ETag; `If-None-Match` -> 304.
 pub(crate) fn get(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders) -> Result<Reply> {
     match load(ctx, route)? {
-        Some(Resource::Object { rec, .. }) => {
+        Some(Resource::Object {
+            key, name, meta, ..
+        }) => {
             if h.if_none_match
                 .as_ref()
-                .is_some_and(|m| m.matches(&rec.etag))
+                .is_some_and(|m| m.matches(&meta.etag))
             {
                 return Ok(Reply::empty(StatusCode::NOT_MODIFIED)
-                    .header(hyper::header::ETAG, rec.etag.quoted()));
+                    .header(hyper::header::ETAG, meta.etag.quoted()));
             }
-            Ok(
-                Reply::with_type(StatusCode::OK, "text/calendar; charset=utf-8", rec.data)
-                    .header(hyper::header::ETAG, rec.etag.quoted()),
+            let body = ctx
+                .app
+                .store
+                .object_body(&key, &name)?
+                .ok_or(Error::NotFound)?;
+            Ok(Reply::with_type(
+                StatusCode::OK,
+                "text/calendar; charset=utf-8",
+                body.into_bytes(),
             )
+            .header(hyper::header::ETAG, meta.etag.quoted()))
         }
         Some(_) => Err(Error::MethodNotAllowed {
             allow: allow_for(route),

@@ -58,13 +58,13 @@ pub(crate) fn propfind(
             ms.responses
                 .push(props::response(ctx, &res, route::collection(key), &req));
             if depth_one {
-                for (name, orec) in ctx.app.store.objects(key)? {
+                for (name, meta) in ctx.app.store.metas(key)? {
                     let href = route::object(key, &name);
                     let child = Resource::Object {
                         key: key.clone(),
                         col: rec.clone(),
                         name,
-                        rec: orec,
+                        meta,
                     };
                     ms.responses.push(props::response(ctx, &child, href, &req));
                 }

@@ -172,13 +172,18 @@ pub(crate) fn value(ctx: &Ctx<'_>, res: &Resource, name: &QName) -> Option<PropV
                 .find(|d| d.ns == other.ns && d.local == other.local)
                 .map(|d| PropValue::Text(d.value.clone())),
         },
-        Resource::Object { col, rec, .. } => match name {
+        Resource::Object {
+            key,
+            col,
+            name: object,
+            meta: rec,
+        } => match name {
             x if *x == n::RESOURCETYPE => Some(PropValue::ResourceType(vec![])),
             x if *x == n::GETETAG => Some(PropValue::Text(rec.etag.quoted())),
             x if *x == n::GETCONTENTTYPE => Some(PropValue::Text(
                 "text/calendar; charset=utf-8; component=vevent".into(),
             )),
-            x if *x == n::GETCONTENTLENGTH => Some(PropValue::Text(rec.data.len().to_string())),
+            x if *x == n::GETCONTENTLENGTH => Some(PropValue::Text(rec.size.to_string())),
             x if *x == n::GETLASTMODIFIED => Some(PropValue::Text(http_date(rec.modified))),
             x if *x == n::OWNER => Some(PropValue::Hrefs(vec![home])),
             x if *x == n::DISPLAYNAME => rec.index.summary.clone().map(PropValue::Text),
@@ -196,9 +201,13 @@ pub(crate) fn value(ctx: &Ctx<'_>, res: &Resource, name: &QName) -> Option<PropV
                     privileges_read()
                 },
             )),
-            x if *x == n::CALENDAR_DATA => Some(PropValue::CalendarData(
-                String::from_utf8_lossy(&rec.data).into_owned(),
-            )),
+            x if *x == n::CALENDAR_DATA => ctx
+                .app
+                .store
+                .object_body(key, object)
+                .ok()
+                .flatten()
+                .map(|b| PropValue::CalendarData(b.into_bytes())),
             _ => None,
         },
     }

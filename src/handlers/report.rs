@@ -5,28 +5,35 @@
 //! A `C:calendar-data` request with `C:expand` (§9.6.5) answers each
 //! object's instances in the window instead of the stored bytes.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use hyper::StatusCode;
 
+use crate::dav::report::CompFilter;
 use crate::dav::report::{
     CalendarDataRequest, CalendarMultiget, CalendarQuery, FreeBusyQuery, SyncCollection,
 };
 use crate::dav::{
     MultiStatus, Precondition, PropRequest, PropValue, Report, Response, ResponseBody,
 };
-use crate::ical::{self, ExpandOptions, TimeRange};
+use crate::ical::{self, Derived, ExpandBudget, ExpandOptions, TimeRange};
+use crate::ids::ObjectName;
 use crate::route::{self as paths, Route};
-use crate::store::{CollectionKey, CollectionKind, CollectionRecord};
+use crate::store::{CollectionKey, CollectionKind, CollectionRecord, ObjectMeta, Store};
 use crate::views;
 
 use super::{filter, load, props, Ctx, Error, Reply, Resource, Result};
 
-/// Expansion options for a collection's owner: their time zone for
-/// all-day and floating times.
+/// Expansion options for a collection's owner (their time zone for
+/// all-day and floating times), charging one budget per request (issue 12
+/// #3: a pathological series cannot make one request run unbounded).
 fn expand_options(ctx: &Ctx<'_>, key: &CollectionKey) -> ExpandOptions {
     ExpandOptions::new(
-        views::deps::settings(&ctx.app.store, &key.owner()).tz,
+        ctx.app.store.busy_settings(&key.owner()).tz,
         views::MAX_INSTANCES,
     )
+    .with_budget(Arc::new(ExpandBudget::per_request()))
 }
 
 /// Runs a REPORT on a collection.
@@ -50,8 +57,8 @@ fn object_response(
     ctx: &Ctx<'_>,
     key: &CollectionKey,
     col: &CollectionRecord,
-    name: crate::ids::ObjectName,
-    rec: crate::store::ObjectRecord,
+    name: ObjectName,
+    meta: ObjectMeta,
     props_req: &PropRequest,
 ) -> Response {
     let href = paths::object(key, &name);
@@ -59,36 +66,73 @@ fn object_response(
         key: key.clone(),
         col: col.clone(),
         name,
-        rec,
+        meta,
     };
     props::response(ctx, &res, href, props_req)
 }
 
 /// Applies `C:expand` (RFC 4791 §9.6.5) to the calendar data of a response.
 /// Data that cannot be expanded (it was stored, so it parsed once) is left
-/// as stored rather than dropped.
+/// as stored rather than dropped; an expansion over the request's budget
+/// stops the request.
 fn apply_expand(
     mut resp: Response,
     data: Option<&CalendarDataRequest>,
     opts: &ExpandOptions,
-) -> Response {
+) -> Result<Response> {
     let Some((start, end)) = data.and_then(|d| d.expand) else {
-        return resp;
+        return Ok(resp);
     };
     let ResponseBody::PropStats(stats) = &mut resp.body else {
-        return resp;
+        return Ok(resp);
     };
     let window = TimeRange { start, end };
     for prop in stats.iter_mut().flat_map(|s| s.props.iter_mut()) {
-        if let PropValue::CalendarData(text) = &mut prop.value {
-            if let Ok(expanded) = ical::expand_calendar(text.as_bytes(), window, opts) {
-                *text = expanded;
+        if let PropValue::CalendarData(bytes) = &mut prop.value {
+            match ical::expand_calendar(bytes, window, opts) {
+                Ok(expanded) => *bytes = Bytes::from(expanded),
+                Err(e @ ical::Error::BudgetExceeded { .. }) => return Err(budget(e)),
+                Err(_) => {}
             }
         }
     }
-    resp
+    Ok(resp)
 }
 
+/// The request's expansion ran over its budget.
+fn budget(e: ical::Error) -> Error {
+    match e {
+        ical::Error::BudgetExceeded { limit } => Error::TooMuchWork { limit },
+        other => Error::InvalidCalendar {
+            precondition: Precondition::ValidCalendarData,
+            source: other,
+        },
+    }
+}
+
+/// The objects a query must look at, with their metadata: the time
+/// index's candidates when the filter requires a window, else all.
+fn members(
+    store: &Store,
+    key: &CollectionKey,
+    filter: &CompFilter,
+) -> Result<Vec<(ObjectName, ObjectMeta)>> {
+    let Some(w) = filter::required_window(filter) else {
+        return Ok(store.metas(key)?);
+    };
+    let mut out = Vec::new();
+    for name in store.candidates(key, w)? {
+        if let Some(meta) = store.object_meta(key, &name)? {
+            out.push((name, meta));
+        }
+    }
+    Ok(out)
+}
+
+/// calendar-query: candidates from the time index; each one tested on
+/// what the store parsed and expanded when it was written (its names or
+/// tree, its time answers). Only an object whose answers cannot tell (a
+/// window outside the kept one, too many instances) is expanded here.
 fn query(
     ctx: &Ctx<'_>,
     key: &CollectionKey,
@@ -103,14 +147,56 @@ fn query(
     }
     let opts = expand_options(ctx, key);
     let mut ms = MultiStatus::default();
-    for (name, rec) in ctx.app.store.objects(key)? {
-        if filter::matches(&rec.data, &q.filter, &opts) {
-            let resp = object_response(ctx, key, col, name, rec, &q.props);
-            ms.responses
-                .push(apply_expand(resp, q.data.as_ref(), &opts));
-        }
+    for (name, meta) in select(&ctx.app.store, key, &q.filter, &opts)? {
+        let resp = object_response(ctx, key, col, name, meta, &q.props);
+        ms.responses
+            .push(apply_expand(resp, q.data.as_ref(), &opts)?);
     }
     Ok(Reply::multistatus(&ms))
+}
+
+/// The objects of a collection a calendar-query filter matches, in name
+/// order: the time index's candidates, each tested on what the store
+/// parsed and expanded when it was written. Equal to evaluating
+/// [`filter::matches`] on every object (the property test checks it).
+pub(crate) fn select(
+    store: &Store,
+    key: &CollectionKey,
+    filter: &CompFilter,
+    opts: &ExpandOptions,
+) -> Result<Vec<(ObjectName, ObjectMeta)>> {
+    let fingerprint = store.busy_settings(&key.owner()).fingerprint();
+    let tree_needed = filter::needs_tree(filter);
+    let mut out = Vec::new();
+    for (name, meta) in members(store, key, filter)? {
+        let mut derived: Option<Option<Derived>> = None;
+        let mut time = |w: TimeRange| -> ical::Result<bool> {
+            let d = derived.get_or_insert_with(|| store.derived(key, &name).ok().flatten());
+            if let Some(answer) = d
+                .as_ref()
+                .filter(|d| d.settings == fingerprint)
+                .and_then(|d| d.overlaps(w))
+            {
+                return Ok(answer);
+            }
+            match store.object_body(key, &name) {
+                Ok(Some(body)) => ical::overlaps(&body, w, opts),
+                _ => Ok(false),
+            }
+        };
+        let hit = if tree_needed {
+            let tree = store.parsed(key, &name)?.unwrap_or_default();
+            filter::matches_tree(tree.roots(), filter, &mut time)
+        } else {
+            filter::matches_shape(&meta.shape, filter, &mut time)
+        };
+        match hit {
+            Ok(true) => out.push((name, meta)),
+            Ok(false) => {}
+            Err(e) => return Err(budget(e)),
+        }
+    }
+    Ok(out)
 }
 
 fn multiget(
@@ -123,12 +209,12 @@ fn multiget(
     let mut ms = MultiStatus::default();
     for href in &m.hrefs {
         let found = paths::object_in(key, href)
-            .and_then(|name| Some((name.clone(), ctx.app.store.object(key, &name).ok()??)));
+            .and_then(|name| Some((name.clone(), ctx.app.store.object_meta(key, &name).ok()??)));
         match found {
-            Some((name, rec)) => {
-                let resp = object_response(ctx, key, col, name, rec, &m.props);
+            Some((name, meta)) => {
+                let resp = object_response(ctx, key, col, name, meta, &m.props);
                 ms.responses
-                    .push(apply_expand(resp, m.data.as_ref(), &opts));
+                    .push(apply_expand(resp, m.data.as_ref(), &opts)?);
             }
             None => ms.responses.push(Response {
                 href: href.clone(),
@@ -155,10 +241,10 @@ fn sync(
     };
     for name in delta.changed {
         // Changed since the token but gone again by now: report as deleted.
-        match ctx.app.store.object(key, &name)? {
-            Some(rec) => ms
+        match ctx.app.store.object_meta(key, &name)? {
+            Some(meta) => ms
                 .responses
-                .push(object_response(ctx, key, col, name, rec, &s.props)),
+                .push(object_response(ctx, key, col, name, meta, &s.props)),
             None => ms.responses.push(Response {
                 href: paths::object(key, &name),
                 body: ResponseBody::Status {
@@ -199,10 +285,15 @@ fn free_busy(
         });
     }
     let window = TimeRange { start, end };
+    let budget = Arc::new(ExpandBudget::per_request());
     let intervals = if col.kind == CollectionKind::Availability {
-        ctx.app.views.busy_for_user(&key.owner(), window)?
+        ctx.app
+            .views
+            .busy_for_user(&key.owner(), window, Some(&budget))?
     } else {
-        ctx.app.views.busy_in_collection(key, window)?
+        ctx.app
+            .views
+            .busy_in_collection(key, window, Some(&budget))?
     };
     let body = ical::vfreebusy(window, &intervals, chrono::Utc::now());
     Ok(Reply::with_type(
@@ -211,3 +302,6 @@ fn free_busy(
         body,
     ))
 }
+
+#[cfg(test)]
+mod tests;

@@ -111,6 +111,48 @@ pub fn parse(
     })
 }
 
+/// [`blocking`] with the request's context.
+async fn as_user<T: Send + 'static>(
+    app: &App,
+    principal: &UserRef,
+    f: impl FnOnce(&Ctx<'_>) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let principal = principal.clone();
+    blocking(app, move |app| {
+        f(&Ctx {
+            app,
+            principal: &principal,
+        })
+    })
+    .await
+}
+
+/// Runs the synchronous part of a request (store reads and writes,
+/// parsing, expansion) on the blocking pool, so no request holds an async
+/// worker thread: a slow one delays no other. At most
+/// `limits.blocking_jobs` run at once; the rest wait their turn.
+pub(crate) async fn blocking<T: Send + 'static>(
+    app: &App,
+    f: impl FnOnce(&App) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let permit = app
+        .blocking
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| Error::Unavailable)?;
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f(&app)
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "request task failed");
+        Error::Unavailable
+    })?
+}
+
 fn signed_in(caller: &Caller) -> Result<&UserRef> {
     match caller {
         Caller::User(u) => Ok(u),
@@ -129,13 +171,21 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
         Request::Feed {
             token,
             if_none_match,
-        } => feed::get(app, &token, if_none_match.as_ref()),
+        } => {
+            blocking(app, move |app| {
+                feed::get(app, &token, if_none_match.as_ref())
+            })
+            .await
+        }
         Request::DebugHar(filter) => match caller {
             Caller::Admin(_) => debug::har(app, &filter),
             _ => Err(Error::NotFound),
         },
         Request::BusyApi { owner, query } => {
-            busy_api::get(app, signed_in(caller)?, &owner, query.as_deref())
+            as_user(app, signed_in(caller)?, move |ctx| {
+                busy_api::get(ctx.app, ctx.principal, &owner, query.as_deref())
+            })
+            .await
         }
         Request::Dav { route, request } => {
             if let DavRequest::Options = request {
@@ -146,13 +196,38 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
             match request {
                 DavRequest::Options => Ok(Reply::options()),
                 DavRequest::PropFind { headers, body } => {
-                    propfind::propfind(&ctx, &route, &headers, body)
+                    as_user(app, principal, move |ctx| {
+                        propfind::propfind(ctx, &route, &headers, body)
+                    })
+                    .await
                 }
                 DavRequest::PropPatch(ops) => write::proppatch(&ctx, &route, ops).await,
-                DavRequest::Report { report, .. } => report::report(&ctx, &route, *report),
-                DavRequest::Get { head: _, headers } => object::get(&ctx, &route, &headers),
-                DavRequest::Put { headers, body } => write::put(&ctx, &route, &headers, body).await,
-                DavRequest::Delete { headers } => write::delete(&ctx, &route, &headers).await,
+                DavRequest::Report { report, .. } => {
+                    as_user(app, principal, move |ctx| {
+                        report::report(ctx, &route, *report)
+                    })
+                    .await
+                }
+                DavRequest::Get { head: _, headers } => {
+                    as_user(app, principal, move |ctx| {
+                        object::get(ctx, &route, &headers)
+                    })
+                    .await
+                }
+                DavRequest::Put { headers, body } => {
+                    let staged = as_user(app, principal, move |ctx| {
+                        write::put(ctx, &route, &headers, body)
+                    })
+                    .await?;
+                    write::finish(app, staged).await
+                }
+                DavRequest::Delete { headers } => {
+                    let staged = as_user(app, principal, move |ctx| {
+                        write::delete(ctx, &route, &headers)
+                    })
+                    .await?;
+                    write::finish(app, staged).await
+                }
                 DavRequest::MoveOrCopy { .. } => write::move_or_copy(&ctx, &route),
                 DavRequest::MakeCollection => write::make_collection(&ctx, &route),
                 DavRequest::NotAllowed(_) => Err(Error::MethodNotAllowed {

@@ -28,6 +28,7 @@ use crate::store::{
 use crate::sync::outbox::Outcome;
 
 use super::{load, Ctx, Error, Reply, Resource, Result};
+use crate::state::App;
 
 fn need(href: Href, privilege: QName, reason: impl Into<String>) -> Error {
     Error::Forbidden {
@@ -106,10 +107,10 @@ fn system_event(
 /// reaches the client (the local copy is already gone); anything else
 /// leaves the entry to the worker: the write is durable either way. A
 /// refused DELETE is only logged: the local object is gone as asked.
-async fn push_now(ctx: &Ctx<'_>, q: Queued) -> Result<()> {
+async fn push_now(app: &App, q: Queued) -> Result<()> {
     let name = q.entry.name.clone();
     let is_put = matches!(q.entry.op, OutboxOp::Put);
-    match ctx.app.outbox.push_now(q).await? {
+    match app.outbox.push_now(q).await? {
         Outcome::Rejected { status, reason } if is_put => {
             Err(Error::UpstreamRejected { status, reason })
         }
@@ -139,13 +140,25 @@ fn map_ical(e: ical::Error) -> Error {
     }
 }
 
-/// PUT of a calendar object (RFC 4791 §5.3.2).
-pub(crate) async fn put(
-    ctx: &Ctx<'_>,
-    route: &Route,
-    h: &DavHeaders,
-    body: Bytes,
-) -> Result<Reply> {
+/// A write done in the store (not yet flushed), with the answer to give
+/// and the outbox entry to push once it is durable.
+pub(crate) struct Staged {
+    reply: Reply,
+    queued: Option<Queued>,
+}
+
+/// Makes a staged write durable (R10), pushes its system event at once
+/// (R1), and answers.
+pub(crate) async fn finish(app: &App, staged: Staged) -> Result<Reply> {
+    app.store.flush().await?;
+    if let Some(q) = staged.queued {
+        push_now(app, q).await?;
+    }
+    Ok(staged.reply)
+}
+
+/// PUT of a calendar object (RFC 4791 §5.3.2), up to the store.
+pub(crate) fn put(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders, body: Bytes) -> Result<Staged> {
     let existing = load(ctx, route)?;
     let (key, col) = collection_of(ctx, route)?;
     let Route::Object { name, .. } = route else {
@@ -153,7 +166,7 @@ pub(crate) async fn put(
     };
     let href = paths::object(&key, name);
     let (current, existing_origin) = match &existing {
-        Some(Resource::Object { rec, .. }) => (Some(rec.etag.clone()), Some(rec.origin.clone())),
+        Some(Resource::Object { meta, .. }) => (Some(meta.etag.clone()), Some(meta.origin.clone())),
         _ => (None, None),
     };
     let links = ctx.app.store.links(&key.tenant, &key.user)?;
@@ -248,31 +261,33 @@ pub(crate) async fn put(
             },
             other => other.into(),
         })?;
-    ctx.app.store.flush().await?;
-    if let (Some(id), Some(entry)) = (outcome.queued, queue) {
-        push_now(ctx, Queued { id, entry }).await?;
-    }
+    let queued = match (outcome.queued, queue) {
+        (Some(id), Some(entry)) => Some(Queued { id, entry }),
+        _ => None,
+    };
     let status = if outcome.created {
         StatusCode::CREATED
     } else {
         StatusCode::NO_CONTENT
     };
     // RFC 4791 §5.3.4: no ETag when what is stored is not what was sent.
-    if modified {
-        return Ok(Reply::empty(status));
-    }
-    Ok(Reply::empty(status).header(hyper::header::ETAG, outcome.etag.quoted()))
+    let reply = if modified {
+        Reply::empty(status)
+    } else {
+        Reply::empty(status).header(hyper::header::ETAG, outcome.etag.quoted())
+    };
+    Ok(Staged { reply, queued })
 }
 
 /// DELETE of an object. Collections are managed by calproxy, not clients.
-pub(crate) async fn delete(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders) -> Result<Reply> {
+pub(crate) fn delete(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders) -> Result<Staged> {
     let res = load(ctx, route)?.ok_or(Error::NotFound)?;
     let (key, col, name, rec) = match res {
         Resource::Object {
             key,
             col,
             name,
-            rec,
+            meta: rec,
         } => (key, col, name, rec),
         Resource::Collection { key, .. } => {
             return Err(need(
@@ -319,11 +334,10 @@ pub(crate) async fn delete(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders) -> Resu
         .app
         .store
         .delete_object_queued(&key, &name, if_match.as_ref(), |_| queue.clone())?;
-    ctx.app.store.flush().await?;
-    if let Some(q) = deleted.queued {
-        push_now(ctx, q).await?;
-    }
-    Ok(Reply::empty(StatusCode::NO_CONTENT))
+    Ok(Staged {
+        reply: Reply::empty(StatusCode::NO_CONTENT),
+        queued: deleted.queued,
+    })
 }
 
 const PROTECTED: &[QName] = &[
@@ -356,7 +370,7 @@ pub(crate) async fn proppatch(
             key,
             name,
             col,
-            rec,
+            meta: rec,
         } => {
             let reason = policy::writes::object_denial(&col.kind, &rec.origin)
                 .map_or("object properties cannot be changed", |d| d.reason());
@@ -460,7 +474,7 @@ pub(crate) fn move_or_copy(ctx: &Ctx<'_>, route: &Route) -> Result<Reply> {
             key,
             name,
             col,
-            rec,
+            meta: rec,
         }) => {
             let reason = policy::writes::object_denial(&col.kind, &rec.origin).map_or(
                 "MOVE and COPY are not supported; PUT a copy and DELETE the original",

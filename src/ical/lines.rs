@@ -12,14 +12,14 @@ pub(crate) const MAX_DEPTH: usize = 20;
 pub(crate) const MAX_LINE: usize = 1 << 20;
 
 /// One parameter of a content line (`TZID=Europe/Berlin`); values unquoted.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Param {
     pub name: String,
     pub values: Vec<String>,
 }
 
 /// One property (content line) with its name uppercased and raw value.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Prop {
     pub name: String,
     pub params: Vec<Param>,
@@ -38,7 +38,7 @@ impl Prop {
 }
 
 /// A component (`BEGIN:X` … `END:X`) with its properties and children.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Component {
     pub name: String,
     pub props: Vec<Prop>,

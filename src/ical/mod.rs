@@ -24,6 +24,7 @@
 mod budget;
 mod busy;
 mod calendar_data;
+mod derive;
 mod index;
 pub(crate) mod lines;
 mod offsets;
@@ -57,6 +58,9 @@ use crate::ids::{EventUid, IdError};
 pub use budget::{ExpandBudget, DEFAULT_REQUEST_BUDGET};
 pub use busy::{busy_intervals, merge, BusyInterval, BusyKind};
 pub use calendar_data::expand_calendar;
+pub use derive::{
+    derive, parse_tree, BusySettings, Derived, Occupancy, ParsedTree, Shape, StoredBusy, MAX_SPANS,
+};
 pub use index::{parse_lenient, parse_strict};
 pub use repair::{repair, repair_strict, Repaired};
 pub use vtimezone::{vtimezone, vtimezone_for};
@@ -392,8 +396,22 @@ pub fn overlaps(bytes: &[u8], window: TimeRange, opts: &ExpandOptions) -> Result
     {
         return Ok(true);
     }
+    // One surviving instance decides. Expansion caps the dates it draws
+    // *before* EXDATEs and overrides remove theirs, so allow for every
+    // date they can remove (else a series whose first dates in the window
+    // are excluded or moved would seem to miss it).
+    let removable: usize = items
+        .iter()
+        .map(|c| {
+            let exdates: usize = c
+                .props("EXDATE")
+                .map(|p| p.value.split(',').filter(|v| !v.trim().is_empty()).count())
+                .sum();
+            exdates + usize::from(c.prop("RECURRENCE-ID").is_some())
+        })
+        .sum();
     let one = ExpandOptions {
-        max_instances: 1,
+        max_instances: 1 + removable,
         ..opts.clone()
     };
     Ok(!busy::collect(&doc, window, &[], &one, |_| true)?.is_empty())

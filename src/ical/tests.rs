@@ -524,3 +524,18 @@ fn rfc4791_9_9_daily_series_started_earlier_overlaps_a_later_window() {
         assert!(overlaps(&b, w, &opts()).unwrap(), "{rule}");
     }
 }
+
+/// Found by the read path's property test: the first dates of a series in
+/// the window are an EXDATE and an override moved out of it; later dates
+/// are in it. The time-range test capped its draw before removing those
+/// two and answered "no".
+#[test]
+fn rfc4791_9_9_time_range_sees_past_excluded_and_moved_first_instances() {
+    let data = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:p-42\r\nDTSTART:20270621T200000\r\nDTEND:20270621T230000\r\nRRULE:FREQ=DAILY\r\nEXDATE:20270622T200000\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:p-42\r\nRECURRENCE-ID:20270623T200000\r\nDTSTART:20270622T170000\r\nDTEND:20270622T180000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let w = TimeRange {
+        start: "2027-06-22T22:00:00Z".parse().unwrap(),
+        end: "2027-06-29T22:00:00Z".parse().unwrap(),
+    };
+    let opts = ExpandOptions::new(chrono_tz::America::New_York, 10_000);
+    assert!(overlaps(data, w, &opts).unwrap());
+}

@@ -253,12 +253,21 @@ fn iana_to_utc(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
 
 /// UTC -> local wall time in a zone.
 pub(crate) fn to_local(utc: DateTime<Utc>, zone: &Zone, default_tz: Tz) -> NaiveDateTime {
+    let n = utc.naive_utc();
+    // Saturating: an open time range reaches the ends of time, where a
+    // zone's offset would overflow the calendar (a panic in chrono).
+    let offset = |tz: &Tz| {
+        use chrono::Offset as _;
+        Duration::seconds(i64::from(
+            tz.offset_from_utc_datetime(&n).fix().local_minus_utc(),
+        ))
+    };
     match zone {
-        Zone::Utc => utc.naive_utc(),
-        Zone::Floating => utc.with_timezone(&default_tz).naive_local(),
-        Zone::Iana(tz) => utc.with_timezone(tz).naive_local(),
+        Zone::Utc => n,
+        Zone::Floating => add(n, offset(&default_tz)),
+        Zone::Iana(tz) => add(n, offset(tz)),
         Zone::Custom(c) => add(
-            utc.naive_utc(),
+            n,
             Duration::seconds(i64::from(c.offset_at(utc.timestamp()))),
         ),
     }

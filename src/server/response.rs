@@ -88,6 +88,11 @@ fn status_of(f: &Failure) -> (StatusCode, Option<Precondition>) {
                 StatusCode::FORBIDDEN,
                 Some(Precondition::ValidCalendarObjectResource),
             ),
+            H::TooMuchWork { .. } => (
+                StatusCode::FORBIDDEN,
+                Some(Precondition::NumberOfMatchesWithinLimits),
+            ),
+            H::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, None),
             H::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
         },
     }

@@ -9,11 +9,19 @@ use serde::{de::DeserializeOwned, Serialize};
 use super::Error;
 
 /// Layout version of every value this build writes.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 
 /// Encodes a value with the version prefix.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
     let mut out = vec![VERSION];
+    let body = postcard::to_stdvec(value).map_err(|source| Error::Encode { source })?;
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Encodes a value of an older layout (used by `migrate` between steps).
+pub(crate) fn encode_as<T: Serialize>(version: u8, value: &T) -> Result<Vec<u8>, Error> {
+    let mut out = vec![version];
     let body = postcard::to_stdvec(value).map_err(|source| Error::Encode { source })?;
     out.extend_from_slice(&body);
     Ok(out)

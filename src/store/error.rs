@@ -75,6 +75,9 @@ pub enum Error {
         /// Its id.
         id: crate::ids::ConnectionId,
     },
+    /// An object kept changing while an update was being prepared.
+    #[error("the object kept changing; try again")]
+    Busy,
     /// A sync token that this collection never issued, or one too old.
     #[error("sync token is not valid for this collection")]
     InvalidSyncToken,

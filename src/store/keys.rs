@@ -50,6 +50,34 @@ pub(crate) fn collection(c: &CollectionKey) -> Vec<u8> {
     ])
 }
 
+/// The collection a `collections` key names.
+pub(crate) fn parse_collection(k: &[u8]) -> Option<CollectionKey> {
+    let mut parts = k.split(|b| *b == SEP);
+    let (t, u, c) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let s = |b| std::str::from_utf8(b).ok();
+    Some(CollectionKey::new(
+        &TenantId::new(s(t)?).ok()?,
+        &UserId::new(s(u)?).ok()?,
+        &crate::ids::CalendarId::new(s(c)?).ok()?,
+    ))
+}
+
+/// The collection and name an `objects` key names.
+pub(crate) fn parse_object(k: &[u8]) -> Option<(CollectionKey, ObjectName)> {
+    let mut parts = k.splitn(4, |b| *b == SEP);
+    let (t, u, c, n) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let mut ck = t.to_vec();
+    for p in [u, c] {
+        ck.push(SEP);
+        ck.extend_from_slice(p);
+    }
+    let name = ObjectName::new(std::str::from_utf8(n).ok()?).ok()?;
+    Some((parse_collection(&ck)?, name))
+}
+
 /// Prefix of every collection key of a user.
 pub(crate) fn collections_of(t: &TenantId, u: &UserId) -> Vec<u8> {
     let mut k = user(t, u);
@@ -93,6 +121,20 @@ pub(crate) fn outbox_object(c: &ConnectionId, href: &Href) -> Vec<u8> {
 pub(crate) fn outbox_object_entry(c: &ConnectionId, href: &Href, id: u64) -> Vec<u8> {
     let mut k = outbox_object(c, href);
     k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+/// Prefix of a collection's time-index entries in one bucket (see `rows`).
+pub(crate) fn time_bucket(c: &CollectionKey, bucket: u32) -> Vec<u8> {
+    let mut k = members_of(c);
+    k.extend_from_slice(&bucket.to_be_bytes());
+    k
+}
+
+/// One time-index entry: the bucket's prefix, then the object's name.
+pub(crate) fn time_entry(c: &CollectionKey, bucket: u32, name: &ObjectName) -> Vec<u8> {
+    let mut k = time_bucket(c, bucket);
+    k.extend_from_slice(name.as_str().as_bytes());
     k
 }
 

@@ -11,12 +11,13 @@
 //! | layout | change |
 //! | --- | --- |
 //! | 1 → 2 | `Origin::System` gains `delivered`; remote calendars gain `listed_at`; the outbox gets its per-object index |
+//! | 2 → 3 | objects split into metadata, bytes, parsed tree, time answers and the time index (the read path, issue 10) |
 
 use serde::Deserialize;
 
 use super::codec::{self, VERSION};
 use super::records::{ObjectRecord, Origin};
-use super::{keys, Error, OutboxEntry, RemoteCalendarRecord, Result};
+use super::{keys, Error, OutboxEntry, RemoteCalendarRecord, Result, Store};
 use crate::ical::ObjectIndex;
 use crate::ids::{CTag, ConnectionId, ContentHash, ETag, Href, SyncToken};
 
@@ -35,8 +36,24 @@ const SAME_SHAPE_1_2: &[&str] = &[
     "admins",
 ];
 
-/// Brings the store in `db` to [`VERSION`].
-pub(super) fn run(db: &sled::Db) -> Result<()> {
+/// Trees whose values are `codec` values of an unchanged shape in 2 → 3.
+const SAME_SHAPE_2_3: &[&str] = &[
+    "tenants",
+    "users",
+    "collections",
+    "changes",
+    "connections",
+    "remote_cals",
+    "remote_objs",
+    "links",
+    "outbox",
+    "admins",
+    "views",
+];
+
+/// Brings `store` to [`VERSION`].
+pub(super) fn run(store: &Store) -> Result<()> {
+    let db = &store.db;
     let meta = db.open_tree("meta")?;
     let mut layout = match meta.get(LAYOUT_KEY)? {
         Some(v) => v.first().copied().unwrap_or(0),
@@ -52,6 +69,11 @@ pub(super) fn run(db: &sled::Db) -> Result<()> {
         v1_to_v2(db)?;
         layout = 2;
         tracing::info!("store layout migrated from 1 to 2");
+    }
+    if layout == 2 {
+        let n = v2_to_v3(store)?;
+        layout = 3;
+        tracing::info!(objects = n, "store layout migrated from 2 to 3 (read path)");
     }
     meta.insert(LAYOUT_KEY, &[layout])?;
     db.flush()?;
@@ -109,24 +131,49 @@ struct RemoteCalendarRecordV1 {
 fn body_of<'a>(tree: &'static str, v: &'a [u8], from: u8) -> Result<Option<&'a [u8]>> {
     match v.split_first() {
         Some((&b, body)) if b == from => Ok(Some(body)),
-        Some((&b, _)) if b == VERSION => Ok(None), // already migrated
+        Some((&b, _)) if b > from => Ok(None), // already migrated
         Some((&found, _)) => Err(Error::UnknownVersion { tree, found }),
         None => Err(Error::UnknownVersion { tree, found: 0 }),
     }
 }
 
-fn v1_to_v2(db: &sled::Db) -> Result<()> {
-    for name in SAME_SHAPE_1_2 {
+/// Rewrites the version byte `from` to `from + 1` in trees of the same shape.
+fn bump(db: &sled::Db, trees: &[&str], from: u8) -> Result<()> {
+    for name in trees {
         let tree = db.open_tree(name)?;
         for kv in tree.iter() {
             let (k, v) = kv?;
-            if v.first() == Some(&1) {
+            if v.first() == Some(&from) {
                 let mut nv = v.to_vec();
-                nv[0] = 2;
+                nv[0] = from + 1;
                 tree.insert(k, nv)?;
             }
         }
     }
+    Ok(())
+}
+
+/// Layout 2 kept each object whole in `objects`; layout 3 writes its rows
+/// for the read path (parsed and expanded once, here).
+fn v2_to_v3(store: &Store) -> Result<u64> {
+    bump(&store.db, SAME_SHAPE_2_3, 2)?;
+    let mut n = 0;
+    for kv in store.objects.iter() {
+        let (k, v) = kv?;
+        let Some(body) = body_of("objects", &v, 2)? else {
+            continue;
+        };
+        let rec: ObjectRecord = codec::decode_body("objects", body)?;
+        let (key, name) = keys::parse_object(&k).ok_or(Error::BadKey { tree: "objects" })?;
+        let prepared = store.prepare(&key, &rec)?;
+        store.write_rows(&key, &name, &prepared)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn v1_to_v2(db: &sled::Db) -> Result<()> {
+    bump(db, SAME_SHAPE_1_2, 1)?;
     let objects = db.open_tree("objects")?;
     for kv in objects.iter() {
         let (k, v) = kv?;
@@ -166,7 +213,7 @@ fn v1_to_v2(db: &sled::Db) -> Result<()> {
             origin,
             modified: old.modified,
         };
-        objects.insert(k, codec::encode(&rec)?)?;
+        objects.insert(k, codec::encode_as(2, &rec)?)?;
     }
     let cals = db.open_tree("remote_cals")?;
     for kv in cals.iter() {
@@ -272,6 +319,15 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(got.modified, 7);
+        // Layout 3: the read path's rows were written by the migration.
+        let name = crate::ids::ObjectName::new("m.ics").unwrap();
+        assert!(store.derived(&k, &name).unwrap().is_some());
+        assert!(store.parsed(&k, &name).unwrap().is_some());
+        let jan = crate::ical::TimeRange {
+            start: "2026-01-01T00:00:00Z".parse().unwrap(),
+            end: "2026-01-02T00:00:00Z".parse().unwrap(),
+        };
+        assert_eq!(store.candidates(&k, jan).unwrap(), vec![name]);
         assert!(matches!(
             got.origin,
             Origin::System { delivered: Some(0), pushed: Some(ref p), .. } if p.as_str() == "h"

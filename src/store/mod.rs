@@ -14,7 +14,11 @@
 //! | `tenants` | tenant | [`TenantRecord`] |
 //! | `users` | tenant ∅ user | [`UserRecord`] |
 //! | `collections` | tenant ∅ user ∅ calendar | [`CollectionRecord`] |
-//! | `objects` | collection ∅ name | [`ObjectRecord`] |
+//! | `objects` | collection ∅ name | [`ObjectMeta`] |
+//! | `bodies` | collection ∅ name | the object's bytes, as stored and served |
+//! | `parsed` | collection ∅ name | its parsed component tree (`ical::ParsedTree`) |
+//! | `derived` | collection ∅ name | its time answers (`ical::Derived`) for the derive window |
+//! | `times` | collection ∅ week (BE u32) ∅ name | (empty): the time index (see `rows`) |
 //! | `uids` | collection ∅ uid | object name |
 //! | `changes` | collection ∅ seq (BE) | [`ChangeRecord`] |
 //! | `feeds` | feed token | tenant ∅ user |
@@ -27,17 +31,19 @@
 //! | `views` | tenant ∅ user | [`ViewStamp`] |
 //! | `traffic` | id (BE) ‖ start ms (BE) | redacted exchange (JSON, owned by `traffic`) |
 //! | `admins` | admin name | argon2 PHC string |
-//! | `meta` | `layout` | layout version (see `migrate`) |
+//! | `meta` | `layout`, `derive_window` | layout version (see `migrate`); the window time answers cover |
 
 mod changes;
 mod codec;
 mod connections;
 mod error;
+mod index;
 mod keys;
 mod migrate;
 mod objects;
 mod outbox;
 mod records;
+mod rows;
 mod sealed;
 mod traffic;
 
@@ -47,11 +53,12 @@ pub use connections::{
     RemoteRef, UserLinks,
 };
 pub use error::{Error, Result};
+pub use index::{Body, WindowMove};
 pub use objects::Deleted;
 pub use outbox::{OutboxEntry, OutboxOp, Queued};
 pub use records::{
-    ChangeRecord, CollectionKind, CollectionRecord, DeadProperty, ObjectRecord, Origin, Privacy,
-    SourceVersion, TenantRecord, UserRecord, ViewStamp,
+    ChangeRecord, CollectionKind, CollectionRecord, DeadProperty, ObjectMeta, ObjectRecord, Origin,
+    Privacy, SourceVersion, TenantRecord, UserRecord, ViewStamp,
 };
 pub use sealed::Sealer;
 pub use traffic::{StoredExchange, TrafficSize};
@@ -64,6 +71,7 @@ use std::sync::Arc;
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 
+use crate::config::StoreOptions;
 use crate::ids::{CTag, ETag, FeedToken, ObjectName, SyncToken, TenantId, UserId, UserRef};
 
 /// How many change-log entries a collection keeps; older sync tokens are refused.
@@ -110,6 +118,11 @@ pub struct Store {
     users: sled::Tree,
     collections: sled::Tree,
     objects: sled::Tree,
+    bodies: sled::Tree,
+    parsed: sled::Tree,
+    derived: sled::Tree,
+    times: sled::Tree,
+    meta: sled::Tree,
     uids: sled::Tree,
     changes: sled::Tree,
     feeds: sled::Tree,
@@ -124,6 +137,8 @@ pub struct Store {
     admins: sled::Tree,
     traffic_totals: Arc<traffic::TrafficTotals>,
     feed: Arc<changes::ChangeFeed>,
+    window_config: Arc<crate::config::AvailabilityWindow>,
+    derivations: Arc<std::sync::atomic::AtomicU64>,
     sealer: Sealer,
 }
 
@@ -141,27 +156,50 @@ fn tx_err(e: TransactionError<Error>) -> Error {
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`. sled allows one process per directory.
+    /// Opens (or creates) the store in `dir` with default options. sled
+    /// allows one process per directory.
     pub fn open(dir: &Path) -> Result<Self> {
-        let db = sled::Config::new().path(dir).open()?;
-        migrate::run(&db)?;
-        Self::from_db(db, Sealer::load_or_create(dir)?)
+        Self::open_with(dir, &StoreOptions::default())
+    }
+
+    /// Opens (or creates) the store in `dir`.
+    pub fn open_with(dir: &Path, opts: &StoreOptions) -> Result<Self> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(opts.cache_bytes)
+            .open()?;
+        let sealer = Sealer::load_or_create(dir)?;
+        let store = Self::from_db(db, sealer, opts)?;
+        migrate::run(&store)?;
+        Ok(store)
     }
 
     /// A throw-away in-memory store (tests, benchmarks).
     pub fn temporary() -> Result<Self> {
-        Self::from_db(
-            sled::Config::new().temporary(true).open()?,
+        let opts = StoreOptions::default();
+        let store = Self::from_db(
+            sled::Config::new()
+                .temporary(true)
+                .cache_capacity(opts.cache_bytes)
+                .open()?,
             Sealer::ephemeral(),
-        )
+            &opts,
+        )?;
+        migrate::run(&store)?;
+        Ok(store)
     }
 
-    fn from_db(db: sled::Db, sealer: Sealer) -> Result<Self> {
+    fn from_db(db: sled::Db, sealer: Sealer, opts: &StoreOptions) -> Result<Self> {
         Ok(Self {
             tenants: db.open_tree("tenants")?,
             users: db.open_tree("users")?,
             collections: db.open_tree("collections")?,
             objects: db.open_tree("objects")?,
+            bodies: db.open_tree("bodies")?,
+            parsed: db.open_tree("parsed")?,
+            derived: db.open_tree("derived")?,
+            times: db.open_tree("times")?,
+            meta: db.open_tree("meta")?,
             uids: db.open_tree("uids")?,
             changes: db.open_tree("changes")?,
             feeds: db.open_tree("feeds")?,
@@ -176,6 +214,8 @@ impl Store {
             traffic: db.open_tree("traffic")?,
             admins: db.open_tree("admins")?,
             feed: Arc::default(),
+            window_config: Arc::new(opts.window.clone()),
+            derivations: Arc::default(),
             sealer,
             db,
         })
@@ -351,10 +391,19 @@ impl Store {
         Ok(rec.clone())
     }
 
-    /// Removes a collection with its objects, UID index and change log.
+    /// Removes a collection with its objects (every row of each), UID
+    /// index, time index and change log.
     pub fn delete_collection(&self, key: &CollectionKey) -> Result<()> {
         let prefix = keys::members_of(key);
-        for tree in [&self.objects, &self.uids, &self.changes] {
+        for tree in [
+            &self.objects,
+            &self.bodies,
+            &self.parsed,
+            &self.derived,
+            &self.times,
+            &self.uids,
+            &self.changes,
+        ] {
             for k in tree.scan_prefix(&prefix).keys() {
                 tree.remove(k?)?;
             }

@@ -1,9 +1,12 @@
-//! Calendar objects and the per-collection change log: reads, writes with
-//! `If-Match`/`If-None-Match` and UID uniqueness checked in one sled
-//! transaction (optionally with an outbox entry), and RFC 6578 deltas.
+//! Writes of calendar objects and the per-collection change log: writes
+//! with `If-Match`/`If-None-Match` and UID uniqueness checked in one sled
+//! transaction (optionally with an outbox entry), together with every row
+//! the read path needs (`rows`: metadata, bytes, parsed tree, time answers,
+//! time index), and RFC 6578 deltas. Reads are in `index`.
 
-use sled::transaction::Transactional;
+use sled::transaction::{Transactional, TransactionalTree};
 
+use super::rows::Rows;
 use super::{
     abort, codec, keys, tx_err, Change, ChangeRecord, CollectionKey, CollectionRecord, Delta,
     Error, ObjectRecord, OutboxEntry, PutOutcome, Result, Store, TxResult, WriteCondition,
@@ -22,15 +25,18 @@ pub struct Deleted {
     pub queued: Option<Queued>,
 }
 
-impl Store {
-    /// One calendar object.
-    pub fn object(&self, key: &CollectionKey, name: &ObjectName) -> Result<Option<ObjectRecord>> {
-        self.objects
-            .get(keys::object(key, name))?
-            .map(|v| codec::decode("objects", &v))
-            .transpose()
-    }
+/// How often `update_object` starts over when the object changes under it.
+const UPDATE_ATTEMPTS: usize = 16;
 
+/// Reads and updates a collection record inside a transaction.
+fn load_collection(cols: &TransactionalTree, ckey: &[u8]) -> TxResult<CollectionRecord> {
+    let Some(cbytes) = cols.get(ckey)? else {
+        return abort(Error::NoCollection);
+    };
+    codec::decode("collections", &cbytes).or_else(abort)
+}
+
+impl Store {
     /// The name of the object holding `uid` in a collection.
     pub fn object_by_uid(&self, key: &CollectionKey, uid: &EventUid) -> Result<Option<ObjectName>> {
         let Some(v) = self.uids.get(keys::uid(key, uid))? else {
@@ -40,29 +46,6 @@ impl Store {
         ObjectName::new(s)
             .map(Some)
             .map_err(|_| Error::BadKey { tree: "uids" })
-    }
-
-    /// Every object of a collection, in name order.
-    pub fn objects(&self, key: &CollectionKey) -> Result<Vec<(ObjectName, ObjectRecord)>> {
-        let prefix = keys::members_of(key);
-        let mut out = Vec::new();
-        for kv in self.objects.scan_prefix(&prefix) {
-            let (k, v) = kv?;
-            let name = keys::suffix(&k, &prefix)
-                .and_then(|s| ObjectName::new(s).ok())
-                .ok_or(Error::BadKey { tree: "objects" })?;
-            out.push((name, codec::decode("objects", &v)?));
-        }
-        Ok(out)
-    }
-
-    /// Every object's name and ETag, in name order.
-    pub fn object_etags(&self, key: &CollectionKey) -> Result<Vec<(ObjectName, ETag)>> {
-        Ok(self
-            .objects(key)?
-            .into_iter()
-            .map(|(n, r)| (n, r.etag))
-            .collect())
     }
 
     /// Creates or replaces an object, checking `cond` and UID uniqueness
@@ -78,7 +61,8 @@ impl Store {
     }
 
     /// [`put_object`](Self::put_object) plus an outbox entry in the same
-    /// transaction (R1, R10): either both are stored or neither.
+    /// transaction (R1, R10): either both are stored or neither. The
+    /// object is parsed and expanded once, here, for the read path.
     pub fn put_object_queued(
         &self,
         key: &CollectionKey,
@@ -87,6 +71,7 @@ impl Store {
         cond: &WriteCondition,
         outbox: Option<&OutboxEntry>,
     ) -> Result<PutOutcome> {
+        let prepared = self.prepare(key, rec)?;
         let queued = match outbox {
             Some(e) => {
                 let id = self.next_outbox_id()?;
@@ -98,65 +83,80 @@ impl Store {
         let ckey = keys::collection(key);
         let okey = keys::object(key, name);
         let ukey = keys::uid(key, &rec.index.uid);
-        let value = codec::encode(rec)?;
         let outcome = (
             &self.collections,
             &self.objects,
+            &self.bodies,
+            &self.parsed,
+            &self.derived,
+            &self.times,
             &self.uids,
             &self.changes,
             &self.outbox,
             &self.outbox_objects,
         )
-            .transaction(|(cols, objs, uids, changes, outbox, outbox_index)| {
-                let Some(cbytes) = cols.get(&ckey)? else {
-                    return abort(Error::NoCollection);
-                };
-                let mut col: CollectionRecord =
-                    codec::decode("collections", &cbytes).or_else(abort)?;
-                if let Some((id, entry, index)) = &queued {
-                    outbox.insert(&id.to_be_bytes(), entry.as_slice())?;
-                    outbox_index.insert(index.as_slice(), &[])?;
-                }
-                let existing: Option<ObjectRecord> = objs
-                    .get(&okey)?
-                    .map(|v| codec::decode("objects", &v))
-                    .transpose()
-                    .or_else(abort)?;
-                let current = existing.as_ref().map(|o| o.etag.clone());
-                if let Some(want) = &cond.if_match {
-                    if current.as_ref() != Some(want) {
+            .transaction(
+                |(
+                    cols,
+                    objects,
+                    bodies,
+                    parsed,
+                    derived,
+                    times,
+                    uids,
+                    changes,
+                    outbox,
+                    outbox_index,
+                )| {
+                    let rows = Rows {
+                        objects,
+                        bodies,
+                        parsed,
+                        derived,
+                        times,
+                    };
+                    let mut col = load_collection(cols, &ckey)?;
+                    if let Some((id, entry, index)) = &queued {
+                        outbox.insert(&id.to_be_bytes(), entry.as_slice())?;
+                        outbox_index.insert(index.as_slice(), &[])?;
+                    }
+                    let existing = rows.meta(&okey)?;
+                    let current = existing.as_ref().map(|o| o.etag.clone());
+                    if let Some(want) = &cond.if_match {
+                        if current.as_ref() != Some(want) {
+                            return abort(Error::PreconditionFailed { current });
+                        }
+                    }
+                    if cond.if_none_match_any && existing.is_some() {
                         return abort(Error::PreconditionFailed { current });
                     }
-                }
-                if cond.if_none_match_any && existing.is_some() {
-                    return abort(Error::PreconditionFailed { current });
-                }
-                if let Some(holder) = uids.get(&ukey)? {
-                    if holder.as_ref() != name.as_str().as_bytes() {
-                        let existing = std::str::from_utf8(&holder)
-                            .ok()
-                            .and_then(|s| ObjectName::new(s).ok());
-                        return match existing {
-                            Some(existing) => abort(Error::UidConflict { existing }),
-                            None => abort(Error::BadKey { tree: "uids" }),
-                        };
+                    if let Some(holder) = uids.get(&ukey)? {
+                        if holder.as_ref() != name.as_str().as_bytes() {
+                            let existing = std::str::from_utf8(&holder)
+                                .ok()
+                                .and_then(|s| ObjectName::new(s).ok());
+                            return match existing {
+                                Some(existing) => abort(Error::UidConflict { existing }),
+                                None => abort(Error::BadKey { tree: "uids" }),
+                            };
+                        }
                     }
-                }
-                if let Some(old) = &existing {
-                    if old.index.uid != rec.index.uid {
-                        uids.remove(keys::uid(key, &old.index.uid))?;
+                    if let Some(old) = &existing {
+                        if old.index.uid != rec.index.uid {
+                            uids.remove(keys::uid(key, &old.index.uid))?;
+                        }
                     }
-                }
-                objs.insert(okey.as_slice(), value.as_slice())?;
-                uids.insert(ukey.as_slice(), name.as_str().as_bytes())?;
-                log_change(changes, key, &mut col, name, false)?;
-                cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
-                Ok(PutOutcome {
-                    created: existing.is_none(),
-                    etag: rec.etag.clone(),
-                    queued: queued.as_ref().map(|(id, _, _)| *id),
-                })
-            })
+                    rows.write(key, name, existing.as_ref(), &prepared)?;
+                    uids.insert(ukey.as_slice(), name.as_str().as_bytes())?;
+                    log_change(changes, key, &mut col, name, false)?;
+                    cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
+                    Ok(PutOutcome {
+                        created: existing.is_none(),
+                        etag: rec.etag.clone(),
+                        queued: queued.as_ref().map(|(id, _, _)| *id),
+                    })
+                },
+            )
             .map_err(tx_err)?;
         self.changed(Change::Collection(key.clone()));
         Ok(outcome)
@@ -189,62 +189,84 @@ impl Store {
         let old = (
             &self.collections,
             &self.objects,
+            &self.bodies,
+            &self.parsed,
+            &self.derived,
+            &self.times,
             &self.uids,
             &self.changes,
             &self.outbox,
             &self.outbox_objects,
         )
-            .transaction(|(cols, objs, uids, changes, outbox_tree, outbox_index)| {
-                let Some(cbytes) = cols.get(&ckey)? else {
-                    return abort(Error::NoCollection);
-                };
-                let mut col: CollectionRecord =
-                    codec::decode("collections", &cbytes).or_else(abort)?;
-                let Some(obytes) = objs.get(&okey)? else {
-                    return abort(Error::NoObject { name: name.clone() });
-                };
-                let old: ObjectRecord = codec::decode("objects", &obytes).or_else(abort)?;
-                if let Some(want) = if_match {
-                    if &old.etag != want {
-                        return abort(Error::PreconditionFailed {
-                            current: Some(old.etag.clone()),
-                        });
+            .transaction(
+                |(
+                    cols,
+                    objects,
+                    bodies,
+                    parsed,
+                    derived,
+                    times,
+                    uids,
+                    changes,
+                    outbox_tree,
+                    outbox_index,
+                )| {
+                    let rows = Rows {
+                        objects,
+                        bodies,
+                        parsed,
+                        derived,
+                        times,
+                    };
+                    let mut col = load_collection(cols, &ckey)?;
+                    let Some(old) = rows.record(&okey)? else {
+                        return abort(Error::NoObject { name: name.clone() });
+                    };
+                    if let Some(want) = if_match {
+                        if &old.etag != want {
+                            return abort(Error::PreconditionFailed {
+                                current: Some(old.etag.clone()),
+                            });
+                        }
                     }
-                }
-                let queued = outbox(&old);
-                if let Some(entry) = &queued {
-                    outbox_tree.insert(
-                        &queue_id.to_be_bytes(),
-                        codec::encode(&entry).or_else(abort)?,
-                    )?;
-                    outbox_index.insert(
-                        keys::outbox_object_entry(&entry.connection, &entry.href, queue_id),
-                        &[],
-                    )?;
-                }
-                objs.remove(okey.as_slice())?;
-                uids.remove(keys::uid(key, &old.index.uid))?;
-                log_change(changes, key, &mut col, name, true)?;
-                cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
-                Ok(Deleted {
-                    queued: queued.map(|entry| Queued {
-                        id: queue_id,
-                        entry,
-                    }),
-                    record: old,
-                })
-            })
+                    let queued = outbox(&old);
+                    if let Some(entry) = &queued {
+                        outbox_tree.insert(
+                            &queue_id.to_be_bytes(),
+                            codec::encode(&entry).or_else(abort)?,
+                        )?;
+                        outbox_index.insert(
+                            keys::outbox_object_entry(&entry.connection, &entry.href, queue_id),
+                            &[],
+                        )?;
+                    }
+                    let Some(meta) = rows.meta(&okey)? else {
+                        return abort(Error::NoObject { name: name.clone() });
+                    };
+                    rows.remove(key, name, &meta)?;
+                    uids.remove(keys::uid(key, &old.index.uid))?;
+                    log_change(changes, key, &mut col, name, true)?;
+                    cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
+                    Ok(Deleted {
+                        queued: queued.map(|entry| Queued {
+                            id: queue_id,
+                            entry,
+                        }),
+                        record: old,
+                    })
+                },
+            )
             .map_err(tx_err)?;
         self.changed(Change::Collection(key.clone()));
         Ok(old)
     }
 
     /// Changes one object atomically: `f` sees the record as stored and
-    /// returns the new one (or `None`: leave it). A new ETag (new content)
-    /// is logged as a change; an origin-only change is not (clients see no
-    /// change). `f` may run more than once (a concurrent write retries the
-    /// transaction), so it must only look at its argument. Returns the
-    /// record written, if any.
+    /// returns the new one (or `None`: leave it). New bytes are parsed and
+    /// expanded again and logged as a change; an origin-only change is not
+    /// (clients see no change). `f` may run more than once (a concurrent
+    /// write retries the transaction), so it must only look at its
+    /// argument. Returns the record written, if any.
     pub fn update_object(
         &self,
         key: &CollectionKey,
@@ -253,38 +275,86 @@ impl Store {
     ) -> Result<Option<ObjectRecord>> {
         let ckey = keys::collection(key);
         let okey = keys::object(key, name);
-        let written = (&self.collections, &self.objects, &self.uids, &self.changes)
-            .transaction(|(cols, objs, uids, changes)| {
-                let Some(obytes) = objs.get(&okey)? else {
-                    return abort(Error::NoObject { name: name.clone() });
-                };
-                let old: ObjectRecord = codec::decode("objects", &obytes).or_else(abort)?;
-                let Some(new) = f(&old) else {
-                    return Ok(None);
-                };
-                objs.insert(okey.as_slice(), codec::encode(&new).or_else(abort)?)?;
-                if new.etag != old.etag {
-                    if new.index.uid != old.index.uid {
-                        uids.remove(keys::uid(key, &old.index.uid))?;
-                        uids.insert(keys::uid(key, &new.index.uid), name.as_str().as_bytes())?;
-                    }
-                    let Some(cbytes) = cols.get(&ckey)? else {
-                        return abort(Error::NoCollection);
-                    };
-                    let mut col: CollectionRecord =
-                        codec::decode("collections", &cbytes).or_else(abort)?;
-                    log_change(changes, key, &mut col, name, false)?;
-                    cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
+        // Parsing and expanding happen outside the transaction (sled
+        // transactions must not call back into the store); the transaction
+        // then checks the object is still the one `f` saw, or starts over.
+        for _ in 0..UPDATE_ATTEMPTS {
+            let Some(seen) = self.objects.get(&okey)? else {
+                return Err(Error::NoObject { name: name.clone() });
+            };
+            let Some(old) = self.object(key, name)? else {
+                return Err(Error::NoObject { name: name.clone() });
+            };
+            let Some(new) = f(&old) else {
+                return Ok(None);
+            };
+            let prepared = if new.data == old.data {
+                None
+            } else {
+                Some(self.prepare(key, &new)?)
+            };
+            let written = (
+                &self.collections,
+                &self.objects,
+                &self.bodies,
+                &self.parsed,
+                &self.derived,
+                &self.times,
+                &self.uids,
+                &self.changes,
+            )
+                .transaction(
+                    |(cols, objects, bodies, parsed, derived, times, uids, changes)| {
+                        let rows = Rows {
+                            objects,
+                            bodies,
+                            parsed,
+                            derived,
+                            times,
+                        };
+                        if objects.get(&okey)?.as_deref() != Some(seen.as_ref()) {
+                            return Ok(None); // changed meanwhile: start over
+                        }
+                        let Some(old_meta) = rows.meta(&okey)? else {
+                            return abort(Error::NoObject { name: name.clone() });
+                        };
+                        match &prepared {
+                            None => {
+                                let meta = super::ObjectMeta {
+                                    etag: new.etag.clone(),
+                                    index: new.index.clone(),
+                                    origin: new.origin.clone(),
+                                    modified: new.modified,
+                                    ..old_meta
+                                };
+                                rows.write_meta(&okey, &meta)?;
+                            }
+                            Some(p) => rows.write(key, name, Some(&old_meta), p)?,
+                        }
+                        if new.etag != old.etag {
+                            if new.index.uid != old.index.uid {
+                                uids.remove(keys::uid(key, &old.index.uid))?;
+                                uids.insert(
+                                    keys::uid(key, &new.index.uid),
+                                    name.as_str().as_bytes(),
+                                )?;
+                            }
+                            let mut col = load_collection(cols, &ckey)?;
+                            log_change(changes, key, &mut col, name, false)?;
+                            cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
+                        }
+                        Ok(Some(new.etag != old.etag))
+                    },
+                )
+                .map_err(tx_err)?;
+            if let Some(content_changed) = written {
+                if content_changed {
+                    self.changed(Change::Collection(key.clone()));
                 }
-                Ok(Some((new.etag != old.etag, new)))
-            })
-            .map_err(tx_err)?;
-        Ok(written.map(|(content_changed, rec)| {
-            if content_changed {
-                self.changed(Change::Collection(key.clone()));
+                return Ok(Some(new));
             }
-            rec
-        }))
+        }
+        Err(Error::Busy)
     }
 
     /// Removes an object if `remove` holds for it as stored (checked in
@@ -297,26 +367,42 @@ impl Store {
     ) -> Result<bool> {
         let ckey = keys::collection(key);
         let okey = keys::object(key, name);
-        let removed = (&self.collections, &self.objects, &self.uids, &self.changes)
-            .transaction(|(cols, objs, uids, changes)| {
-                let Some(obytes) = objs.get(&okey)? else {
-                    return Ok(false);
-                };
-                let old: ObjectRecord = codec::decode("objects", &obytes).or_else(abort)?;
-                if !remove(&old) {
-                    return Ok(false);
-                }
-                let Some(cbytes) = cols.get(&ckey)? else {
-                    return abort(Error::NoCollection);
-                };
-                let mut col: CollectionRecord =
-                    codec::decode("collections", &cbytes).or_else(abort)?;
-                objs.remove(okey.as_slice())?;
-                uids.remove(keys::uid(key, &old.index.uid))?;
-                log_change(changes, key, &mut col, name, true)?;
-                cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
-                Ok(true)
-            })
+        let removed = (
+            &self.collections,
+            &self.objects,
+            &self.bodies,
+            &self.parsed,
+            &self.derived,
+            &self.times,
+            &self.uids,
+            &self.changes,
+        )
+            .transaction(
+                |(cols, objects, bodies, parsed, derived, times, uids, changes)| {
+                    let rows = Rows {
+                        objects,
+                        bodies,
+                        parsed,
+                        derived,
+                        times,
+                    };
+                    let Some(old) = rows.record(&okey)? else {
+                        return Ok(false);
+                    };
+                    if !remove(&old) {
+                        return Ok(false);
+                    }
+                    let Some(meta) = rows.meta(&okey)? else {
+                        return Ok(false);
+                    };
+                    let mut col = load_collection(cols, &ckey)?;
+                    rows.remove(key, name, &meta)?;
+                    uids.remove(keys::uid(key, &old.index.uid))?;
+                    log_change(changes, key, &mut col, name, true)?;
+                    cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
+                    Ok(true)
+                },
+            )
             .map_err(tx_err)?;
         if removed {
             self.changed(Change::Collection(key.clone()));
@@ -329,7 +415,7 @@ impl Store {
         let rec = self.collection(key)?.ok_or(Error::NoCollection)?;
         let current = Self::sync_token(&rec);
         let Some(token) = token else {
-            let changed = self.objects(key)?.into_iter().map(|(n, _)| n).collect();
+            let changed = self.metas(key)?.into_iter().map(|(n, _)| n).collect();
             return Ok(Delta {
                 changed,
                 deleted: Vec::new(),

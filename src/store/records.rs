@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ical::ObjectIndex;
+use crate::ical::{ObjectIndex, Shape};
 use crate::ids::{CollectionKey, ConnectionId, ContentHash, ETag, FeedToken, Href, ObjectName};
 
 /// A tenant ("subaccount").
@@ -190,6 +190,38 @@ pub struct SourceVersion {
     pub incarnation: u64,
     /// Its newest change sequence.
     pub seq: u64,
+}
+
+/// A calendar object without its bytes: what listings, ETags, privileges
+/// and the read path's filters need. Stored in `objects`; the bytes are in
+/// `bodies`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    /// The local ETag (content hash).
+    pub etag: ETag,
+    /// Index fields read from the data.
+    pub index: ObjectIndex,
+    /// Where it came from.
+    pub origin: Origin,
+    /// Unix seconds of the last write.
+    pub modified: i64,
+    /// Length of the data in bytes.
+    pub size: u64,
+    /// Component names of the data (calendar-query's structural tests).
+    pub shape: Shape,
+}
+
+impl ObjectMeta {
+    /// The full record, with its bytes.
+    pub fn with_data(self, data: Vec<u8>) -> ObjectRecord {
+        ObjectRecord {
+            data,
+            etag: self.etag,
+            index: self.index,
+            origin: self.origin,
+            modified: self.modified,
+        }
+    }
 }
 
 /// One entry of a collection's change log.

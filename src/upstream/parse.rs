@@ -238,14 +238,15 @@ pub fn multiget(ms: &MultiStatus, calendar: &Href) -> MultigetAnswer {
         }
         let href = quirks::path_of(&r.href);
         let data = match r.prop(&n::CALENDAR_DATA) {
-            Some(PropValue::CalendarData(d)) | Some(PropValue::Text(d)) => Some(d.clone()),
+            Some(PropValue::CalendarData(d)) => Some(d.to_vec()),
+            Some(PropValue::Text(d)) => Some(d.clone().into_bytes()),
             _ => None,
         };
         match (r.prop_text(&n::GETETAG), data) {
             (Some(etag), Some(data)) if r.bare_status().is_none() => found.push(Fetched {
                 href,
                 etag: ETag::new(etag),
-                data: data.into_bytes(),
+                data,
             }),
             _ => missing.push(href),
         }

@@ -1,10 +1,10 @@
 //! The busy-interval cache (R9 performance).
 //!
-//! Expanding every object on every free-busy request (or after every write,
-//! for `availability/`) costs seconds at 20,000 events. The cache keeps,
-//! per collection, each object's busy intervals for the *cached window*
-//! (the materialised window plus a margin) and the collection's merged
-//! intervals; per user, the merge over every source collection.
+//! The store keeps each object's busy intervals for the *cached window*
+//! (computed once when the object is written; see `ical::derive`). The
+//! cache keeps, per collection, those intervals and their merge, and per
+//! user the merge over every source collection: filling it after a restart
+//! is one scan of stored answers per collection, not an expansion.
 //!
 //! It validates itself instead of being told about writes: an entry
 //! records the collection's sync token (every `put_object` /
@@ -20,19 +20,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::ical::{self, BusyInterval, ExpandOptions, TimeRange};
+use crate::ical::{self, BusyInterval, TimeRange};
 use crate::ids::{ObjectName, SyncToken, UserRef};
 use crate::store::{self, CollectionKey, CollectionRecord, Store};
 
-/// Expansion settings an entry was computed with: the owner's time zone
-/// (floating times, all-day dates) and calendar addresses (PARTSTAT).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Settings {
-    /// Zone for floating times and all-day dates.
-    pub tz: chrono_tz::Tz,
-    /// The owner's calendar user addresses.
-    pub owners: Vec<String>,
-}
+/// Expansion settings an entry was computed with (the owner's).
+pub type Settings = ical::BusySettings;
 
 /// One collection's cached busy time.
 pub(crate) struct CollectionEntry {
@@ -83,28 +76,54 @@ impl std::fmt::Debug for BusyCache {
     }
 }
 
-pub(crate) fn options(s: &Settings) -> ExpandOptions {
-    ExpandOptions {
-        default_tz: s.tz,
-        max_instances: super::MAX_INSTANCES,
-        budget: None,
-    }
-}
-
-/// Busy intervals of one object's bytes in a window, merged (errors logged, empty).
+/// Busy intervals of one object's bytes in a window, merged. An expansion
+/// over the budget is an error; any other failure is logged and counts as
+/// no busy time.
 pub(crate) fn object_busy(
     name: &ObjectName,
     data: &[u8],
     window: TimeRange,
     s: &Settings,
-) -> Vec<BusyInterval> {
-    match ical::busy_intervals(data, window, &s.owners, &options(s)) {
-        Ok(v) => ical::merge(v),
+    budget: Option<&Arc<ical::ExpandBudget>>,
+) -> Result<Vec<BusyInterval>, super::Error> {
+    let mut opts = s.options(super::MAX_INSTANCES);
+    if let Some(b) = budget {
+        opts = opts.with_budget(b.clone());
+    }
+    match ical::busy_intervals(data, window, &s.owners, &opts) {
+        Ok(v) => Ok(ical::merge(v)),
+        Err(ical::Error::BudgetExceeded { limit }) => Err(super::Error::Budget { limit }),
         Err(e) => {
             tracing::warn!(object = %name, error = %e, "object skipped in busy time");
-            Vec::new()
+            Ok(Vec::new())
         }
     }
+}
+
+/// One object's busy time for the cached window: its stored time answers
+/// when they were made for this window and these settings (a lookup), else
+/// an expansion of its bytes (counted in `stats.expanded`).
+fn stored_busy(
+    store: &Store,
+    key: &CollectionKey,
+    name: &ObjectName,
+    window: TimeRange,
+    settings: &Settings,
+    stats: &mut CacheStats,
+) -> store::Result<Option<Vec<BusyInterval>>> {
+    let w = (window.start.timestamp(), window.end.timestamp());
+    if let Some(d) = store.derived(key, name)? {
+        if d.window == w && d.settings == settings.fingerprint() {
+            return Ok(Some(d.busy_in(window)));
+        }
+    }
+    let Some(body) = store.object_body(key, name)? else {
+        return Ok(None);
+    };
+    stats.expanded += 1;
+    Ok(Some(
+        object_busy(name, &body, window, settings, None).unwrap_or_default(),
+    ))
 }
 
 fn merged_of(objects: &HashMap<ObjectName, Vec<BusyInterval>>) -> Vec<BusyInterval> {
@@ -184,10 +203,8 @@ impl BusyCache {
                         e.objects.remove(&name);
                     }
                     for name in delta.changed {
-                        match store.object(key, &name)? {
-                            Some(o) => {
-                                stats.expanded += 1;
-                                let v = object_busy(&name, &o.data, window, settings);
+                        match stored_busy(store, key, &name, window, settings, stats)? {
+                            Some(v) => {
                                 e.objects.insert(name, v);
                             }
                             None => {
@@ -204,17 +221,20 @@ impl BusyCache {
                 }
             }
         }
-        // Full rebuild. Token first (see the module docs).
+        // Full rebuild from the stored time answers (one scan, nothing
+        // expanded unless an answer is stale). Token first (module docs).
         let mut objects = HashMap::new();
-        let (ws, we) = (window.start.timestamp(), window.end.timestamp());
-        for (name, o) in store.objects(key)? {
-            let idx = &o.index;
-            if idx.first_start.is_some_and(|s| s >= we) || idx.last_end.is_some_and(|e| e <= ws) {
-                objects.insert(name, Vec::new());
-                continue;
-            }
-            stats.expanded += 1;
-            let v = object_busy(&name, &o.data, window, settings);
+        let w = (window.start.timestamp(), window.end.timestamp());
+        let fp = settings.fingerprint();
+        for (name, d) in store.derived_all(key)? {
+            let v = if d.window == w && d.settings == fp {
+                d.busy_in(window)
+            } else {
+                match stored_busy(store, key, &name, window, settings, stats)? {
+                    Some(v) => v,
+                    None => continue,
+                }
+            };
             objects.insert(name, v);
         }
         stats.rebuilds += 1;

@@ -145,10 +145,11 @@ impl Views {
             return Err(Error::Injected);
         }
         let window = self.window_at(Utc::now());
-        let wanted: BTreeMap<ObjectName, ObjectRecord> = flatten(&self.busy_for_user(who, window)?)
-            .iter()
-            .filter_map(busy_object)
-            .collect();
+        let wanted: BTreeMap<ObjectName, ObjectRecord> =
+            flatten(&self.busy_for_user(who, window, None)?)
+                .iter()
+                .filter_map(busy_object)
+                .collect();
         let existing: BTreeMap<ObjectName, ETag> =
             self.store().object_etags(&key)?.into_iter().collect();
         for name in existing.keys() {

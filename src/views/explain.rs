@@ -11,9 +11,10 @@ use serde::Serialize;
 use super::busy_cache::object_busy;
 use super::deps;
 use super::{clip, outside, Views};
-use crate::ical::{BusyInterval, BusyKind, TimeRange};
+use std::sync::Arc;
+
+use crate::ical::{BusyInterval, BusyKind, ExpandBudget, TimeRange};
 use crate::ids::{ObjectName, UserRef};
-use crate::store;
 
 /// One source of a busy interval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,7 +58,12 @@ struct ObjectBusy {
 
 impl Views {
     /// Each object's busy intervals in `window` for one source collection.
-    fn per_object(&self, src: &deps::Source, window: TimeRange) -> store::Result<Vec<ObjectBusy>> {
+    fn per_object(
+        &self,
+        src: &deps::Source,
+        window: TimeRange,
+        budget: Option<&Arc<ExpandBudget>>,
+    ) -> Result<Vec<ObjectBusy>, super::Error> {
         let cached = self.cache_window(chrono::Utc::now());
         let mut out: Vec<ObjectBusy> = Vec::new();
         if window.start < cached.end && window.end > cached.start {
@@ -80,13 +86,12 @@ impl Views {
             )?;
             out.extend(got.unwrap_or_default());
         }
-        let parts = outside(window, cached);
-        if !parts.is_empty() {
-            for (name, o) in self.store().objects(&src.key)? {
-                let intervals: Vec<BusyInterval> = parts
-                    .iter()
-                    .flat_map(|p| object_busy(&name, &o.data, *p, &src.settings))
-                    .collect();
+        for part in outside(window, cached) {
+            for name in self.store().candidates(&src.key, part)? {
+                let Some(body) = self.store().object_body(&src.key, &name)? else {
+                    continue;
+                };
+                let intervals = object_busy(&name, &body, part, &src.settings, budget)?;
                 if !intervals.is_empty() {
                     out.push(ObjectBusy { name, intervals });
                 }
@@ -95,14 +100,25 @@ impl Views {
         Ok(out)
     }
 
-    /// The merged busy time of a user in `window`, each interval with its sources.
-    pub fn why_busy(&self, who: &UserRef, window: TimeRange) -> store::Result<Vec<Explained>> {
-        why_busy(self, who, window)
+    /// The merged busy time of a user in `window`, each interval with its
+    /// sources. Parts outside the kept window are expanded, charged to `budget`.
+    pub fn why_busy(
+        &self,
+        who: &UserRef,
+        window: TimeRange,
+        budget: Option<&Arc<ExpandBudget>>,
+    ) -> Result<Vec<Explained>, super::Error> {
+        why_busy(self, who, window, budget)
     }
 }
 
-fn why_busy(views: &Views, who: &UserRef, window: TimeRange) -> store::Result<Vec<Explained>> {
-    let merged = views.busy_for_user(who, window)?;
+fn why_busy(
+    views: &Views,
+    who: &UserRef,
+    window: TimeRange,
+    budget: Option<&Arc<ExpandBudget>>,
+) -> Result<Vec<Explained>, super::Error> {
+    let merged = views.busy_for_user(who, window, budget)?;
     let mut out: Vec<Explained> = merged
         .iter()
         .map(|m| Explained {
@@ -115,7 +131,7 @@ fn why_busy(views: &Views, who: &UserRef, window: TimeRange) -> store::Result<Ve
     for src in deps::sources(views.store(), who)? {
         let key = &src.key;
         let own = key.user == who.user;
-        let mut items = views.per_object(&src, window)?;
+        let mut items = views.per_object(&src, window, budget)?;
         items.sort_by(|a, b| a.name.cmp(&b.name));
         for ObjectBusy {
             name,

@@ -9,7 +9,6 @@ use chrono::Utc;
 
 use crate::ical;
 use crate::ids::{ETag, UserRef};
-use crate::store;
 
 use super::{flatten, Views};
 
@@ -24,7 +23,7 @@ pub struct FeedDoc {
 
 impl Views {
     /// The current feed of `who`.
-    pub fn feed(&self, who: &UserRef) -> store::Result<Arc<FeedDoc>> {
+    pub fn feed(&self, who: &UserRef) -> Result<Arc<FeedDoc>, super::Error> {
         let (stamp, _) = self.stamp_now(who)?;
         if let Some((s, doc)) = self
             .inner
@@ -38,7 +37,10 @@ impl Views {
             }
         }
         let window = self.window_at(Utc::now());
-        let body = ical::busy_calendar("Availability", &flatten(&self.busy_for_user(who, window)?));
+        let body = ical::busy_calendar(
+            "Availability",
+            &flatten(&self.busy_for_user(who, window, None)?),
+        );
         let doc = Arc::new(FeedDoc {
             etag: ETag::of_content(body.as_bytes()),
             body,

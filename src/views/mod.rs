@@ -31,10 +31,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::config::AvailabilityWindow;
-use crate::ical::{self, BusyInterval, BusyKind, TimeRange};
+use crate::ical::{self, BusyInterval, BusyKind, ExpandBudget, TimeRange};
 use crate::ids::{CollectionKey, UserRef};
 use crate::metrics::Metrics;
 use crate::store::{self, Store, ViewStamp};
@@ -42,8 +42,7 @@ use crate::store::{self, Store, ViewStamp};
 /// Cap on instances one object may expand to in one window.
 pub const MAX_INSTANCES: usize = 10_000;
 
-/// Days the cached window extends beyond the materialised one.
-pub const CACHE_MARGIN_DAYS: i64 = 31;
+pub use crate::config::CACHE_MARGIN_DAYS;
 
 /// Why a view could not be brought up to date.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +53,13 @@ pub enum Error {
     /// A failure injected by a test ([`Views::inject_failures`]).
     #[error("injected failure")]
     Injected,
+    /// The request's expansion budget ran out (a window outside the kept
+    /// one over pathological recurrences).
+    #[error("the request expands more than {limit} recurrence dates")]
+    Budget {
+        /// The budget.
+        limit: u64,
+    },
 }
 
 /// A view that could not be refreshed, and why.
@@ -190,35 +196,28 @@ impl Views {
 
     /// The window materialised into `availability/` and the feed at `now`.
     pub fn window_at(&self, now: DateTime<Utc>) -> TimeRange {
-        let day = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
-        TimeRange {
-            start: day - Duration::days(self.inner.window.past_days),
-            end: day + Duration::days(self.inner.window.future_days),
-        }
+        let (start, end) = self.inner.window.materialised_at(now);
+        TimeRange { start, end }
     }
 
-    /// The window the cache holds at `now`: the materialised window of the
-    /// first day of `now`'s 7-day block (days since the Unix epoch / 7),
-    /// plus 7 days, plus [`CACHE_MARGIN_DAYS`] on each side. It therefore
-    /// holds `window_at(now)` and "the next twelve months" asked at any
-    /// time, and it moves (rebuilding the cache) once a week.
+    /// The window the cache holds (and the store's time answers cover):
+    /// see `config::AvailabilityWindow::cached_at`. It moves once a week,
+    /// when [`Views::run`] advances the store's window.
     pub fn cache_window(&self, now: DateTime<Utc>) -> TimeRange {
-        let days = now.timestamp().div_euclid(86_400);
-        let block =
-            DateTime::<Utc>::from_timestamp((days - days.rem_euclid(7)) * 86_400, 0).unwrap_or(now);
-        let w = self.window_at(block);
-        TimeRange {
-            start: w.start - Duration::days(CACHE_MARGIN_DAYS),
-            end: w.end + Duration::days(7 + CACHE_MARGIN_DAYS),
-        }
+        self.store().derive_window().unwrap_or_else(|_| {
+            let (start, end) = self.inner.window.cached_at(now);
+            TimeRange { start, end }
+        })
     }
 
-    /// Busy intervals of one collection inside `window`, merged.
+    /// Busy intervals of one collection inside `window`, merged. Parts of
+    /// `window` outside the kept window are expanded, charged to `budget`.
     pub fn busy_in_collection(
         &self,
         key: &CollectionKey,
         window: TimeRange,
-    ) -> store::Result<Vec<BusyInterval>> {
+        budget: Option<&Arc<ExpandBudget>>,
+    ) -> Result<Vec<BusyInterval>, Error> {
         let s = deps::settings(self.store(), &key.owner());
         let Some(rec) = self.store().collection(key)? else {
             return Ok(Vec::new());
@@ -233,39 +232,39 @@ impl Views {
             all.extend(clip(&merged, window));
         }
         for part in outside(window, cached) {
-            self.collect(key, part, &s, &mut all)?;
+            self.collect(key, part, &s, budget, &mut all)?;
         }
         Ok(ical::merge(all))
     }
 
-    /// Expands every object of a collection in `window` (no cache).
+    /// Expands the objects of a collection that can reach `window` (by the
+    /// time index), outside the kept window.
     fn collect(
         &self,
         key: &CollectionKey,
         window: TimeRange,
         s: &Settings,
+        budget: Option<&Arc<ExpandBudget>>,
         out: &mut Vec<BusyInterval>,
-    ) -> store::Result<()> {
-        let (ws, we) = (window.start.timestamp(), window.end.timestamp());
-        for (name, rec) in self.store().objects(key)? {
-            let idx = &rec.index;
-            // Index pre-filter: skip objects that cannot reach the window.
-            if idx.first_start.is_some_and(|s| s >= we) || idx.last_end.is_some_and(|e| e <= ws) {
+    ) -> Result<(), Error> {
+        for name in self.store().candidates(key, window)? {
+            let Some(body) = self.store().object_body(key, &name)? else {
                 continue;
-            }
-            out.extend(busy_cache::object_busy(&name, &rec.data, window, s));
+            };
+            out.extend(busy_cache::object_busy(&name, &body, window, s, budget)?);
         }
         Ok(())
     }
 
     /// The merged busy time of a user (R9): every source collection, merged.
     /// Served from the cache inside [`Self::cache_window`]; parts of
-    /// `window` outside it are expanded on the fly.
+    /// `window` outside it are expanded, charged to `budget`.
     pub fn busy_for_user(
         &self,
         who: &UserRef,
         window: TimeRange,
-    ) -> store::Result<Vec<BusyInterval>> {
+        budget: Option<&Arc<ExpandBudget>>,
+    ) -> Result<Vec<BusyInterval>, Error> {
         let srcs = deps::sources(self.store(), who)?;
         let cached = self.cache_window(Utc::now());
         let mut all = Vec::new();
@@ -275,7 +274,7 @@ impl Views {
         }
         for part in outside(window, cached) {
             for s in &srcs {
-                self.collect(&s.key, part, &s.settings, &mut all)?;
+                self.collect(&s.key, part, &s.settings, budget, &mut all)?;
             }
         }
         Ok(ical::merge(all))

@@ -6,6 +6,7 @@ use super::*;
 use crate::ical::BusyKind;
 use crate::ids::{CalendarId, ObjectName, TenantId, UserId};
 use crate::store::{ObjectRecord, Origin, WriteCondition};
+use chrono::Duration;
 
 fn views() -> (Store, Views) {
     let s = Store::temporary().unwrap();

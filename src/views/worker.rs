@@ -42,10 +42,15 @@ impl Views {
         }
     }
 
-    /// The users a batch of changes touches.
+    /// The users a batch of changes touches. A user whose settings
+    /// changed has their objects' stored time answers made again first
+    /// (their zone and addresses shape them).
     fn touched(&self) -> BTreeSet<UserRef> {
         let mut users = BTreeSet::new();
         for change in self.store().take_changes() {
+            if let crate::store::Change::User(u) = &change {
+                self.rederive_user(u);
+            }
             match deps::dependents(self.store(), &change) {
                 Ok(u) => users.extend(u),
                 Err(e) => {
@@ -57,10 +62,49 @@ impl Views {
         users
     }
 
-    /// One pass: what changed, what is due for a retry, and everyone when
-    /// the window moved since `last_day`. Returns the current day.
+    fn rederive_user(&self, u: &UserRef) {
+        let Ok(collections) = self.store().collections(&u.tenant, &u.user) else {
+            return;
+        };
+        for (key, _) in collections {
+            match self.store().rederive(&key) {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(tenant = %key.tenant, user = %key.user, calendar = %key.calendar, objects = n, "time answers made again for new settings")
+                }
+                Err(e) => tracing::warn!(error = %e, "time answers not made again"),
+            }
+        }
+    }
+
+    /// Moves the store's window of time answers when its week is over
+    /// (only objects that reach into the new days are expanded).
+    async fn advance_window(&self) {
+        let store = self.store().clone();
+        let moved = tokio::task::spawn_blocking(move || store.advance_window(Utc::now())).await;
+        match moved {
+            Ok(Ok(m)) if m.expanded + m.carried > 0 => {
+                self.inner.busy.clear();
+                tracing::info!(
+                    expanded = m.expanded,
+                    carried = m.carried,
+                    "window of time answers moved"
+                );
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "window of time answers not moved"),
+            Err(e) => tracing::error!(error = %e, "window task failed"),
+        }
+    }
+
+    /// One pass: what changed, what is due for a retry, and, when the day
+    /// changed since `last_day`, the window moved and everyone refreshed.
+    /// Returns the current day.
     pub async fn process(&self, last_day: Option<chrono::NaiveDate>) -> chrono::NaiveDate {
         let today = Utc::now().date_naive();
+        if last_day != Some(today) {
+            self.advance_window().await;
+        }
         let mut users = self.touched();
         users.extend(self.due_retries());
         if last_day != Some(today) {

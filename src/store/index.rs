@@ -1,0 +1,343 @@
+//! The read path's lookups: an object's metadata, bytes, parsed tree and
+//! time answers (see `rows`), the candidates a time range can match (the
+//! time index), and the window the time answers cover — kept current by
+//! [`Store::advance_window`], which expands only what reaches into the
+//! new days, and [`Store::rederive`] after an owner's settings change.
+
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Utc};
+
+use super::rows::{bucket, decode_derived, Prepared, Rows, LONG};
+use super::{codec, keys, tx_err, Error, ObjectMeta, ObjectRecord, Result, Store, TxResult};
+use crate::ical::{BusySettings, Derived, ParsedTree, TimeRange};
+use crate::ids::{CollectionKey, ETag, ObjectName, UserRef};
+
+use sled::transaction::Transactional;
+
+/// An object's bytes as stored (shared, never copied on the way out).
+#[derive(Debug, Clone)]
+pub struct Body(sled::IVec);
+
+impl AsRef<[u8]> for Body {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Body {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Body {
+    /// The bytes as a `Bytes` without copying them.
+    pub fn into_bytes(self) -> bytes::Bytes {
+        bytes::Bytes::from_owner(self.0)
+    }
+}
+
+/// What a window move did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WindowMove {
+    /// Objects expanded again (they reach into the new days).
+    pub expanded: u64,
+    /// Objects whose answers only got the new window (nothing in the new days).
+    pub carried: u64,
+}
+
+const WINDOW_KEY: &[u8] = b"derive_window";
+
+fn name_of(k: &[u8], prefix: &[u8], tree: &'static str) -> Result<ObjectName> {
+    keys::suffix(k, prefix)
+        .and_then(|s| ObjectName::new(s).ok())
+        .ok_or(Error::BadKey { tree })
+}
+
+fn to_range((s, e): (i64, i64)) -> Option<TimeRange> {
+    Some(TimeRange {
+        start: DateTime::<Utc>::from_timestamp(s, 0)?,
+        end: DateTime::<Utc>::from_timestamp(e, 0)?,
+    })
+}
+
+impl Store {
+    /// One object's metadata.
+    pub fn object_meta(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+    ) -> Result<Option<ObjectMeta>> {
+        self.objects
+            .get(keys::object(key, name))?
+            .map(|v| codec::decode("objects", &v))
+            .transpose()
+    }
+
+    /// One object's bytes.
+    pub fn object_body(&self, key: &CollectionKey, name: &ObjectName) -> Result<Option<Body>> {
+        Ok(self.bodies.get(keys::object(key, name))?.map(Body))
+    }
+
+    /// One calendar object (metadata and bytes).
+    pub fn object(&self, key: &CollectionKey, name: &ObjectName) -> Result<Option<ObjectRecord>> {
+        let Some(meta) = self.object_meta(key, name)? else {
+            return Ok(None);
+        };
+        let body = self
+            .object_body(key, name)?
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        Ok(Some(meta.with_data(body)))
+    }
+
+    /// Every object's metadata, in name order.
+    pub fn metas(&self, key: &CollectionKey) -> Result<Vec<(ObjectName, ObjectMeta)>> {
+        let prefix = keys::members_of(key);
+        let mut out = Vec::new();
+        for kv in self.objects.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            out.push((
+                name_of(&k, &prefix, "objects")?,
+                codec::decode("objects", &v)?,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Every object of a collection with its bytes, in name order.
+    pub fn objects(&self, key: &CollectionKey) -> Result<Vec<(ObjectName, ObjectRecord)>> {
+        let mut out = Vec::new();
+        for (name, meta) in self.metas(key)? {
+            let body = self
+                .object_body(key, &name)?
+                .map(|b| b.to_vec())
+                .unwrap_or_default();
+            out.push((name, meta.with_data(body)));
+        }
+        Ok(out)
+    }
+
+    /// Every object's name and ETag, in name order.
+    pub fn object_etags(&self, key: &CollectionKey) -> Result<Vec<(ObjectName, ETag)>> {
+        Ok(self
+            .metas(key)?
+            .into_iter()
+            .map(|(n, m)| (n, m.etag))
+            .collect())
+    }
+
+    /// One object's parsed tree (for filters).
+    pub fn parsed(&self, key: &CollectionKey, name: &ObjectName) -> Result<Option<ParsedTree>> {
+        self.parsed
+            .get(keys::object(key, name))?
+            .map(|v| codec::decode("parsed", &v))
+            .transpose()
+    }
+
+    /// One object's time answers.
+    pub fn derived(&self, key: &CollectionKey, name: &ObjectName) -> Result<Option<Derived>> {
+        self.derived
+            .get(keys::object(key, name))?
+            .map(|v| decode_derived(&v))
+            .transpose()
+    }
+
+    /// Every object's time answers, in name order (one scan, no expansion).
+    pub fn derived_all(&self, key: &CollectionKey) -> Result<Vec<(ObjectName, Derived)>> {
+        let prefix = keys::members_of(key);
+        let mut out = Vec::new();
+        for kv in self.derived.scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            out.push((name_of(&k, &prefix, "derived")?, decode_derived(&v)?));
+        }
+        Ok(out)
+    }
+
+    /// The objects of a collection that can meet `window`, in name order: a
+    /// superset decided by the time index (the window's weeks and the long
+    /// entries); a window longer than about five years reads every object.
+    pub fn candidates(&self, key: &CollectionKey, window: TimeRange) -> Result<Vec<ObjectName>> {
+        let (ws, we) = (window.start.timestamp(), window.end.timestamp());
+        let (b0, b1) = (bucket(ws), bucket(ws.max(we - 1)));
+        if b1 - b0 > 260 {
+            return Ok(self.metas(key)?.into_iter().map(|(n, _)| n).collect());
+        }
+        let mut out = Vec::new();
+        for b in (b0..=b1).chain(std::iter::once(LONG)) {
+            let prefix = keys::time_bucket(key, b);
+            for k in self.times.scan_prefix(&prefix).keys() {
+                out.push(name_of(&k?, &prefix, "times")?);
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The owner's settings that shape busy time (UTC without a user record).
+    pub fn busy_settings(&self, owner: &UserRef) -> BusySettings {
+        let rec = self.user(&owner.tenant, &owner.user).ok().flatten();
+        BusySettings {
+            tz: rec
+                .as_ref()
+                .and_then(|r| r.timezone.parse::<chrono_tz::Tz>().ok())
+                .unwrap_or(chrono_tz::UTC),
+            owners: rec.map(|r| r.addresses).unwrap_or_default(),
+        }
+    }
+
+    /// The window every object's time answers cover.
+    pub fn derive_window(&self) -> Result<TimeRange> {
+        if let Some(v) = self.meta.get(WINDOW_KEY)? {
+            let w: (i64, i64) = codec::decode("meta", &v)?;
+            if let Some(r) = to_range(w) {
+                return Ok(r);
+            }
+        }
+        let (start, end) = self.window_config.cached_at(Utc::now());
+        let w = TimeRange { start, end };
+        self.meta.insert(
+            WINDOW_KEY,
+            codec::encode(&(start.timestamp(), end.timestamp()))?,
+        )?;
+        Ok(w)
+    }
+
+    /// How many objects were expanded into time answers since start (tests
+    /// and metrics: reads and restarts must not add to it).
+    pub fn derivations(&self) -> u64 {
+        self.derivations.load(Ordering::Relaxed)
+    }
+
+    /// Parses and expands a record for its collection's owner, counting it.
+    pub(crate) fn prepare(&self, key: &CollectionKey, rec: &ObjectRecord) -> Result<Prepared> {
+        let window = self.derive_window()?;
+        self.derivations.fetch_add(1, Ordering::Relaxed);
+        Prepared::new(rec, &self.busy_settings(&key.owner()), window)
+    }
+
+    /// Moves the time answers' window to the one due at `now`, if it
+    /// moved: objects that reach into the new days (by the time index) are
+    /// expanded again; every other object only records the new window
+    /// (nothing of it lies in the new days). Returns what it did.
+    pub fn advance_window(&self, now: DateTime<Utc>) -> Result<WindowMove> {
+        let old = self.derive_window()?;
+        let (start, end) = self.window_config.cached_at(now);
+        let new = TimeRange { start, end };
+        let mut report = WindowMove::default();
+        if new == old {
+            return Ok(report);
+        }
+        let new_days = if new.start >= old.end || new.end <= old.start {
+            new
+        } else {
+            TimeRange {
+                start: new.end.min(old.end),
+                end: new.end.max(old.end),
+            }
+        };
+        let w = (new.start.timestamp(), new.end.timestamp());
+        for key in self.all_collections()? {
+            let settings = self.busy_settings(&key.owner());
+            let fp = settings.fingerprint();
+            let reach: std::collections::HashSet<ObjectName> = if new_days.end > new_days.start {
+                self.candidates(&key, new_days)?.into_iter().collect()
+            } else {
+                Default::default()
+            };
+            for (name, d) in self.derived_all(&key)? {
+                if d.window == w && d.settings == fp {
+                    continue;
+                }
+                if reach.contains(&name) || d.settings != fp {
+                    self.rederive_one(&key, &name, &settings, new)?;
+                    report.expanded += 1;
+                } else {
+                    let carried = Derived { window: w, ..d };
+                    self.derived
+                        .insert(keys::object(&key, &name), codec::encode(&carried)?)?;
+                    report.carried += 1;
+                }
+            }
+        }
+        self.meta.insert(WINDOW_KEY, codec::encode(&w)?)?;
+        Ok(report)
+    }
+
+    /// Expands again the objects of `key` whose answers were made with other
+    /// settings (after the owner's time zone or addresses changed). Returns
+    /// how many.
+    pub fn rederive(&self, key: &CollectionKey) -> Result<u64> {
+        let settings = self.busy_settings(&key.owner());
+        let fp = settings.fingerprint();
+        let window = self.derive_window()?;
+        let mut n = 0;
+        for (name, d) in self.derived_all(key)? {
+            if d.settings != fp {
+                self.rederive_one(key, &name, &settings, window)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn rederive_one(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        settings: &BusySettings,
+        window: TimeRange,
+    ) -> Result<()> {
+        let Some(body) = self.object_body(key, name)? else {
+            return Ok(());
+        };
+        self.derivations.fetch_add(1, Ordering::Relaxed);
+        let d = crate::ical::derive(&body, settings, window);
+        self.derived
+            .insert(keys::object(key, name), codec::encode(&d)?)?;
+        Ok(())
+    }
+
+    /// Every collection, whoever's home it is in.
+    fn all_collections(&self) -> Result<Vec<CollectionKey>> {
+        let mut out = Vec::new();
+        for k in self.collections.iter().keys() {
+            out.push(keys::parse_collection(&k?).ok_or(Error::BadKey {
+                tree: "collections",
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// Writes an object's rows over whatever `objects` held for it
+    /// (store-internal: the 2 → 3 migration, where it held the old layout).
+    pub(crate) fn write_rows(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        p: &Prepared,
+    ) -> Result<()> {
+        (
+            &self.objects,
+            &self.bodies,
+            &self.parsed,
+            &self.derived,
+            &self.times,
+        )
+            .transaction(|(objects, bodies, parsed, derived, times)| {
+                let rows = Rows {
+                    objects,
+                    bodies,
+                    parsed,
+                    derived,
+                    times,
+                };
+                rows.write(key, name, None, p)?;
+                TxResult::Ok(())
+            })
+            .map_err(tx_err)
+    }
+}
