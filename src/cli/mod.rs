@@ -8,9 +8,11 @@
 
 mod args;
 mod dispatch;
+mod process;
 mod serve;
 
 pub use args::*;
+pub use process::{log_colour, prepare};
 
 use std::io::IsTerminal;
 

@@ -40,5 +40,7 @@ mod peers_server_tester;
 mod peers_tsdav;
 // R4/R9 availability: oracle property test, availability/, free-busy, feed + token CLI, why-busy, cache, peers
 mod r4_r9_availability;
+// issue 12: CLI and process (pipes, log colour, warnings, file modes, passwords, VTODO wording)
+mod issue12_cli;
 // issue 9 reproductions (temporary)
 mod issue9_repro;

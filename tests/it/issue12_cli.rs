@@ -1,0 +1,123 @@
+//! Issue 12, the command line and the process: quiet exit on a closed pipe
+//! (#9), plain log lines off a terminal (#9), the VTODO refusal's wording
+//! (#9), the warning for clear text beyond loopback (#7), private modes of
+//! the data directory (#4) and the minimum password length (#5).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::support::client::DavClient;
+use crate::support::env::TestEnv;
+use crate::support::process::{self, BIN};
+
+/// Runs `calproxy ARGS` with its standard output closed before it writes.
+async fn with_closed_stdout(args: &[&str]) -> (std::process::ExitStatus, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("calproxy starts");
+    drop(child.stdout.take()); // the reader is gone: every write gets EPIPE
+    let mut err = String::new();
+    let mut stderr = child.stderr.take().expect("stderr");
+    let status = tokio::time::timeout(Duration::from_secs(60), async {
+        let _ = stderr.read_to_string(&mut err).await;
+        child.wait().await.expect("wait")
+    })
+    .await
+    .expect("calproxy finished");
+    (status, err)
+}
+
+#[tokio::test]
+async fn issue_12_9_commands_exit_quietly_when_the_reader_of_their_output_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    for args in [
+        &["traffic", "list", "--data", data][..],
+        &["status", "--data", data][..],
+        &["calendars", "--data", data][..],
+    ] {
+        let (status, err) = with_closed_stdout(args).await;
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "calproxy {args:?} on a closed pipe:\n{err}"
+        );
+        // Success, or ended by SIGPIPE like any Unix filter: never a panic (101).
+        assert_ne!(status.code(), Some(101), "calproxy {args:?}: {status:?}");
+    }
+}
+
+/// The base URL from a server's banner (its first line of output).
+async fn banner_base(child: &mut tokio::process::Child) -> String {
+    let mut out = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = tokio::time::timeout(Duration::from_secs(30), out.next_line())
+        .await
+        .expect("server did not start")
+        .expect("read banner")
+        .expect("no banner");
+    // Keep reading (and dropping) the rest so the server never blocks on it.
+    tokio::spawn(async move { while let Ok(Some(_)) = out.next_line().await {} });
+    first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+        .expect("address in banner")
+        .trim_end_matches("/dav/")
+        .to_string()
+}
+
+#[tokio::test]
+async fn issue_12_9_log_lines_to_a_pipe_carry_no_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    for no_color in [None, Some("1")] {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data", data])
+            .env("RUST_LOG", "info,calproxy::access=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        let mut child = cmd.spawn().expect("serve starts");
+        let base = banner_base(&mut child).await;
+        // One request: one access line on standard error.
+        DavClient::new(base, None).get("/healthz").await.status(200);
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("a log line")
+            .expect("read")
+            .expect("a log line");
+        process::kill(child).await;
+        assert!(
+            !line.contains('\u{1b}'),
+            "ANSI escape in a piped log line (NO_COLOR={no_color:?}): {line:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn issue_12_9_a_vtodo_is_refused_in_words_a_user_understands() {
+    let env = TestEnv::start().await;
+    let todo = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VTODO\r\nUID:todo-1\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:buy milk\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
+    let body = env
+        .client()
+        .put("/dav/demo/demo/blocked/todo-1.ics", todo, &[])
+        .await
+        .status(403)
+        .text();
+    assert!(
+        body.contains("VTODO is not supported (this server stores events)"),
+        "{body}"
+    );
+}
