@@ -82,6 +82,16 @@ impl Drop for TempDir {
     }
 }
 
+/// What listening beyond loopback without TLS exposes (issue 12 #7).
+fn clear_text_warning(addr: SocketAddr) -> String {
+    format!(
+        "warning: listening on {addr} without TLS: everything crosses the network in clear text,\n\
+         \x20 including every client's password (HTTP Basic auth, on every request), the secret\n\
+         \x20 token in each feed URL (/feeds/<token>/…) and all calendar data.\n\
+         \x20 Use --tls (see the README, \"HTTPS and the local CA\"), or listen on 127.0.0.1."
+    )
+}
+
 pub(super) async fn serve(
     app: App,
     demo: Option<Demo>,
@@ -96,6 +106,9 @@ pub(super) async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", app.config.listen))?;
     let addr = listener.local_addr()?;
+    if tls.is_none() && !addr.ip().is_loopback() {
+        eprintln!("{}", clear_text_warning(addr));
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     let base = format!("{scheme}://{addr}");
     if let Some(Demo {

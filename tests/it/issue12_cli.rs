@@ -121,3 +121,44 @@ async fn issue_12_9_a_vtodo_is_refused_in_words_a_user_understands() {
         "{body}"
     );
 }
+
+/// Starts `serve --listen LISTEN` and returns what it writes to standard
+/// error in its first seconds.
+async fn serve_stderr(listen: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", listen])
+        .arg("--data")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("serve starts");
+    let _base = banner_base(&mut child).await;
+    let mut err = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut text = String::new();
+    // The warning comes before the banner; anything later is not it.
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(Duration::from_millis(500), err.next_line()).await
+    {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    process::kill(child).await;
+    text
+}
+
+#[tokio::test]
+async fn issue_12_7_listening_beyond_loopback_without_tls_warns_what_crosses_in_clear() {
+    let text = serve_stderr("0.0.0.0:0").await;
+    assert!(text.contains("warning"), "no warning:\n{text}");
+    for named in ["clear text", "Basic", "feed"] {
+        assert!(
+            text.contains(named),
+            "the warning does not name {named}:\n{text}"
+        );
+    }
+    let quiet = serve_stderr("127.0.0.1:0").await;
+    assert!(!quiet.contains("clear text"), "{quiet}");
+}
