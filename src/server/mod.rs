@@ -2,14 +2,17 @@
 //! where failures become HTTP answers.
 //!
 //! Must not parse DAV XML or iCalendar and must not touch store internals.
-//! `run` owns the accept loop (a semaphore bounds connections; shutdown
-//! drains gracefully); `serve_request` routes the path (`route`),
+//! `run` owns the accept loop (a semaphore bounds connections, `accept`
+//! sizes it and backs off when descriptors run out, `conn` times the first
+//! byte; shutdown drains gracefully); `serve_request` routes the path (`route`),
 //! authenticates as the route requires, collects the body within its
 //! limit, and hands everything to `handlers::parse` and
 //! `handlers::dispatch`; the outcome is mapped once, in `response`.
 
+mod accept;
 pub mod auth;
 mod body;
+mod conn;
 pub mod response;
 pub mod tls;
 
@@ -67,12 +70,15 @@ pub async fn run(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let permits = Arc::new(Semaphore::new(app.config.limits.max_connections));
+    let permits = Arc::new(Semaphore::new(accept::connection_cap(
+        app.config.limits.max_connections,
+    )));
     let transport = Transport {
         auth: AuthCache::new(app.config.limits.auth_cache_ttl),
     };
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let mut backoff = accept::Backoff::default();
     loop {
         let permit = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -84,13 +90,20 @@ pub async fn run(
         let (stream, peer) = tokio::select! {
             _ = shutdown.cancelled() => break,
             r = listener.accept() => match r {
-                Ok(x) => x,
+                Ok(x) => {
+                    backoff.succeeded();
+                    x
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
+                    let wait = backoff.failed(&e, std::time::Instant::now());
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(wait) => continue,
+                    }
                 }
             },
         };
+        let accepted = tokio::time::Instant::now();
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let transport = transport.clone();
@@ -124,15 +137,13 @@ pub async fn run(
                             return;
                         }
                     };
-                    let conn = builder
-                        .serve_connection(TokioIo::new(tls), svc)
-                        .into_owned();
+                    let io = conn::Guarded::new(tls, accepted + header_timeout);
+                    let conn = builder.serve_connection(TokioIo::new(io), svc).into_owned();
                     let _ = watcher.watch(conn).await;
                 }
                 None => {
-                    let conn = builder
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .into_owned();
+                    let io = conn::Guarded::new(stream, accepted + header_timeout);
+                    let conn = builder.serve_connection(TokioIo::new(io), svc).into_owned();
                     let _ = watcher.watch(conn).await;
                 }
             }

@@ -42,5 +42,7 @@ mod peers_tsdav;
 mod r4_r9_availability;
 // issue 12: CLI and process (pipes, log colour, warnings, file modes, passwords, VTODO wording)
 mod issue12_cli;
+// issue 12: transport (silent connections, descriptor limit, refusals with bodies, 401 then retry)
+mod issue12_transport;
 // issue 9 reproductions (temporary)
 mod issue9_repro;
