@@ -22,6 +22,7 @@ pub struct Metrics {
     syncs: Mutex<BTreeMap<String, SyncStats>>,
     views_refreshed: std::sync::atomic::AtomicU64,
     view_failures: std::sync::atomic::AtomicU64,
+    password_hashes: std::sync::atomic::AtomicU64,
 }
 
 /// Point-in-time values read when `/metrics` is scraped.
@@ -80,6 +81,12 @@ impl Metrics {
         } else {
             self.view_failures.fetch_add(1, Relaxed);
         }
+    }
+
+    /// Counts one password hash computed (argon2, local sign-in).
+    pub fn record_password_hash(&self) {
+        self.password_hashes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The text exposition.
@@ -152,6 +159,13 @@ impl Metrics {
                 out,
                 "calproxy_view_refreshes_total{{outcome=\"failed\"}} {}",
                 self.view_failures.load(Relaxed)
+            );
+            out.push_str("# HELP calproxy_password_hashes_total Password hashes computed for local sign-ins.\n");
+            out.push_str("# TYPE calproxy_password_hashes_total counter\n");
+            let _ = writeln!(
+                out,
+                "calproxy_password_hashes_total {}",
+                self.password_hashes.load(Relaxed)
             );
         }
         for (name, help, v) in [

