@@ -45,8 +45,8 @@ pub struct Limits {
     pub max_concurrent_hashes: usize,
     /// Password checks waiting for a hash slot; more get 503 with `Retry-After`.
     pub hash_queue: usize,
-    /// Failed sign-ins, per user and per client address, before each further
-    /// one makes the next attempt wait (429 with `Retry-After`).
+    /// Failed sign-ins, per user and per client address, after which each
+    /// failure makes the next attempt wait (429 with `Retry-After`).
     pub auth_free_failures: u32,
     /// Longest wait imposed after failed sign-ins (the wait doubles per failure).
     pub auth_backoff_max: Duration,

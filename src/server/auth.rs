@@ -8,15 +8,20 @@
 //! together with a hash of the PHC string it was checked against, so a
 //! client's every request does not pay for argon2 and a changed password
 //! takes effect at once (the cached entry no longer matches the record).
+//! Failed checks are throttled per user and per address (`throttle`), and
+//! an unknown user's password is verified against a dummy hash, so that
+//! neither speed nor answer tells which users exist.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::hashing::Hasher;
+use super::throttle::{Key, Throttle};
 use crate::config::Limits;
 use crate::crypto::verify_password as verify;
 use crate::ids::{TenantId, UserId, UserRef};
@@ -138,22 +143,22 @@ pub enum Denied {
     Unauthenticated,
     /// Every hash slot and queue place is taken (503, `Retry-After`).
     Busy(Duration),
+    /// Too many failures for this user or address (429, `Retry-After`).
+    Throttled(Duration),
 }
 
 /// What a password check proved (shared by identical checks in flight).
-#[derive(Clone)]
-enum Proof {
-    User { who: UserRef, phc: String },
-    Admin(UserId),
-    Nothing,
-}
+#[derive(Clone, Copy)]
+struct Proof(bool);
 
-/// The transport's sign-in machinery: the cache of verified headers and
-/// the bounded hashing pool. Cheap to clone.
+/// The transport's sign-in machinery: the cache of verified headers, the
+/// bounded hashing pool and the failure throttle. Cheap to clone.
 #[derive(Clone)]
 pub struct Auth {
     cache: AuthCache,
     hasher: Arc<Hasher<Proof>>,
+    throttle: Arc<Throttle>,
+    metrics: Arc<Metrics>,
 }
 
 /// The single-flight key of a header checked for `purpose`.
@@ -165,77 +170,171 @@ fn flight_key(purpose: &[u8], header: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// A PHC string of a random password, with the parameters real ones get:
+/// an unknown user's password is verified against it, so that failing for
+/// an unknown user costs what failing for a known one does (issue 12 #5).
+fn dummy_phc() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let random = Secret::new(hex::encode(rand::random::<[u8; 16]>()));
+        crate::crypto::hash_password(&random).unwrap_or_default()
+    })
+}
+
 impl Auth {
-    /// A cache and a hashing pool sized by `limits`.
+    /// A cache, a hashing pool and a throttle sized by `limits`.
     pub fn new(limits: &Limits, metrics: Arc<Metrics>) -> std::io::Result<Self> {
         Ok(Self {
             cache: AuthCache::new(limits.auth_cache_ttl),
             hasher: Arc::new(Hasher::start(
                 limits.max_concurrent_hashes,
                 limits.hash_queue,
-                metrics,
             )?),
+            throttle: Arc::new(Throttle::new(
+                limits.auth_free_failures,
+                limits.auth_backoff_max,
+            )),
+            metrics,
         })
     }
 
-    /// Checks an `Authorization` header against the tenant users.
-    pub async fn user(&self, store: &Store, header: Option<&str>) -> Result<UserRef, Denied> {
+    /// Verifies `password` against `phc` (or the dummy) on the pool;
+    /// `true` when it matched. Counts failures and successes for `keys`.
+    async fn verify(
+        &self,
+        flight: [u8; 32],
+        keys: &[Key],
+        password: Secret<String>,
+        phc: Option<String>,
+        count: bool,
+    ) -> Result<(), Denied> {
+        let metrics = self.metrics.clone();
+        let Proof(ok) = self
+            .hasher
+            .run(flight, move || {
+                let ok = match &phc {
+                    Some(phc) => verify(password.expose(), phc),
+                    None => {
+                        let _ = verify(password.expose(), dummy_phc());
+                        false
+                    }
+                };
+                metrics.record_password_hash();
+                Proof(ok)
+            })
+            .await
+            .map_err(|b| Denied::Busy(b.retry_after))?;
+        match (ok, count) {
+            (true, true) => self.throttle.succeeded(keys),
+            (false, true) => self.throttle.failed(keys, Instant::now()),
+            (_, false) => {}
+        }
+        if ok {
+            Ok(())
+        } else {
+            Err(Denied::Unauthenticated)
+        }
+    }
+
+    /// Checks an `Authorization` header from `peer` against the tenant users.
+    pub async fn user(
+        &self,
+        store: &Store,
+        header: Option<&str>,
+        peer: IpAddr,
+    ) -> Result<UserRef, Denied> {
+        self.check_user(store, header, peer, true).await
+    }
+
+    /// [`user`](Self::user) without throttling: for telling a known user
+    /// from a stranger after a failed admin sign-in (already counted).
+    pub async fn user_uncounted(
+        &self,
+        store: &Store,
+        header: Option<&str>,
+        peer: IpAddr,
+    ) -> Result<UserRef, Denied> {
+        self.check_user(store, header, peer, false).await
+    }
+
+    async fn check_user(
+        &self,
+        store: &Store,
+        header: Option<&str>,
+        peer: IpAddr,
+        count: bool,
+    ) -> Result<UserRef, Denied> {
         let header = header.ok_or(Denied::Unauthenticated)?;
         let key: [u8; 32] = Sha256::digest(header.as_bytes()).into();
         if let Some(p) = self.cache.get(&key, store) {
             return Ok(p);
         }
         let creds = parse_basic(header).ok_or(Denied::Unauthenticated)?;
-        let store2 = store.clone();
-        let proof = self
-            .hasher
-            .run(flight_key(b"user", header), move || {
-                let Some(p) = resolve_login(&store2, &creds.login) else {
-                    return Proof::Nothing;
-                };
-                let Some(rec) = store2.user(&p.tenant, &p.user).ok().flatten() else {
-                    return Proof::Nothing;
-                };
-                if verify(creds.password.expose(), &rec.password_hash) {
-                    Proof::User {
-                        who: p,
-                        phc: rec.password_hash,
-                    }
-                } else {
-                    Proof::Nothing
-                }
-            })
-            .await
-            .map_err(|b| Denied::Busy(b.retry_after))?;
-        match proof {
-            Proof::User { who, phc } => {
+        let known = resolve_login(store, &creds.login).and_then(|who| {
+            let rec = store.user(&who.tenant, &who.user).ok()??;
+            Some((who, rec.password_hash))
+        });
+        let name = match &known {
+            Some((who, _)) => format!("{}@{}", who.user, who.tenant),
+            None => format!("unknown:{}", creds.login.to_lowercase()),
+        };
+        let keys = [Key::Login(name), Key::address(peer)];
+        if count {
+            self.throttle
+                .check(&keys, Instant::now())
+                .map_err(Denied::Throttled)?;
+        }
+        let phc = known.as_ref().map(|(_, phc)| phc.clone());
+        self.verify(
+            flight_key(b"user", header),
+            &keys,
+            creds.password,
+            phc,
+            count,
+        )
+        .await?;
+        match known {
+            Some((who, phc)) => {
                 self.cache.put(key, who.clone(), &phc);
                 Ok(who)
             }
-            Proof::Admin(_) | Proof::Nothing => Err(Denied::Unauthenticated),
+            None => Err(Denied::Unauthenticated),
         }
     }
 
-    /// Checks an `Authorization` header against the local admins (not
-    /// tenant users). Returns the admin's name.
-    pub async fn admin(&self, store: &Store, header: Option<&str>) -> Result<UserId, Denied> {
+    /// Checks an `Authorization` header from `peer` against the local
+    /// admins (not tenant users). Returns the admin's name.
+    pub async fn admin(
+        &self,
+        store: &Store,
+        header: Option<&str>,
+        peer: IpAddr,
+    ) -> Result<UserId, Denied> {
         let header = header.ok_or(Denied::Unauthenticated)?;
         let creds = parse_basic(header).ok_or(Denied::Unauthenticated)?;
-        let name = UserId::new(creds.login.clone()).map_err(|_| Denied::Unauthenticated)?;
-        let store2 = store.clone();
-        let proof = self
-            .hasher
-            .run(flight_key(b"admin", header), move || {
-                match store2.admin_hash(&name).ok().flatten() {
-                    Some(hash) if verify(creds.password.expose(), &hash) => Proof::Admin(name),
-                    _ => Proof::Nothing,
-                }
-            })
-            .await
-            .map_err(|b| Denied::Busy(b.retry_after))?;
-        match proof {
-            Proof::Admin(name) => Ok(name),
-            Proof::User { .. } | Proof::Nothing => Err(Denied::Unauthenticated),
+        let name = UserId::new(creds.login.clone()).ok();
+        let phc = name
+            .as_ref()
+            .and_then(|n| store.admin_hash(n).ok().flatten());
+        let keys = [
+            Key::Login(format!("admin:{}", creds.login.to_lowercase())),
+            Key::address(peer),
+        ];
+        self.throttle
+            .check(&keys, Instant::now())
+            .map_err(Denied::Throttled)?;
+        let known = phc.is_some();
+        self.verify(
+            flight_key(b"admin", header),
+            &keys,
+            creds.password,
+            phc,
+            true,
+        )
+        .await?;
+        match (name, known) {
+            (Some(name), true) => Ok(name),
+            _ => Err(Denied::Unauthenticated),
         }
     }
 }

@@ -16,8 +16,6 @@ use std::time::Duration;
 
 use tokio::sync::{oneshot, OnceCell};
 
-use crate::metrics::Metrics;
-
 /// Every hash slot and queue place is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Busy {
@@ -36,13 +34,12 @@ type Flight<R> = Arc<OnceCell<Result<R, Busy>>>;
 pub struct Hasher<R> {
     jobs: SyncSender<Job>,
     flights: Mutex<HashMap<[u8; 32], Flight<R>>>,
-    metrics: Arc<Metrics>,
 }
 
 impl<R: Clone + Send + 'static> Hasher<R> {
     /// Starts `threads` hashing threads with `queue` places for waiting checks.
     /// The threads end when the hasher is dropped.
-    pub fn start(threads: usize, queue: usize, metrics: Arc<Metrics>) -> std::io::Result<Self> {
+    pub fn start(threads: usize, queue: usize) -> std::io::Result<Self> {
         let (jobs, rx) = sync_channel::<Job>(queue);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
@@ -54,7 +51,6 @@ impl<R: Clone + Send + 'static> Hasher<R> {
         Ok(Self {
             jobs,
             flights: Mutex::default(),
-            metrics,
         })
     }
 
@@ -83,10 +79,8 @@ impl<R: Clone + Send + 'static> Hasher<R> {
             retry_after: RETRY_AFTER,
         };
         let (tx, rx) = oneshot::channel();
-        let metrics = self.metrics.clone();
         let job: Job = Box::new(move || {
             let r = check();
-            metrics.record_password_hash();
             super::memory::trim();
             let _ = tx.send(r);
         });
@@ -118,7 +112,7 @@ mod tests {
     #[tokio::test]
     async fn identical_checks_share_one_run_and_a_full_queue_is_busy() {
         let runs = Arc::new(AtomicUsize::new(0));
-        let hasher = Arc::new(Hasher::<u32>::start(1, 1, Arc::default()).unwrap());
+        let hasher = Arc::new(Hasher::<u32>::start(1, 1).unwrap());
         let (release, gate) = std::sync::mpsc::channel::<()>();
         let gate = Arc::new(Mutex::new(gate));
         let mut tasks = Vec::new();

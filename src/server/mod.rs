@@ -19,6 +19,7 @@ mod memory;
 mod request;
 pub mod response;
 mod screen;
+mod throttle;
 pub mod tls;
 
 use std::convert::Infallible;

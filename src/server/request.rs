@@ -10,7 +10,7 @@
 //! bounded, so the client's retry on the same connection works (issue 12
 //! #10); one that cannot be discarded cheaply gets `Connection: close`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -100,22 +100,25 @@ async fn caller(
     transport: &Transport,
     access: Access,
     header: Option<&str>,
+    peer: IpAddr,
 ) -> Result<Caller, Error> {
     let auth = &transport.auth;
     match access {
         Access::Public => Ok(Caller::Anonymous),
         Access::User => auth
-            .user(&app.store, header)
+            .user(&app.store, header, peer)
             .await
             .map(Caller::User)
             .map_err(denied),
-        Access::Admin => match auth.admin(&app.store, header).await {
+        Access::Admin => match auth.admin(&app.store, header, peer).await {
             Ok(name) => Ok(Caller::Admin(name)),
-            Err(Denied::Unauthenticated) => match auth.user(&app.store, header).await {
-                // A tenant user is known but not allowed; anyone else must sign in.
-                Ok(_) => Err(Error::NotAdmin),
-                Err(d) => Err(denied(d)),
-            },
+            Err(Denied::Unauthenticated) => {
+                match auth.user_uncounted(&app.store, header, peer).await {
+                    // A tenant user is known but not allowed; anyone else must sign in.
+                    Ok(_) => Err(Error::NotAdmin),
+                    Err(d) => Err(denied(d)),
+                }
+            }
             Err(d) => Err(denied(d)),
         },
     }
@@ -125,6 +128,7 @@ fn denied(d: Denied) -> Error {
     match d {
         Denied::Unauthenticated => Error::Unauthorized,
         Denied::Busy(retry_after) => Error::Busy { retry_after },
+        Denied::Throttled(retry_after) => Error::Throttled { retry_after },
     }
 }
 
@@ -139,7 +143,6 @@ async fn answer(
     let limits = &app.config.limits;
     let deadline = tokio::time::Instant::now() + limits.request_timeout;
     let (parts, incoming) = req.into_parts();
-    let _ = peer;
     let before_body = async {
         let route = route.ok_or(Error::NoRoute)?;
         let header = parts
@@ -147,7 +150,7 @@ async fn answer(
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
         let access = handlers::needs(&route, &parts.method);
-        let who = caller(app, transport, access, header).await?;
+        let who = caller(app, transport, access, header, peer.ip()).await?;
         Ok::<_, Error>((route, who))
     };
     let (route, who) = match timeout_at(deadline, before_body).await {

@@ -194,7 +194,7 @@ async fn traffic_tail_follows_a_running_server() {
         &[
             "user", "add", "--tenant", "demo", "--user", "ann", "--data", data,
         ],
-        "pw\n",
+        "pw-long-1\n",
     )
     .await;
     let (server, _base) = crate::support::process::serve(data, &["--sync-interval", "3600"]).await;

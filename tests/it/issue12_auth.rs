@@ -11,6 +11,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
+use calproxy::ids::{TenantId, UserId};
+use calproxy::secret::Secret;
+
+use crate::support::env::TestEnv;
 use crate::support::process::{self, BIN};
 
 /// A strong enough password for set-up.
@@ -205,4 +209,147 @@ async fn issue_12_1_a_stampede_of_the_right_password_costs_one_hash() {
     assert!((peak as f64) < 4.0 * idle as f64);
     assert!((after as f64) < 1.25 * idle as f64);
     process::kill(server.child).await;
+}
+
+/// One PROPFIND of `path` from the local address `from` (127.0.0.x: each
+/// its own client address) on a fresh connection; returns (status, answer).
+async fn from_address(
+    env: &TestEnv,
+    from: [u8; 4],
+    login: &str,
+    password: &str,
+    path: &str,
+) -> (u16, String) {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(std::net::SocketAddr::from((from, 0))).unwrap();
+    let mut s = sock.connect(env.addr).await.unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"));
+    let req = format!(
+        "PROPFIND {path} HTTP/1.1\r\nHost: x\r\nDepth: 0\r\nContent-Length: 0\r\n\
+         Connection: close\r\nAuthorization: Basic {auth}\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(60), s.read_to_end(&mut got)).await;
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+/// The password hashes counted so far, read from the in-process metrics.
+fn hashes(env: &TestEnv) -> u64 {
+    env.app
+        .metrics
+        .render(&Default::default())
+        .lines()
+        .find_map(|l| l.strip_prefix("calproxy_password_hashes_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn issue_12_5_failed_sign_ins_are_throttled_per_user_and_per_address() {
+    let env = TestEnv::start_with(|c| c.limits.auth_free_failures = 3).await;
+    let store = &env.app.store;
+    let (t, u) = (TenantId::new("acme").unwrap(), UserId::new("eve").unwrap());
+    calproxy::accounts::add_user(store, &t, &u, &Secret::new(PASSWORD.into())).unwrap();
+    let home = "/dav/demo/demo/";
+    // Three free failures for demo from 127.0.0.2, then a wait.
+    for _ in 0..3 {
+        assert_eq!(
+            from_address(&env, [127, 0, 0, 2], "demo", "nope", home)
+                .await
+                .0,
+            401
+        );
+    }
+    let before = hashes(&env);
+    let (status, text) = from_address(&env, [127, 0, 0, 2], "demo", "nope", home).await;
+    assert_eq!(status, 429, "{text}");
+    assert!(text.to_ascii_lowercase().contains("retry-after:"), "{text}");
+    assert_eq!(hashes(&env), before, "a throttled attempt costs no hash");
+    // The same user from another address waits too (per user) ...
+    assert_eq!(
+        from_address(&env, [127, 0, 0, 3], "demo", "nope", home)
+            .await
+            .0,
+        429
+    );
+    // ... while another user from that address signs in.
+    let eve = "/dav/acme/eve/";
+    assert_eq!(
+        from_address(&env, [127, 0, 0, 3], "eve@acme", PASSWORD, eve)
+            .await
+            .0,
+        207
+    );
+    // Per address: failures spread over many names from one address.
+    for i in 0..3 {
+        let who = format!("nobody{i}@acme");
+        assert_eq!(
+            from_address(&env, [127, 0, 0, 4], &who, "nope", eve)
+                .await
+                .0,
+            401
+        );
+    }
+    assert_eq!(
+        from_address(&env, [127, 0, 0, 4], "eve@acme", "nope", eve)
+            .await
+            .0,
+        429
+    );
+}
+
+#[tokio::test]
+async fn issue_12_5_unknown_users_cost_what_known_users_cost() {
+    let env = TestEnv::start_with(|c| c.limits.auth_free_failures = 1000).await;
+    let home = "/dav/demo/demo/";
+    // Warm-up (first hashes, first connections).
+    from_address(&env, [127, 0, 0, 5], "demo", "nope", home).await;
+    from_address(&env, [127, 0, 0, 5], "ghost", "nope", home).await;
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..6 {
+        let t = std::time::Instant::now();
+        let h = hashes(&env);
+        assert_eq!(
+            from_address(&env, [127, 0, 0, 5], "demo", &format!("no{i}"), home)
+                .await
+                .0,
+            401
+        );
+        known.push((t.elapsed().as_secs_f64(), hashes(&env) - h));
+        let t = std::time::Instant::now();
+        let h = hashes(&env);
+        let who = format!("ghost{i}@nowhere");
+        assert_eq!(
+            from_address(&env, [127, 0, 0, 5], &who, &format!("no{i}"), home)
+                .await
+                .0,
+            401
+        );
+        unknown.push((t.elapsed().as_secs_f64(), hashes(&env) - h));
+    }
+    let median = |v: &mut Vec<(f64, u64)>| {
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v[v.len() / 2].0
+    };
+    assert!(
+        unknown.iter().all(|(_, h)| *h == 1),
+        "an unknown user cost no hash: {unknown:?}"
+    );
+    assert!(known.iter().all(|(_, h)| *h == 1), "{known:?}");
+    let (k, u) = (median(&mut known), median(&mut unknown));
+    println!(
+        "sign-in failure, median: known user {:.1} ms, unknown user {:.1} ms (ratio {:.2})",
+        k * 1e3,
+        u * 1e3,
+        u / k
+    );
+    assert!(u / k > 0.5, "unknown {u:.4} s against known {k:.4} s");
 }

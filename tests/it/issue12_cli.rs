@@ -162,3 +162,24 @@ async fn issue_12_7_listening_beyond_loopback_without_tls_warns_what_crosses_in_
     let quiet = serve_stderr("127.0.0.1:0").await;
     assert!(!quiet.contains("clear text"), "{quiet}");
 }
+
+#[tokio::test]
+async fn issue_12_5_user_add_and_admin_add_refuse_a_short_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    for args in [
+        &[
+            "user", "add", "--tenant", "t", "--user", "u", "--data", data,
+        ][..],
+        &["admin", "add", "--name", "root", "--data", data][..],
+    ] {
+        let (ok, out) = process::cli(args, "x\n", &[]).await;
+        assert!(
+            !ok,
+            "calproxy {args:?} took a one-character password:\n{out}"
+        );
+        assert!(out.contains("at least 8 characters"), "{out}");
+        let (ok, out) = process::cli(args, "long-enough-1\n", &[]).await;
+        assert!(ok, "{out}");
+    }
+}
