@@ -31,7 +31,7 @@ pub struct App {
 impl App {
     /// Builds the state around an opened store.
     pub fn new(store: Store, config: Config) -> Self {
-        let metrics = Arc::new(Metrics::default());
+        let metrics = Arc::new(Metrics::with_label_key(store.label_key()));
         let clients = Clients::new(&store, &metrics, config.traffic);
         let views = Views::new(&store, config.availability.clone(), &metrics);
         Self {

@@ -109,6 +109,17 @@ fn parse_basic(header: &str) -> Option<Credentials> {
     })
 }
 
+/// Whether an `Authorization: Bearer <token>` header carries the token
+/// whose SHA-256 is `want` (compared in constant time).
+pub fn bearer_matches(header: Option<&str>, want: &[u8; 32]) -> bool {
+    use subtle::ConstantTimeEq as _;
+    let Some((scheme, token)) = header.and_then(|h| h.trim().split_once(' ')) else {
+        return false;
+    };
+    let got: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+    scheme.eq_ignore_ascii_case("bearer") && bool::from(got.ct_eq(want))
+}
+
 /// Resolves a login name to (tenant, user).
 fn resolve_login(store: &Store, login: &str) -> Option<UserRef> {
     let pair = login
@@ -351,5 +362,15 @@ mod tests {
         assert!(parse_basic("Bearer abc").is_none());
         assert!(parse_basic("Basic !!!").is_none());
         assert!(parse_basic("Basic ZGVtbw==").is_none()); // no colon
+    }
+
+    #[test]
+    fn bearer_tokens_match_by_their_digest() {
+        let want: [u8; 32] = Sha256::digest(b"tok-1").into();
+        assert!(bearer_matches(Some("Bearer tok-1"), &want));
+        assert!(bearer_matches(Some("bearer  tok-1 "), &want));
+        assert!(!bearer_matches(Some("Bearer tok-2"), &want));
+        assert!(!bearer_matches(Some("Basic dG9rLTE="), &want));
+        assert!(!bearer_matches(None, &want));
     }
 }

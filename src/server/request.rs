@@ -20,7 +20,7 @@ use hyper::header::{HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH};
 use hyper::{Request, Response};
 use tokio::time::timeout_at;
 
-use super::auth::Denied;
+use super::auth::{self, Denied};
 use super::response::{self, Failure, Format};
 use super::screen::Refusal;
 use super::{body, conn, Error, Transport};
@@ -124,6 +124,24 @@ async fn caller(
     }
 }
 
+/// Who may read `/metrics` (issue 12 #6): with a configured token, its
+/// bearer; without one, any loopback peer; and always a local admin.
+async fn metrics_caller(
+    app: &App,
+    transport: &Transport,
+    header: Option<&str>,
+    peer: IpAddr,
+) -> Result<Caller, Error> {
+    let open = match &app.config.metrics.token_sha256 {
+        Some(want) => auth::bearer_matches(header, want),
+        None => peer.to_canonical().is_loopback(),
+    };
+    if open {
+        return Ok(Caller::Anonymous);
+    }
+    caller(app, transport, Access::Admin, header, peer).await
+}
+
 fn denied(d: Denied) -> Error {
     match d {
         Denied::Unauthenticated => Error::Unauthorized,
@@ -149,8 +167,13 @@ async fn answer(
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        let access = handlers::needs(&route, &parts.method);
-        let who = caller(app, transport, access, header, peer.ip()).await?;
+        let who = match route {
+            Route::Metrics => metrics_caller(app, transport, header, peer.ip()).await?,
+            _ => {
+                let access = handlers::needs(&route, &parts.method);
+                caller(app, transport, access, header, peer.ip()).await?
+            }
+        };
         Ok::<_, Error>((route, who))
     };
     let (route, who) = match timeout_at(deadline, before_body).await {

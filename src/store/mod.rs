@@ -223,6 +223,12 @@ impl Store {
         Ok(())
     }
 
+    /// A key for opaque labels (metrics), stable for this data directory
+    /// and derived from its secret key.
+    pub fn label_key(&self) -> [u8; 32] {
+        self.sealer.derived_key()
+    }
+
     /// Approximate on-disk size in bytes.
     pub fn size_on_disk(&self) -> Result<u64> {
         Ok(self.db.size_on_disk()?)

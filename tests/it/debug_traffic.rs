@@ -178,8 +178,12 @@ async fn metrics_parse_with_the_prometheus_reference_parser() {
     ] {
         assert!(families.contains(f), "{f} missing:\n{families}");
     }
+    // Connections appear by their opaque label (issue 12 #6).
+    let label = ic.env.app.metrics.connection_label("icloud");
     assert!(
-        text.contains("calproxy_upstream_requests_total{connection=\"icloud\",status=\"207\"}"),
+        text.contains(&format!(
+            "calproxy_upstream_requests_total{{connection=\"{label}\",status=\"207\"}}"
+        )),
         "{text}"
     );
 }

@@ -353,3 +353,74 @@ async fn issue_12_5_unknown_users_cost_what_known_users_cost() {
     );
     assert!(u / k > 0.5, "unknown {u:.4} s against known {k:.4} s");
 }
+
+#[tokio::test]
+async fn issue_12_6_metrics_carry_no_label_derived_from_an_apple_id() {
+    use calproxy::admin::{ConnectArgs, Request, UserArgs, WirePassword};
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut cfg =
+        calproxy::sim::SimConfig::demo(crate::support::peers::repo().join("fixtures/sim"));
+    cfg.apple_id = "ann.smith@icloud.example".into();
+    let sim = calproxy::sim::start(cfg, stop.clone()).await.unwrap();
+    let env = TestEnv::start().await;
+    crate::support::icloud::add_user(&env, "demo", "ann");
+    let connect = Request::Connect(ConnectArgs {
+        who: UserArgs {
+            tenant: TenantId::new("demo").unwrap(),
+            user: UserId::new("ann").unwrap(),
+        },
+        apple_id: "ann.smith@icloud.example".into(),
+        password: WirePassword::new(&Secret::new(crate::support::icloud::PASSWORD.into())),
+        upstream: sim.front_url(),
+        id: None,
+    });
+    let out = crate::support::icloud::admin_ok(&env, connect).await;
+    assert!(
+        out.contains("ann-smith"),
+        "the connection id is derived from the Apple ID: {out}"
+    );
+    crate::support::icloud::admin_ok(&env, Request::Sync(Default::default())).await;
+    let text = env.anonymous().get("/metrics").await.status(200).text();
+    assert!(
+        text.contains("calproxy_upstream_requests_total{connection=\""),
+        "{text}"
+    );
+    for personal in ["ann-smith", "ann.smith", "ann"] {
+        assert!(
+            !text.contains(personal),
+            "/metrics names {personal}:\n{text}"
+        );
+    }
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn issue_12_6_metrics_can_be_closed_with_a_token() {
+    use sha2::Digest as _;
+    let env = TestEnv::start_with(|c| {
+        c.metrics.token_sha256 = Some(sha2::Sha256::digest(b"scrape-token-1").into());
+    })
+    .await;
+    env.anonymous().get("/metrics").await.status(401);
+    let bearer = |t: &str| format!("Bearer {t}");
+    for (token, want) in [("scrape-token-1", 200), ("scrape-token-2", 401)] {
+        env.anonymous()
+            .request("GET", "/metrics", &[("authorization", &bearer(token))], "")
+            .await
+            .status(want);
+    }
+    // A tenant user is no admin.
+    env.client().get("/metrics").await.status(403);
+    calproxy::admin::execute(
+        &env.app,
+        calproxy::admin::Request::Admin(calproxy::admin::AdminCommand::Add {
+            name: UserId::new("root").unwrap(),
+            password: calproxy::admin::WirePassword::new(&Secret::new(PASSWORD.into())),
+        }),
+    )
+    .await;
+    crate::support::client::DavClient::new(env.base(), Some(("root", PASSWORD)))
+        .get("/metrics")
+        .await
+        .status(200);
+}
