@@ -121,12 +121,12 @@ pub fn feed_token(
     let Some(mut rec) = store.user(tenant, user)? else {
         return Ok(None);
     };
-    if let (Some(tok), false) = (&rec.feed_token, rotate) {
-        return Ok(Some(tok.clone()));
+    if let (Some(stored), false) = (&rec.feed_token, rotate) {
+        return Ok(Some(store.open_feed_token(stored)?));
     }
     // 256 random bits, hex: URL-safe and unguessable.
     let tok = crate::ids::FeedToken::new(hex::encode(rand::random::<[u8; 32]>()))?;
-    rec.feed_token = Some(tok.clone());
+    rec.feed_token = Some(store.seal_feed_token(&tok)?);
     store.put_user(tenant, user, &rec)?;
     Ok(Some(tok))
 }

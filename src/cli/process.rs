@@ -1,5 +1,6 @@
-//! Process-wide settings made once, before a command runs: what a closed
-//! output pipe does, and whether log lines are coloured.
+//! Process-wide settings made once, before a command runs: the umask
+//! (077: whatever calproxy or sled creates is private, issue 12 #4), what
+//! a closed output pipe does, and whether log lines are coloured.
 //!
 //! Rust starts every program with SIGPIPE ignored, so a write to a closed
 //! pipe (`calproxy traffic list | head`) fails and `println!` panics. The
@@ -13,6 +14,11 @@ use super::{Cli, Command};
 
 /// Applies the process settings a command needs.
 pub fn prepare(cli: &Cli) {
+    #[cfg(unix)]
+    // SAFETY: umask(2) only sets the process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     let serves = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
     if !serves {
         #[cfg(unix)]

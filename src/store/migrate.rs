@@ -11,14 +11,15 @@
 //! | layout | change |
 //! | --- | --- |
 //! | 1 → 2 | `Origin::System` gains `delivered`; remote calendars gain `listed_at`; the outbox gets its per-object index |
+//! | 2 → 3 | feed tokens leave the clear (issue 12 #4): `UserRecord::feed_token` is sealed with its digest, and `feeds` is keyed by the digest |
 
 use serde::Deserialize;
 
 use super::codec::{self, VERSION};
-use super::records::{ObjectRecord, Origin};
-use super::{keys, Error, OutboxEntry, RemoteCalendarRecord, Result};
+use super::records::{ObjectRecord, Origin, Privacy, UserRecord};
+use super::{keys, seal_token, Error, OutboxEntry, RemoteCalendarRecord, Result, Sealer};
 use crate::ical::ObjectIndex;
-use crate::ids::{CTag, ConnectionId, ContentHash, ETag, Href, SyncToken};
+use crate::ids::{CTag, ConnectionId, ContentHash, ETag, FeedToken, Href, SyncToken};
 
 const LAYOUT_KEY: &[u8] = b"layout";
 
@@ -35,8 +36,23 @@ const SAME_SHAPE_1_2: &[&str] = &[
     "admins",
 ];
 
-/// Brings the store in `db` to [`VERSION`].
-pub(super) fn run(db: &sled::Db) -> Result<()> {
+/// Trees whose values are `codec` values of an unchanged shape in 2 → 3.
+const SAME_SHAPE_2_3: &[&str] = &[
+    "tenants",
+    "collections",
+    "objects",
+    "changes",
+    "connections",
+    "remote_cals",
+    "remote_objs",
+    "links",
+    "outbox",
+    "views",
+    "admins",
+];
+
+/// Brings the store in `db` to [`VERSION`] (`sealer` seals what leaves the clear).
+pub(super) fn run(db: &sled::Db, sealer: &Sealer) -> Result<()> {
     let meta = db.open_tree("meta")?;
     let mut layout = match meta.get(LAYOUT_KEY)? {
         Some(v) => v.first().copied().unwrap_or(0),
@@ -52,6 +68,11 @@ pub(super) fn run(db: &sled::Db) -> Result<()> {
         v1_to_v2(db)?;
         layout = 2;
         tracing::info!("store layout migrated from 1 to 2");
+    }
+    if layout == 2 {
+        v2_to_v3(db, sealer)?;
+        layout = 3;
+        tracing::info!("store layout migrated from 2 to 3");
     }
     meta.insert(LAYOUT_KEY, &[layout])?;
     db.flush()?;
@@ -106,10 +127,12 @@ struct RemoteCalendarRecordV1 {
     sync_token: Option<String>,
 }
 
+/// The body of a value still at layout `from`; `None` for one a step
+/// already rewrote (a later layout this build knows).
 fn body_of<'a>(tree: &'static str, v: &'a [u8], from: u8) -> Result<Option<&'a [u8]>> {
     match v.split_first() {
         Some((&b, body)) if b == from => Ok(Some(body)),
-        Some((&b, _)) if b == VERSION => Ok(None), // already migrated
+        Some((&b, _)) if b > from && b <= VERSION => Ok(None), // already migrated
         Some((&found, _)) => Err(Error::UnknownVersion { tree, found }),
         None => Err(Error::UnknownVersion { tree, found: 0 }),
     }
@@ -195,8 +218,73 @@ fn v1_to_v2(db: &sled::Db) -> Result<()> {
         let id = <[u8; 8]>::try_from(k.as_ref())
             .map(u64::from_be_bytes)
             .map_err(|_| Error::BadKey { tree: "outbox" })?;
-        let e: OutboxEntry = codec::decode("outbox", &v)?;
+        // Unchanged shape since layout 1; the byte says 2 or later by now.
+        let body = v.get(1..).ok_or(Error::UnknownVersion {
+            tree: "outbox",
+            found: 0,
+        })?;
+        let e: OutboxEntry = codec::decode_body("outbox", body)?;
         index.insert(keys::outbox_object_entry(&e.connection, &e.href, id), &[])?;
+    }
+    Ok(())
+}
+
+/// `UserRecord` of layout 2: the feed token in clear.
+#[derive(Deserialize)]
+struct UserRecordV2 {
+    password_hash: String,
+    display_name: String,
+    timezone: String,
+    privacy: Privacy,
+    feed_token: Option<FeedToken>,
+    addresses: Vec<String>,
+}
+
+fn v2_to_v3(db: &sled::Db, sealer: &Sealer) -> Result<()> {
+    for name in SAME_SHAPE_2_3 {
+        let tree = db.open_tree(name)?;
+        for kv in tree.iter() {
+            let (k, v) = kv?;
+            if v.first() == Some(&2) {
+                let mut nv = v.to_vec();
+                nv[0] = 3;
+                tree.insert(k, nv)?;
+            }
+        }
+    }
+    let users = db.open_tree("users")?;
+    let feeds = db.open_tree("feeds")?;
+    for kv in users.iter() {
+        let (k, v) = kv?;
+        let Some(body) = body_of("users", &v, 2)? else {
+            continue;
+        };
+        let old: UserRecordV2 = codec::decode_body("users", body)?;
+        let sealed = old
+            .feed_token
+            .as_ref()
+            .map(|t| seal_token(sealer, t))
+            .transpose()?;
+        if let (Some(t), Some(s)) = (&old.feed_token, &sealed) {
+            feeds.insert(&s.digest[..], k.as_ref())?;
+            feeds.remove(t.expose().as_bytes())?;
+        }
+        let rec = UserRecord {
+            password_hash: old.password_hash,
+            display_name: old.display_name,
+            timezone: old.timezone,
+            privacy: old.privacy,
+            feed_token: sealed,
+            addresses: old.addresses,
+        };
+        users.insert(k, codec::encode(&rec)?)?;
+    }
+    // Any token left in clear (a stale index entry) goes: digests are 32 bytes.
+    for k in feeds.iter().keys() {
+        let k = k?;
+        if k.len() != 32 {
+            feeds.remove(k)?;
+        }
     }
     Ok(())
 }
@@ -231,6 +319,95 @@ mod tests {
         let mut out = vec![1u8];
         out.extend(postcard::to_stdvec(value).unwrap());
         out
+    }
+
+    #[derive(Serialize)]
+    struct UserV2Out {
+        password_hash: String,
+        display_name: String,
+        timezone: String,
+        privacy: Privacy,
+        feed_token: Option<String>,
+        addresses: Vec<String>,
+    }
+
+    fn at(version: u8, value: &impl Serialize) -> Vec<u8> {
+        let mut out = vec![version];
+        out.extend(postcard::to_stdvec(value).unwrap());
+        out
+    }
+
+    #[test]
+    fn a_layout_2_store_gets_its_feed_tokens_out_of_the_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = "0123456789abcdef0123456789abcdef";
+        {
+            let db = sled::Config::new().path(dir.path()).open().unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert(LAYOUT_KEY, &[2])
+                .unwrap();
+            let user = UserV2Out {
+                password_hash: "phc".into(),
+                display_name: "U".into(),
+                timezone: "UTC".into(),
+                privacy: Privacy::Busy,
+                feed_token: Some(token.into()),
+                addresses: vec!["mailto:u@example.org".into()],
+            };
+            db.open_tree("users")
+                .unwrap()
+                .insert(b"t\0u", at(2, &user))
+                .unwrap();
+            db.open_tree("feeds")
+                .unwrap()
+                .insert(token.as_bytes(), &b"t\0u"[..])
+                .unwrap();
+            db.open_tree("admins")
+                .unwrap()
+                .insert(b"root", at(2, &"phc".to_string()))
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let store = super::super::Store::open(dir.path()).unwrap();
+        let (t, u) = (
+            crate::ids::TenantId::new("t").unwrap(),
+            crate::ids::UserId::new("u").unwrap(),
+        );
+        let tok = FeedToken::new(token).unwrap();
+        assert_eq!(
+            store.feed_owner(&tok).unwrap(),
+            Some(crate::ids::UserRef::new(&t, &u))
+        );
+        let rec = store.user(&t, &u).unwrap().unwrap();
+        assert_eq!(rec.privacy, Privacy::Busy);
+        assert_eq!(rec.addresses, vec!["mailto:u@example.org".to_string()]);
+        let stored = rec.feed_token.unwrap();
+        assert_eq!(store.open_feed_token(&stored).unwrap(), tok);
+        // Nothing in the trees holds the token in clear any more.
+        for tree in ["users", "feeds"] {
+            for kv in store.db.open_tree(tree).unwrap().iter() {
+                let (k, v) = kv.unwrap();
+                for bytes in [k.as_ref(), v.as_ref()] {
+                    let clear = bytes.windows(token.len()).any(|w| w == token.as_bytes());
+                    assert!(!clear, "token in clear in {tree}");
+                }
+            }
+        }
+        assert_eq!(
+            store
+                .admin_hash(&crate::ids::UserId::new("root").unwrap())
+                .unwrap()
+                .as_deref(),
+            Some("phc")
+        );
+        drop(store);
+        // Opening again is a no-op.
+        let again = super::super::Store::open(dir.path()).unwrap();
+        assert_eq!(
+            again.feed_owner(&tok).unwrap(),
+            Some(crate::ids::UserRef::new(&t, &u))
+        );
     }
 
     #[test]

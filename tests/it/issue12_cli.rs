@@ -183,3 +183,166 @@ async fn issue_12_5_user_add_and_admin_add_refuse_a_short_password() {
         assert!(ok, "{out}");
     }
 }
+
+/// Every directory under `dir` (itself included) and every file, with its
+/// mode, that anyone but the owner may read, write or enter.
+fn wider_than_private(dir: &std::path::Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(p) = todo.pop() {
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            out.push(format!("{} {mode:o}", p.display()));
+        }
+        if meta.is_dir() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                todo.push(e.unwrap().path());
+            }
+        }
+    }
+    out
+}
+
+/// Runs `calproxy ARGS` under `umask 022`: a server until its first line of
+/// output and 2 s more (then killed), anything else to its end (returns
+/// its standard error).
+async fn under_umask_022(args: &[&str], stdin: &str, server: bool) -> String {
+    let line = std::iter::once(BIN.to_string())
+        .chain(args.iter().map(|a| format!("'{a}'")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask 022 && exec {line}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("calproxy starts");
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.as_bytes()).await.unwrap();
+    }
+    if server {
+        let mut out = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        tokio::time::timeout(Duration::from_secs(60), out.next_line())
+            .await
+            .expect("the server did not start")
+            .expect("read banner")
+            .expect("no banner");
+        // Let it settle (snapshots, the admin socket), then stop it hard.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        process::kill(child).await;
+        String::new()
+    } else {
+        let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .expect("finished")
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn issue_12_4_a_fresh_data_directory_is_private_whatever_the_umask() {
+    let root = tempfile::tempdir().unwrap();
+    for (what, args, stdin, server) in [
+        (
+            "user add",
+            vec!["user", "add", "--tenant", "t", "--user", "u"],
+            "long-enough-1\n",
+            false,
+        ),
+        ("serve", vec!["serve", "--listen", "127.0.0.1:0"], "", true),
+        ("demo", vec!["demo", "--listen", "127.0.0.1:0"], "", true),
+    ] {
+        let data = root.path().join(what.replace(' ', "-")).join("data");
+        let data_arg = data.to_str().unwrap().to_string();
+        let mut all = args.clone();
+        all.extend(["--data", &data_arg]);
+        under_umask_022(&all, stdin, server).await;
+        let wide = wider_than_private(&data);
+        assert!(wide.is_empty(), "after {what} under umask 022: {wide:#?}");
+    }
+}
+
+#[tokio::test]
+async fn issue_12_4_an_open_data_directory_is_made_private_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    under_umask_022(
+        &[
+            "user", "add", "--tenant", "t", "--user", "u", "--data", data_arg,
+        ],
+        "long-enough-1\n",
+        false,
+    )
+    .await;
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(data.join("db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = under_umask_022(&["status", "--data", data_arg], "", false).await;
+    assert!(
+        err.contains("warning") && err.contains("0700"),
+        "no warning:\n{err}"
+    );
+    assert!(
+        wider_than_private(&data).is_empty(),
+        "{:#?}",
+        wider_than_private(&data)
+    );
+}
+
+#[tokio::test]
+async fn issue_12_4_feed_tokens_are_not_stored_in_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    process::cli_ok(
+        &[
+            "user", "add", "--tenant", "t", "--user", "u", "--data", data,
+        ],
+        "long-enough-1\n",
+    )
+    .await;
+    let show = [
+        "feed", "show", "--tenant", "t", "--user", "u", "--data", data,
+    ];
+    let url = process::cli_ok(&show, "").await;
+    let token = url
+        .trim()
+        .strip_prefix("/feeds/")
+        .and_then(|r| r.strip_suffix("/availability.ics"))
+        .unwrap_or_else(|| panic!("{url}"))
+        .to_string();
+    assert_eq!(
+        process::cli_ok(&show, "").await,
+        url,
+        "feed show prints the same URL again"
+    );
+    let mut todo = vec![dir.path().to_path_buf()];
+    while let Some(p) = todo.pop() {
+        if p.is_dir() {
+            todo.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            let found = bytes.windows(token.len()).any(|w| w == token.as_bytes());
+            assert!(!found, "the feed token is in {} in clear", p.display());
+        }
+    }
+    // It still opens the feed.
+    let (serve, base) = process::serve(data, &[]).await;
+    crate::support::client::DavClient::new(base, None)
+        .get(url.trim())
+        .await
+        .status(200);
+    process::kill(serve).await;
+}
