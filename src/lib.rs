@@ -75,7 +75,7 @@
 //!
 //! # Where to start reading
 //!
-//! A request: `server::serve_request` → `handlers::parse` →
+//! A request: `server::request::serve` → `handlers::parse` →
 //! `handlers::dispatch` → `handlers::propfind` / `report` / `write`.
 //! A write of a system event: `handlers::write::put` → `Store::put_object_queued`
 //! → `sync::Outbox::push_now` → `sync::outbox::plan`. A derived view:

@@ -11,7 +11,7 @@
 //! A head the screen refuses never reaches hyper: in its place hyper reads
 //! a stand-in request (`GET /`, `Connection: close`) whose
 //! [`REFUSAL_HEADER`] carries a per-process secret and the refusal, and
-//! the stream ends after it. `serve_request` turns the stand-in into
+//! the stream ends after it. `request::serve` turns the stand-in into
 //! `server::Error::Refused`, so the refusal is answered, logged and counted
 //! at the one edge like every other error, after any answer still in
 //! progress on the connection (issue 12 #8).
