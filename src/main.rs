@@ -13,11 +13,15 @@ async fn main() -> std::process::ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(calproxy::cli::log_colour())
+        // A log line nobody can read (standard error closed) is dropped,
+        // not reported on standard error again, which would panic.
+        .log_internal_errors(false)
         .init();
     match calproxy::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }

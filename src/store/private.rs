@@ -8,7 +8,7 @@
 //! warning naming what was open (the CLI also sets umask 077, so files sled
 //! creates later are private from the start).
 
-use std::io;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 /// What [`secure`] found open to other users before fixing it.
@@ -75,7 +75,8 @@ pub fn warn_if_opened(dir: &Path, opened: &Opened) {
         if opened.paths.len() > 5 { ", …" } else { "" }
     );
     tracing::warn!(dir = %dir.display(), paths = opened.paths.len(), "{message}");
-    eprintln!("{message}");
+    // Also for a terminal without RUST_LOG; never a panic when stderr is gone.
+    let _ = writeln!(std::io::stderr(), "{message}");
 }
 
 #[cfg(test)]

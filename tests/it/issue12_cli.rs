@@ -346,3 +346,31 @@ async fn issue_12_4_feed_tokens_are_not_stored_in_clear() {
         .status(200);
     process::kill(serve).await;
 }
+
+#[tokio::test]
+async fn issue_12_9_serve_and_demo_keep_running_when_their_output_is_gone() {
+    for cmd in ["serve", "demo"] {
+        // A data directory with wide modes: one more warning nobody reads.
+        let dir = tempfile::tempdir().unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let mut child = Command::new(BIN)
+            .args([cmd, "--listen", "0.0.0.0:0", "--data"])
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("calproxy starts");
+        // Nobody reads the banner or the clear-text warning.
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let status = child.try_wait().expect("wait");
+        assert!(status.is_none(), "calproxy {cmd} ended: {status:?}");
+        process::kill(child).await;
+    }
+}
