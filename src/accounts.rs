@@ -20,6 +20,27 @@ pub enum Error {
     /// A built-in collection name did not validate (a bug).
     #[error("invalid built-in collection name")]
     BadName(#[from] crate::ids::IdError),
+    /// A new local password is too short to resist guessing.
+    #[error("the password is too short: use at least {min} characters")]
+    PasswordTooShort {
+        /// The minimum, in characters.
+        min: usize,
+    },
+}
+
+/// The shortest local password `user add` and `admin add` accept (NIST
+/// SP 800-63B's minimum for chosen passwords; issue 12 #5).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Checks a new local password chosen through a command (`user add`,
+/// `admin add`): at least [`MIN_PASSWORD_CHARS`] characters.
+pub fn check_new_password(password: &Secret<String>) -> Result<(), Error> {
+    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::PasswordTooShort {
+            min: MIN_PASSWORD_CHARS,
+        });
+    }
+    Ok(())
 }
 
 /// The standard collections every user has.
@@ -30,7 +51,9 @@ pub const STANDARD: &[(&str, CollectionKind, &str)] = &[
 ];
 
 /// Creates the tenant if needed, the user (or resets their password), and
-/// the standard collections. Returns true when the user was new.
+/// the standard collections. Returns true when the user was new. The
+/// password is not judged here (the demo's is `demo`): commands call
+/// [`check_new_password`] first.
 pub fn add_user(
     store: &Store,
     tenant: &TenantId,
@@ -98,12 +121,12 @@ pub fn feed_token(
     let Some(mut rec) = store.user(tenant, user)? else {
         return Ok(None);
     };
-    if let (Some(tok), false) = (&rec.feed_token, rotate) {
-        return Ok(Some(tok.clone()));
+    if let (Some(stored), false) = (&rec.feed_token, rotate) {
+        return Ok(Some(store.open_feed_token(stored)?));
     }
     // 256 random bits, hex: URL-safe and unguessable.
     let tok = crate::ids::FeedToken::new(hex::encode(rand::random::<[u8; 32]>()))?;
-    rec.feed_token = Some(tok.clone());
+    rec.feed_token = Some(store.seal_feed_token(&tok)?);
     store.put_user(tenant, user, &rec)?;
     Ok(Some(tok))
 }

@@ -15,7 +15,7 @@
 //! admin      state views sync traffic upstream store accounts policy route ical crypto ids secret
 //! server     handlers state store route dav crypto ids secret config metrics
 //! handlers   state views sync traffic store policy route dav ical ids config metrics
-//! state      views sync store config metrics
+//! state      views sync store ical config metrics
 //! views      sync store ical ids config metrics
 //! sync       traffic upstream store policy ical ids secret config metrics
 //! traffic    upstream store dav ids config metrics
@@ -75,7 +75,7 @@
 //!
 //! # Where to start reading
 //!
-//! A request: `server::serve_request` → `handlers::parse` →
+//! A request: `server::request::serve` → `handlers::parse` →
 //! `handlers::dispatch` → `handlers::propfind` / `report` / `write`.
 //! A write of a system event: `handlers::write::put` → `Store::put_object_queued`
 //! → `sync::Outbox::push_now` → `sync::outbox::plan`. A derived view:

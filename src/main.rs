@@ -1,20 +1,27 @@
-//! Thin entry: parse the command line, initialise tracing, run.
+//! Thin entry: parse the command line, initialise tracing and the
+//! process settings (`cli::prepare`), run.
 
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    let cli = calproxy::cli::Cli::parse();
+    calproxy::cli::prepare(&cli);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,calproxy::access=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(calproxy::cli::log_colour())
+        // A log line nobody can read (standard error closed) is dropped,
+        // not reported on standard error again, which would panic.
+        .log_internal_errors(false)
         .init();
-    let cli = calproxy::cli::Cli::parse();
     match calproxy::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -1,5 +1,11 @@
 //! Counters, a sync-duration summary and gauges, rendered in the
 //! Prometheus text exposition format (0.0.4). Depends on nothing.
+//!
+//! No label carries personal data (issue 12 #6): connection ids are often
+//! made from Apple IDs (`ann.smith@icloud.com` -> `ann-smith`), so a
+//! connection appears as an opaque label, a keyed hash of its id
+//! ([`Metrics::connection_label`]; the key comes from the store, so labels
+//! are stable across restarts; `calproxy status` shows each connection's).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -17,11 +23,14 @@ struct SyncStats {
 /// Process-wide metrics.
 #[derive(Default)]
 pub struct Metrics {
+    /// Key of the connection labels.
+    label_key: [u8; 32],
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     upstream: Mutex<BTreeMap<(String, String), u64>>,
     syncs: Mutex<BTreeMap<String, SyncStats>>,
     views_refreshed: std::sync::atomic::AtomicU64,
     view_failures: std::sync::atomic::AtomicU64,
+    password_hashes: std::sync::atomic::AtomicU64,
 }
 
 /// Point-in-time values read when `/metrics` is scraped.
@@ -44,6 +53,25 @@ fn escape(v: &str) -> String {
 }
 
 impl Metrics {
+    /// Metrics whose connection labels are keyed with `label_key`.
+    pub fn with_label_key(label_key: [u8; 32]) -> Self {
+        Self {
+            label_key,
+            ..Self::default()
+        }
+    }
+
+    /// The opaque label that stands for a connection in every metric:
+    /// `c` and 12 hex digits of SHA-256(key ‖ id).
+    pub fn connection_label(&self, connection: &str) -> String {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        h.update(self.label_key);
+        h.update(connection.as_bytes());
+        let digest = h.finalize();
+        format!("c{}", hex::encode(&digest[..6]))
+    }
+
     /// Counts one served request by route kind and status.
     pub fn record(&self, route: &'static str, status: u16) {
         if let Ok(mut m) = self.requests.lock() {
@@ -51,18 +79,21 @@ impl Metrics {
         }
     }
 
-    /// Counts one upstream request by connection and status ("error" when none came).
+    /// Counts one upstream request by connection (labelled opaquely) and
+    /// status ("error" when none came).
     pub fn record_upstream(&self, connection: &str, status: Option<u16>) {
         let status = status.map_or_else(|| "error".to_string(), |s| s.to_string());
+        let label = self.connection_label(connection);
         if let Ok(mut m) = self.upstream.lock() {
-            *m.entry((connection.to_string(), status)).or_default() += 1;
+            *m.entry((label, status)).or_default() += 1;
         }
     }
 
     /// Records one sync's outcome and duration.
     pub fn observe_sync(&self, connection: &str, ok: bool, took: Duration) {
+        let label = self.connection_label(connection);
         if let Ok(mut m) = self.syncs.lock() {
-            let s = m.entry(connection.to_string()).or_default();
+            let s = m.entry(label).or_default();
             if ok {
                 s.ok += 1;
             } else {
@@ -80,6 +111,12 @@ impl Metrics {
         } else {
             self.view_failures.fetch_add(1, Relaxed);
         }
+    }
+
+    /// Counts one password hash computed (argon2, local sign-in).
+    pub fn record_password_hash(&self) {
+        self.password_hashes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The text exposition.
@@ -153,6 +190,13 @@ impl Metrics {
                 "calproxy_view_refreshes_total{{outcome=\"failed\"}} {}",
                 self.view_failures.load(Relaxed)
             );
+            out.push_str("# HELP calproxy_password_hashes_total Password hashes computed for local sign-ins.\n");
+            out.push_str("# TYPE calproxy_password_hashes_total counter\n");
+            let _ = writeln!(
+                out,
+                "calproxy_password_hashes_total {}",
+                self.password_hashes.load(Relaxed)
+            );
         }
         for (name, help, v) in [
             (
@@ -204,5 +248,21 @@ mod tests {
             assert!(t.contains(&format!("# TYPE {family}")), "{family}\n{t}");
         }
         assert!(t.contains("status=\"error\""));
+    }
+
+    #[test]
+    fn connections_appear_only_as_keyed_labels() {
+        let m = Metrics::with_label_key([7; 32]);
+        m.record_upstream("ann-smith", Some(207));
+        m.observe_sync("ann-smith", true, Duration::from_millis(5));
+        let t = m.render(&Gauges::default());
+        assert!(!t.contains("ann"), "{t}");
+        let label = m.connection_label("ann-smith");
+        assert!(t.contains(&format!("connection=\"{label}\"")), "{t}");
+        assert_eq!(label, m.connection_label("ann-smith"), "stable");
+        assert_ne!(
+            label,
+            Metrics::with_label_key([8; 32]).connection_label("ann-smith")
+        );
     }
 }

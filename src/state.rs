@@ -33,7 +33,7 @@ pub struct App {
 impl App {
     /// Builds the state around an opened store.
     pub fn new(store: Store, config: Config) -> Self {
-        let metrics = Arc::new(Metrics::default());
+        let metrics = Arc::new(Metrics::with_label_key(store.label_key()));
         let clients = Clients::new(&store, &metrics, config.traffic);
         let views = Views::new(&store, config.availability.clone(), &metrics);
         let jobs = config.limits.blocking_jobs.max(1);
@@ -47,5 +47,23 @@ impl App {
             config: Arc::new(config),
             store,
         }
+    }
+
+    /// A fresh expansion budget for one request (`limits.expansion_budget`).
+    pub fn expansion_budget(&self) -> Arc<crate::ical::ExpandBudget> {
+        Arc::new(crate::ical::ExpandBudget::new(
+            self.config.limits.expansion_budget,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_configured_expansion_budget_defaults_to_ical_s() {
+        assert_eq!(
+            crate::config::Limits::default().expansion_budget,
+            crate::ical::DEFAULT_REQUEST_BUDGET
+        );
     }
 }

@@ -31,7 +31,7 @@ pub(super) fn busy(app: &App, b: &BusyArgs) -> Response {
     if window.end <= window.start {
         return Response::fail("--to must be after --from\n".into());
     }
-    let budget = std::sync::Arc::new(crate::ical::ExpandBudget::per_request());
+    let budget = app.expansion_budget();
     match app.views.why_busy(&who, window, Some(&budget)) {
         Ok(items) if b.json => match serde_json::to_string_pretty(&items) {
             Ok(s) => Response::ok(format!("{s}\n")),

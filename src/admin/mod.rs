@@ -332,7 +332,10 @@ pub fn data_dir(data: Option<PathBuf>) -> PathBuf {
 pub async fn execute(app: &App, req: Request) -> Response {
     match req {
         Request::User(UserCommand::Add { who, password }) => {
-            match accounts::add_user(&app.store, &who.tenant, &who.user, &password.secret()) {
+            let password = password.secret();
+            let added = accounts::check_new_password(&password)
+                .and_then(|()| accounts::add_user(&app.store, &who.tenant, &who.user, &password));
+            match added {
                 Ok(created) => {
                     let _ = app.store.flush().await;
                     Response::ok(format!(
@@ -350,7 +353,11 @@ pub async fn execute(app: &App, req: Request) -> Response {
             }
         }
         Request::Admin(AdminCommand::Add { name, password }) => {
-            match crate::crypto::hash_password(&password.secret()) {
+            let password = password.secret();
+            if let Err(e) = accounts::check_new_password(&password) {
+                return Response::fail(format!("cannot add the admin: {e}\n"));
+            }
+            match crate::crypto::hash_password(&password) {
                 Ok(hash) => match app.store.put_admin(&name, &hash) {
                     Ok(()) => {
                         let _ = app.store.flush().await;

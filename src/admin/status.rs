@@ -97,6 +97,8 @@ pub(super) fn status(app: &App) -> Response {
         let tenants: Vec<&str> = r.tenants.iter().map(TenantId::as_str).collect();
         let _ = writeln!(out, "{id}: {} via {}", r.apple_id, r.upstream);
         let _ = writeln!(out, "  state           {state}");
+        let label = app.metrics.connection_label(id.as_str());
+        let _ = writeln!(out, "  metrics label   {label}");
         let _ = writeln!(out, "  tenants         {}", tenants.join(", "));
         let _ = writeln!(out, "  calendars       {cals}");
         let _ = writeln!(out, "  last sync       {}", ts(r.last_sync));

@@ -58,6 +58,14 @@ pub enum Command {
         /// Seconds between background syncs of each connection (plus jitter).
         #[arg(long, default_value_t = 60)]
         sync_interval: u64,
+        /// Set a server limit by name (repeatable), e.g.
+        /// `--limit header_read_timeout=10s`; the README's Limits table lists them.
+        #[arg(long = "limit", value_name = "NAME=VALUE")]
+        limits: Vec<String>,
+        /// A bearer token that may read /metrics from any address (set it
+        /// through the environment: arguments are visible to local users).
+        #[arg(long, env = "CALPROXY_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Create the local CA and a certificate for localhost signed by it, or
     /// renew the certificate when it is due (the CA stays).

@@ -8,13 +8,16 @@
 
 mod args;
 mod dispatch;
+mod process;
 mod serve;
 
 pub use args::*;
+pub use process::{log_colour, prepare};
 
 use std::io::IsTerminal;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use sha2::Digest as _;
 
 use crate::admin::{self, TrafficCommand};
 use crate::config::Config;
@@ -39,13 +42,24 @@ pub async fn run(cli: Cli) -> Result<()> {
             tls_names,
             max_body,
             sync_interval,
+            limits,
+            metrics_token,
         } => {
             let data = admin::data_dir(cli.data);
-            let store = open_store(&data)?;
-            let mut config = Config::new(listen, data);
+            let mut config = Config::new(listen, data.clone());
             config.tls_dir = tls;
             config.tls_names = tls_names;
             config.limits.max_body_bytes = max_body;
+            for l in &limits {
+                config
+                    .limits
+                    .set(l)
+                    .with_context(|| format!("--limit {l}"))?;
+            }
+            config.metrics.token_sha256 = metrics_token
+                .filter(|t| !t.is_empty())
+                .map(|t| sha2::Sha256::digest(t.as_bytes()).into());
+            let store = open_store(&data)?;
             let app = App::new(store, config);
             let engine = sync::EngineConfig {
                 interval: std::time::Duration::from_secs(sync_interval.max(1)),

@@ -82,6 +82,43 @@ impl Drop for TempDir {
     }
 }
 
+/// Writes a line for whoever reads the server's output; nobody reading
+/// (a closed pipe) is no reason for a server to stop (issue 12 #9).
+fn say(out: &mut impl std::io::Write, text: &str) {
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+}
+
+/// The demo's banner: where everything is.
+fn demo_banner(d: &Demo, base: &str) -> String {
+    let (t, u) = (&d.who.tenant, &d.who.user);
+    let sim_url = &d.sim_url;
+    let feed = crate::route::feed(&d.token);
+    let password = demo::PASSWORD;
+    format!(
+        "calproxy demo is running against a simulated iCloud ({sim_url}).\n\n\
+         \x20 CalDAV server   {base}/dav/   (or {base}/.well-known/caldav)\n\
+         \x20 user / password {u} / {password}\n\
+         \x20 calendar home   {base}/dav/{t}/{u}/\n\
+         \x20   primary       {base}/dav/{t}/{u}/primary/       (linked to iCloud \"Home\": new events go there)\n\
+         \x20   blocked       {base}/dav/{t}/{u}/blocked/       (read-write, local only)\n\
+         \x20   work          {base}/dav/{t}/{u}/work/          (iCloud \"Work\": read-only conflict calendar)\n\
+         \x20   availability  {base}/dav/{t}/{u}/availability/  (read-only, merged busy time)\n\
+         \x20 webcal feed     {base}{feed}\n\
+         \x20 health          {base}/healthz\n\n\
+         Press Ctrl-C to stop."
+    )
+}
+
+/// What listening beyond loopback without TLS exposes (issue 12 #7).
+fn clear_text_warning(addr: SocketAddr) -> String {
+    format!(
+        "warning: listening on {addr} without TLS: everything crosses the network in clear text,\n\
+         \x20 including every client's password (HTTP Basic auth, on every request), the secret\n\
+         \x20 token in each feed URL (/feeds/<token>/…) and all calendar data.\n\
+         \x20 Use --tls (see the README, \"HTTPS and the local CA\"), or listen on 127.0.0.1."
+    )
+}
+
 pub(super) async fn serve(
     app: App,
     demo: Option<Demo>,
@@ -96,33 +133,16 @@ pub(super) async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", app.config.listen))?;
     let addr = listener.local_addr()?;
+    if tls.is_none() && !addr.ip().is_loopback() {
+        say(&mut std::io::stderr(), &clear_text_warning(addr));
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     let base = format!("{scheme}://{addr}");
-    if let Some(Demo {
-        who,
-        token,
-        sim_url,
-    }) = &demo
-    {
-        let (t, u) = (&who.tenant, &who.user);
-        println!("calproxy demo is running against a simulated iCloud ({sim_url}).\n");
-        println!("  CalDAV server   {base}/dav/   (or {base}/.well-known/caldav)");
-        println!("  user / password {u} / {}", demo::PASSWORD);
-        println!("  calendar home   {base}/dav/{t}/{u}/");
-        println!("    primary       {base}/dav/{t}/{u}/primary/       (linked to iCloud \"Home\": new events go there)");
-        println!("    blocked       {base}/dav/{t}/{u}/blocked/       (read-write, local only)");
-        println!(
-            "    work          {base}/dav/{t}/{u}/work/          (iCloud \"Work\": read-only conflict calendar)"
-        );
-        println!(
-            "    availability  {base}/dav/{t}/{u}/availability/  (read-only, merged busy time)"
-        );
-        println!("  webcal feed     {base}{}", crate::route::feed(token));
-        println!("  health          {base}/healthz\n");
-        println!("Press Ctrl-C to stop.");
-    } else {
-        println!("calproxy listening on {base}/dav/");
-    }
+    let banner = match &demo {
+        Some(d) => demo_banner(d, &base),
+        None => format!("calproxy listening on {base}/dav/"),
+    };
+    say(&mut std::io::stdout(), &banner);
     let shutdown = CancellationToken::new();
     let s2 = shutdown.clone();
     tokio::spawn(async move {

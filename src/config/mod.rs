@@ -1,50 +1,17 @@
 //! The validated runtime configuration: listen address, limits, windows.
 //!
 //! Built by `cli` from flags; no I/O here. Every limit the server enforces
-//! is a named field with a default.
+//! is a named field of [`Limits`] with a default, settable by name
+//! (`serve --limit NAME=VALUE`; the README's "Limits" table lists them).
+
+mod limits;
+
+pub use limits::{LimitError, Limits};
 
 use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 use std::path::PathBuf;
-use std::time::Duration;
-
-/// Hard limits of the HTTP server.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Largest request body accepted (413 above).
-    pub max_body_bytes: usize,
-    /// Largest calendar object accepted by PUT (`max-resource-size`).
-    pub max_resource_bytes: usize,
-    /// Concurrent connections; further accepts wait.
-    pub max_connections: usize,
-    /// Time allowed for a TLS handshake.
-    pub tls_handshake_timeout: Duration,
-    /// Time allowed to read request headers.
-    pub header_read_timeout: Duration,
-    /// Time allowed for one request from headers to answer.
-    pub request_timeout: Duration,
-    /// How long a verified password stays cached in memory.
-    pub auth_cache_ttl: Duration,
-    /// Requests whose store work and expansion run at once on the blocking
-    /// pool (more wait their turn; none holds an async worker thread).
-    pub blocking_jobs: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_body_bytes: 10 * 1024 * 1024,
-            max_resource_bytes: 1024 * 1024,
-            max_connections: 512,
-            tls_handshake_timeout: Duration::from_secs(10),
-            header_read_timeout: Duration::from_secs(30),
-            request_timeout: Duration::from_secs(60),
-            auth_cache_ttl: Duration::from_secs(300),
-            blocking_jobs: 4 * std::thread::available_parallelism().map_or(2, |n| n.get()),
-        }
-    }
-}
 
 /// The availability window materialised into `availability/` collections.
 #[derive(Debug, Clone)]
@@ -152,6 +119,25 @@ pub struct Config {
     pub availability: AvailabilityWindow,
     /// Bounds of the recorded upstream traffic.
     pub traffic: TrafficLimits,
+    /// Who may read `/metrics` besides loopback peers and local admins.
+    pub metrics: MetricsAccess,
+}
+
+/// Access to `/metrics` (issue 12 #6). Without a token, loopback peers read
+/// it freely and everyone else needs a local admin's Basic auth; with a
+/// token, every peer needs `Authorization: Bearer <token>` or an admin.
+#[derive(Clone, Default)]
+pub struct MetricsAccess {
+    /// SHA-256 of the bearer token (the token itself is never kept).
+    pub token_sha256: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for MetricsAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsAccess")
+            .field("token", &self.token_sha256.map(|_| "<set>"))
+            .finish()
+    }
 }
 
 impl Config {
@@ -165,6 +151,7 @@ impl Config {
             limits: Limits::default(),
             availability: AvailabilityWindow::default(),
             traffic: TrafficLimits::default(),
+            metrics: MetricsAccess::default(),
         }
     }
 }

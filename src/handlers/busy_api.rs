@@ -54,7 +54,7 @@ pub(super) fn get(
     if end <= start || end - start > chrono::Duration::days(3660) {
         return Err(BAD_RANGE);
     }
-    let budget = std::sync::Arc::new(crate::ical::ExpandBudget::per_request());
+    let budget = app.expansion_budget();
     let items = app
         .views
         .why_busy(owner, TimeRange { start, end }, Some(&budget))?;

@@ -5,8 +5,6 @@
 //! A `C:calendar-data` request with `C:expand` (§9.6.5) answers each
 //! object's instances in the window instead of the stored bytes.
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use hyper::StatusCode;
 
@@ -17,7 +15,7 @@ use crate::dav::report::{
 use crate::dav::{
     MultiStatus, Precondition, PropRequest, PropValue, Report, Response, ResponseBody,
 };
-use crate::ical::{self, Derived, ExpandBudget, ExpandOptions, TimeRange};
+use crate::ical::{self, Derived, ExpandOptions, TimeRange};
 use crate::ids::ObjectName;
 use crate::route::{self as paths, Route};
 use crate::store::{CollectionKey, CollectionKind, CollectionRecord, ObjectMeta, Store};
@@ -33,7 +31,7 @@ fn expand_options(ctx: &Ctx<'_>, key: &CollectionKey) -> ExpandOptions {
         ctx.app.store.busy_settings(&key.owner()).tz,
         views::MAX_INSTANCES,
     )
-    .with_budget(Arc::new(ExpandBudget::per_request()))
+    .with_budget(ctx.app.expansion_budget())
 }
 
 /// Runs a REPORT on a collection.
@@ -285,7 +283,7 @@ fn free_busy(
         });
     }
     let window = TimeRange { start, end };
-    let budget = Arc::new(ExpandBudget::per_request());
+    let budget = ctx.app.expansion_budget();
     let intervals = if col.kind == CollectionKind::Availability {
         ctx.app
             .views

@@ -208,7 +208,12 @@ pub(crate) fn put(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders, body: Bytes) -> 
         return Err(Error::InvalidCalendar {
             precondition: Precondition::SupportedCalendarComponent,
             source: ical::Error::Unsupported {
-                name: format!("{:?}", index.component).to_uppercase(),
+                name: match index.component {
+                    ComponentKind::Todo => "VTODO",
+                    ComponentKind::Journal => "VJOURNAL",
+                    ComponentKind::Event | ComponentKind::Other => "this component",
+                }
+                .to_string(),
             },
         });
     }

@@ -128,7 +128,7 @@ pub enum Error {
     #[error("no vevent, vtodo or vjournal")]
     NoComponent,
     /// Only components of an unsupported type.
-    #[error("component {name} is not supported")]
+    #[error("{name} is not supported (this server stores events)")]
     Unsupported {
         /// The component name.
         name: String,

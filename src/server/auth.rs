@@ -2,21 +2,30 @@
 //! admin.
 //!
 //! Login names are `user@tenant` (or `tenant/user`, or a bare `user` when it
-//! names exactly one user). Passwords are checked with argon2 off the async
-//! threads; a verified header is cached (keyed by its SHA-256, never the
-//! text) together with a hash of the PHC string it was checked against, so
-//! a client's every request does not pay for argon2 and a changed password
+//! names exactly one user). Passwords are checked with argon2 on the
+//! bounded pool of `hashing` (identical checks in flight share one hash);
+//! a verified header is cached (keyed by its SHA-256, never the text)
+//! together with a hash of the PHC string it was checked against, so a
+//! client's every request does not pay for argon2 and a changed password
 //! takes effect at once (the cached entry no longer matches the record).
+//! Failed checks are throttled per user and per address (`throttle`), and
+//! an unknown user's password is verified against a dummy hash, so that
+//! neither speed nor answer tells which users exist.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use super::hashing::Hasher;
+use super::throttle::{Key, Throttle};
+use crate::config::Limits;
 use crate::crypto::verify_password as verify;
 use crate::ids::{TenantId, UserId, UserRef};
+use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::Store;
 
@@ -33,14 +42,14 @@ fn phc_id(phc: &str) -> [u8; 32] {
 
 /// Cache of verified Authorization headers.
 #[derive(Clone)]
-pub struct AuthCache {
+struct AuthCache {
     ttl: Duration,
     inner: Arc<Mutex<HashMap<[u8; 32], Verified>>>,
 }
 
 impl AuthCache {
     /// An empty cache whose entries live `ttl`.
-    pub fn new(ttl: Duration) -> Self {
+    fn new(ttl: Duration) -> Self {
         Self {
             ttl,
             inner: Arc::default(),
@@ -100,6 +109,17 @@ fn parse_basic(header: &str) -> Option<Credentials> {
     })
 }
 
+/// Whether an `Authorization: Bearer <token>` header carries the token
+/// whose SHA-256 is `want` (compared in constant time).
+pub fn bearer_matches(header: Option<&str>, want: &[u8; 32]) -> bool {
+    use subtle::ConstantTimeEq as _;
+    let Some((scheme, token)) = header.and_then(|h| h.trim().split_once(' ')) else {
+        return false;
+    };
+    let got: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+    scheme.eq_ignore_ascii_case("bearer") && bool::from(got.ct_eq(want))
+}
+
 /// Resolves a login name to (tenant, user).
 fn resolve_login(store: &Store, login: &str) -> Option<UserRef> {
     let pair = login
@@ -127,44 +147,207 @@ fn resolve_login(store: &Store, login: &str) -> Option<UserRef> {
     found
 }
 
-/// Checks an `Authorization` header against the local admins (not tenant
-/// users). Returns the admin's name.
-pub async fn authenticate_admin(store: &Store, header: Option<&str>) -> Option<UserId> {
-    let creds = parse_basic(header?)?;
-    let name = UserId::new(creds.login.clone()).ok()?;
-    let store2 = store.clone();
-    let n2 = name.clone();
-    let ok = tokio::task::spawn_blocking(move || {
-        let hash = store2.admin_hash(&n2).ok()??;
-        Some(verify(creds.password.expose(), &hash))
-    })
-    .await
-    .ok()??;
-    ok.then_some(name)
+/// Why a sign-in did not succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// No, malformed or wrong credentials (401).
+    Unauthenticated,
+    /// Every hash slot and queue place is taken (503, `Retry-After`).
+    Busy(Duration),
+    /// Too many failures for this user or address (429, `Retry-After`).
+    Throttled(Duration),
 }
 
-/// Checks an `Authorization` header. `None` = not authenticated.
-pub async fn authenticate(
-    store: &Store,
-    cache: &AuthCache,
-    header: Option<&str>,
-) -> Option<UserRef> {
-    let header = header?;
-    let key: [u8; 32] = Sha256::digest(header.as_bytes()).into();
-    if let Some(p) = cache.get(&key, store) {
-        return Some(p);
-    }
-    let creds = parse_basic(header)?;
-    let store2 = store.clone();
-    let (who, phc) = tokio::task::spawn_blocking(move || {
-        let p = resolve_login(&store2, &creds.login)?;
-        let rec = store2.user(&p.tenant, &p.user).ok()??;
-        verify(creds.password.expose(), &rec.password_hash).then_some((p, rec.password_hash))
+/// What a password check proved (shared by identical checks in flight).
+#[derive(Clone, Copy)]
+struct Proof(bool);
+
+/// The transport's sign-in machinery: the cache of verified headers, the
+/// bounded hashing pool and the failure throttle. Cheap to clone.
+#[derive(Clone)]
+pub struct Auth {
+    cache: AuthCache,
+    hasher: Arc<Hasher<Proof>>,
+    throttle: Arc<Throttle>,
+    metrics: Arc<Metrics>,
+}
+
+/// The single-flight key of a header checked for `purpose`.
+fn flight_key(purpose: &[u8], header: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(purpose);
+    h.update([0]);
+    h.update(header.as_bytes());
+    h.finalize().into()
+}
+
+/// A PHC string of a random password, with the parameters real ones get:
+/// an unknown user's password is verified against it, so that failing for
+/// an unknown user costs what failing for a known one does (issue 12 #5).
+fn dummy_phc() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let random = Secret::new(hex::encode(rand::random::<[u8; 16]>()));
+        crate::crypto::hash_password(&random).unwrap_or_default()
     })
-    .await
-    .ok()??;
-    cache.put(key, who.clone(), &phc);
-    Some(who)
+}
+
+impl Auth {
+    /// A cache, a hashing pool and a throttle sized by `limits`.
+    pub fn new(limits: &Limits, metrics: Arc<Metrics>) -> std::io::Result<Self> {
+        Ok(Self {
+            cache: AuthCache::new(limits.auth_cache_ttl),
+            hasher: Arc::new(Hasher::start(
+                limits.max_concurrent_hashes,
+                limits.hash_queue,
+            )?),
+            throttle: Arc::new(Throttle::new(
+                limits.auth_free_failures,
+                limits.auth_backoff_max,
+            )),
+            metrics,
+        })
+    }
+
+    /// Verifies `password` against `phc` (or the dummy) on the pool;
+    /// `true` when it matched. Counts failures and successes for `keys`.
+    async fn verify(
+        &self,
+        flight: [u8; 32],
+        keys: &[Key],
+        password: Secret<String>,
+        phc: Option<String>,
+        count: bool,
+    ) -> Result<(), Denied> {
+        let metrics = self.metrics.clone();
+        let Proof(ok) = self
+            .hasher
+            .run(flight, move || {
+                let ok = match &phc {
+                    Some(phc) => verify(password.expose(), phc),
+                    None => {
+                        let _ = verify(password.expose(), dummy_phc());
+                        false
+                    }
+                };
+                metrics.record_password_hash();
+                Proof(ok)
+            })
+            .await
+            .map_err(|b| Denied::Busy(b.retry_after))?;
+        match (ok, count) {
+            (true, true) => self.throttle.succeeded(keys),
+            (false, true) => self.throttle.failed(keys, Instant::now()),
+            (_, false) => {}
+        }
+        if ok {
+            Ok(())
+        } else {
+            Err(Denied::Unauthenticated)
+        }
+    }
+
+    /// Checks an `Authorization` header from `peer` against the tenant users.
+    pub async fn user(
+        &self,
+        store: &Store,
+        header: Option<&str>,
+        peer: IpAddr,
+    ) -> Result<UserRef, Denied> {
+        self.check_user(store, header, peer, true).await
+    }
+
+    /// [`user`](Self::user) without throttling: for telling a known user
+    /// from a stranger after a failed admin sign-in (already counted).
+    pub async fn user_uncounted(
+        &self,
+        store: &Store,
+        header: Option<&str>,
+        peer: IpAddr,
+    ) -> Result<UserRef, Denied> {
+        self.check_user(store, header, peer, false).await
+    }
+
+    async fn check_user(
+        &self,
+        store: &Store,
+        header: Option<&str>,
+        peer: IpAddr,
+        count: bool,
+    ) -> Result<UserRef, Denied> {
+        let header = header.ok_or(Denied::Unauthenticated)?;
+        let key: [u8; 32] = Sha256::digest(header.as_bytes()).into();
+        if let Some(p) = self.cache.get(&key, store) {
+            return Ok(p);
+        }
+        let creds = parse_basic(header).ok_or(Denied::Unauthenticated)?;
+        let known = resolve_login(store, &creds.login).and_then(|who| {
+            let rec = store.user(&who.tenant, &who.user).ok()??;
+            Some((who, rec.password_hash))
+        });
+        let name = match &known {
+            Some((who, _)) => format!("{}@{}", who.user, who.tenant),
+            None => format!("unknown:{}", creds.login.to_lowercase()),
+        };
+        let keys = [Key::Login(name), Key::address(peer)];
+        if count {
+            self.throttle
+                .check(&keys, Instant::now())
+                .map_err(Denied::Throttled)?;
+        }
+        let phc = known.as_ref().map(|(_, phc)| phc.clone());
+        self.verify(
+            flight_key(b"user", header),
+            &keys,
+            creds.password,
+            phc,
+            count,
+        )
+        .await?;
+        match known {
+            Some((who, phc)) => {
+                self.cache.put(key, who.clone(), &phc);
+                Ok(who)
+            }
+            None => Err(Denied::Unauthenticated),
+        }
+    }
+
+    /// Checks an `Authorization` header from `peer` against the local
+    /// admins (not tenant users). Returns the admin's name.
+    pub async fn admin(
+        &self,
+        store: &Store,
+        header: Option<&str>,
+        peer: IpAddr,
+    ) -> Result<UserId, Denied> {
+        let header = header.ok_or(Denied::Unauthenticated)?;
+        let creds = parse_basic(header).ok_or(Denied::Unauthenticated)?;
+        let name = UserId::new(creds.login.clone()).ok();
+        let phc = name
+            .as_ref()
+            .and_then(|n| store.admin_hash(n).ok().flatten());
+        let keys = [
+            Key::Login(format!("admin:{}", creds.login.to_lowercase())),
+            Key::address(peer),
+        ];
+        self.throttle
+            .check(&keys, Instant::now())
+            .map_err(Denied::Throttled)?;
+        let known = phc.is_some();
+        self.verify(
+            flight_key(b"admin", header),
+            &keys,
+            creds.password,
+            phc,
+            true,
+        )
+        .await?;
+        match (name, known) {
+            (Some(name), true) => Ok(name),
+            _ => Err(Denied::Unauthenticated),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -179,5 +362,15 @@ mod tests {
         assert!(parse_basic("Bearer abc").is_none());
         assert!(parse_basic("Basic !!!").is_none());
         assert!(parse_basic("Basic ZGVtbw==").is_none()); // no colon
+    }
+
+    #[test]
+    fn bearer_tokens_match_by_their_digest() {
+        let want: [u8; 32] = Sha256::digest(b"tok-1").into();
+        assert!(bearer_matches(Some("Bearer tok-1"), &want));
+        assert!(bearer_matches(Some("bearer  tok-1 "), &want));
+        assert!(!bearer_matches(Some("Bearer tok-2"), &want));
+        assert!(!bearer_matches(Some("Basic dG9rLTE="), &want));
+        assert!(!bearer_matches(None, &want));
     }
 }

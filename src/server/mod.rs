@@ -2,36 +2,39 @@
 //! where failures become HTTP answers.
 //!
 //! Must not parse DAV XML or iCalendar and must not touch store internals.
-//! `run` owns the accept loop (a semaphore bounds connections; shutdown
-//! drains gracefully); `serve_request` routes the path (`route`),
-//! authenticates as the route requires, collects the body within its
-//! limit, and hands everything to `handlers::parse` and
+//! `run` owns the accept loop (a semaphore bounds connections, `accept`
+//! sizes it and backs off when descriptors run out; `conn` times the first
+//! byte and passes every request head through `screen`; shutdown drains
+//! gracefully). `request::serve` routes the path (`route`), authenticates
+//! as the route requires (`auth`), collects the body within its limits
+//! (`body`), and hands everything to `handlers::parse` and
 //! `handlers::dispatch`; the outcome is mapped once, in `response`.
 
+mod accept;
 pub mod auth;
 mod body;
+mod conn;
+mod hashing;
+mod memory;
+mod request;
 pub mod response;
+mod screen;
+mod throttle;
 pub mod tls;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::handlers::{self, Caller};
-use crate::route::{Access, Route};
+use crate::config::Limits;
 use crate::state::App;
-use auth::AuthCache;
+use auth::Auth;
 
 /// Transport-level failures (before a handler runs).
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +42,8 @@ pub enum Error {
     /// No or wrong credentials.
     #[error("authentication required")]
     Unauthorized,
-    /// Signed in, but `/debug/…` is for local admins only.
-    #[error("only a local admin may read recorded traffic")]
+    /// Signed in, but the resource is for local admins only.
+    #[error("only a local admin may read this")]
     NotAdmin,
     /// The body exceeded the configured limit.
     #[error("request body exceeds {limit} bytes")]
@@ -51,12 +54,48 @@ pub enum Error {
     /// The body could not be read from the connection.
     #[error("request body could not be read")]
     BodyRead,
+    /// The body stopped arriving (`body_read_timeout`, or the request's time ran out).
+    #[error("request body did not arrive in time")]
+    BodyTimeout,
     /// No route matches the path, or it belongs to someone else.
     #[error("no such resource")]
     NoRoute,
-    /// The request took longer than the configured limit.
+    /// The handler took longer than the configured limit.
     #[error("request timed out")]
     Timeout,
+    /// The request target is longer than `max_uri_bytes`.
+    #[error("request target exceeds {limit} bytes")]
+    UriTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The head is larger than `max_header_bytes` or has more than `max_headers` fields.
+    #[error("request head exceeds {limit} bytes or {fields} header fields")]
+    HeadTooLarge {
+        /// The size limit in bytes.
+        limit: usize,
+        /// The field limit.
+        fields: usize,
+    },
+    /// Not an HTTP/1 request head.
+    #[error("malformed request head")]
+    MalformedHead,
+    /// `Content-Length` repeated or not a number, `Transfer-Encoding` other
+    /// than chunked, or both together (RFC 9112 §6.3).
+    #[error("ambiguous or invalid message framing (Content-Length, Transfer-Encoding)")]
+    BadFraming,
+    /// Every password-hash slot and queue place is taken.
+    #[error("too many sign-ins at once; retry in {} s", retry_after.as_secs())]
+    Busy {
+        /// When to retry.
+        retry_after: Duration,
+    },
+    /// Too many failed sign-ins for this user or address.
+    #[error("too many failed sign-ins; retry in {} s", retry_after.as_secs())]
+    Throttled {
+        /// When to retry.
+        retry_after: Duration,
+    },
 }
 
 /// Serves HTTP (or HTTPS when `tls` is set) on `listener` until `shutdown`
@@ -67,12 +106,15 @@ pub async fn run(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let permits = Arc::new(Semaphore::new(app.config.limits.max_connections));
+    memory::map_large_allocations();
+    let cap = accept::connection_cap(app.config.limits.max_connections);
+    let permits = Arc::new(Semaphore::new(cap));
     let transport = Transport {
-        auth: AuthCache::new(app.config.limits.auth_cache_ttl),
+        auth: Auth::new(&app.config.limits, app.metrics.clone())?,
     };
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let mut backoff = accept::Backoff::default();
     loop {
         let permit = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -84,55 +126,66 @@ pub async fn run(
         let (stream, peer) = tokio::select! {
             _ = shutdown.cancelled() => break,
             r = listener.accept() => match r {
-                Ok(x) => x,
+                Ok(x) => {
+                    backoff.succeeded();
+                    x
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
+                    let wait = backoff.failed(&e, std::time::Instant::now());
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(wait) => continue,
+                    }
                 }
             },
         };
+        let accepted = tokio::time::Instant::now();
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let transport = transport.clone();
         let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
+        let open = permits.clone();
         tokio::spawn(async move {
+            // The last connection to close gives the burst's memory back
+            // (the accept loop holds one permit while it waits).
+            let _trim = scopeguard(move || {
+                if open.available_permits() + 1 >= cap {
+                    memory::trim();
+                }
+            });
             let _permit = permit;
-            let header_timeout = app.config.limits.header_read_timeout;
-            let handshake_timeout = app.config.limits.tls_handshake_timeout;
+            let limits = app.config.limits.clone();
             let svc = hyper::service::service_fn(move |req| {
                 let (app, transport) = (app.clone(), transport.clone());
-                async move { Ok::<_, Infallible>(serve_request(app, transport, req, peer).await) }
+                async move { Ok::<_, Infallible>(request::serve(app, transport, req, peer).await) }
             });
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_timeout);
+            let builder = builder(&limits);
+            let deadline = accepted + limits.header_read_timeout;
             match acceptor {
                 Some(acceptor) => {
-                    let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream))
-                        .await
-                    {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "tls handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "tls handshake timed out");
-                            return;
-                        }
-                    };
-                    let conn = builder
-                        .serve_connection(TokioIo::new(tls), svc)
-                        .into_owned();
+                    let handshake = acceptor.accept(stream);
+                    let tls =
+                        match tokio::time::timeout(limits.tls_handshake_timeout, handshake).await {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, error = %e, "tls handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "tls handshake timed out");
+                                return;
+                            }
+                        };
+                    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                    let screen = (!h2).then(|| head_limits(&limits));
+                    let io = conn::Guarded::new(tls, deadline, screen);
+                    let conn = builder.serve_connection(TokioIo::new(io), svc).into_owned();
                     let _ = watcher.watch(conn).await;
                 }
                 None => {
-                    let conn = builder
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .into_owned();
+                    let io = conn::Guarded::new(stream, deadline, Some(head_limits(&limits)));
+                    let conn = builder.serve_connection(TokioIo::new(io), svc).into_owned();
                     let _ = watcher.watch(conn).await;
                 }
             }
@@ -148,103 +201,46 @@ pub async fn run(
     Ok(())
 }
 
-/// Numbers requests for the access log.
-static NEXT_REQUEST_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
-/// What the transport keeps across requests: the verified-credential cache.
+/// What the transport keeps across requests: sign-in (cache, hashing pool).
 #[derive(Clone)]
 struct Transport {
-    auth: AuthCache,
+    auth: Auth,
 }
 
-/// One request: route, authenticate, read the body, parse and dispatch it
-/// through `handlers`, map the outcome. Never fails: errors become DAV
-/// error responses.
-async fn serve_request(
-    app: App,
-    transport: Transport,
-    req: Request<Incoming>,
-    peer: SocketAddr,
-) -> Response<Full<Bytes>> {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let route = Route::parse(req.uri().path());
-    let route_kind = route.as_ref().map_or("none", Route::kind);
-    let timeout = app.config.limits.request_timeout;
-    let outcome = match tokio::time::timeout(timeout, handle(&app, &transport, req, route)).await {
-        Ok(r) => r,
-        Err(_) => Err(response::Failure::Transport(Error::Timeout)),
-    };
-    let resp = response::render(outcome, &method);
-    let status = resp.status();
-    app.metrics.record(route_kind, status.as_u16());
-    let request_id = NEXT_REQUEST_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    response::log_access(
-        request_id,
-        &method,
-        route_kind,
-        status,
-        started.elapsed(),
-        peer,
-    );
-    resp
-}
-
-/// Authenticates the caller as the route requires.
-async fn caller(
-    app: &App,
-    transport: &Transport,
-    access: Access,
-    header: Option<&str>,
-) -> Result<Caller, Error> {
-    match access {
-        Access::Public => Ok(Caller::Anonymous),
-        Access::User => auth::authenticate(&app.store, &transport.auth, header)
-            .await
-            .map(Caller::User)
-            .ok_or(Error::Unauthorized),
-        Access::Admin => match auth::authenticate_admin(&app.store, header).await {
-            Some(name) => Ok(Caller::Admin(name)),
-            // A tenant user is known but not allowed; anyone else must sign in.
-            None => match auth::authenticate(&app.store, &transport.auth, header).await {
-                Some(_) => Err(Error::NotAdmin),
-                None => Err(Error::Unauthorized),
-            },
-        },
+/// The screen's limits (issue 12 #8).
+fn head_limits(l: &Limits) -> screen::HeadLimits {
+    screen::HeadLimits {
+        max_head: l.max_header_bytes,
+        max_uri: l.max_uri_bytes,
+        max_headers: l.max_headers,
     }
 }
 
-async fn handle(
-    app: &App,
-    transport: &Transport,
-    req: Request<Incoming>,
-    route: Option<Route>,
-) -> Result<handlers::Reply, response::Failure> {
-    let route = route.ok_or(Error::NoRoute)?;
-    let header = req
-        .headers()
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let who = caller(
-        app,
-        transport,
-        handlers::needs(&route, req.method()),
-        header,
-    )
-    .await?;
-    let (parts, body) = req.into_parts();
-    let declared = parts
-        .headers
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let body = body::collect(body, declared, app.config.limits.max_body_bytes).await?;
-    let request = handlers::parse(
-        route,
-        &parts.method,
-        &parts.headers,
-        parts.uri.query(),
-        body,
-    )?;
-    Ok(handlers::dispatch(app, &who, request).await?)
+/// hyper's connection settings. Its own head limits are set above the
+/// screen's, so a head that passed the screen is never refused by hyper
+/// with an empty body.
+fn builder(l: &Limits) -> auto::Builder<TokioExecutor> {
+    let mut b = auto::Builder::new(TokioExecutor::new());
+    b.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(l.header_read_timeout)
+        .max_headers(l.max_headers + 1)
+        .max_buf_size((l.max_header_bytes * 2).max(400 * 1024));
+    b.http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(l.max_header_bytes).unwrap_or(u32::MAX));
+    b
+}
+
+/// Runs `f` when dropped (after everything declared later in the scope).
+fn scopeguard(f: impl FnOnce()) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
 }

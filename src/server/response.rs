@@ -1,5 +1,7 @@
-//! THE edge: every failure becomes a status, a `<D:error>` body and one
-//! access-log event here, and nowhere else.
+//! THE edge: every failure becomes a status, an error body and one
+//! access-log event here, and nowhere else: a `<D:error>` body, or for the
+//! JSON API (`/api/…`) `{"error": …, "status": …}`. Refusals of a request
+//! head (414, 431, 400) reach here too, through `conn`'s stand-in request.
 //!
 //! `status_of` matches every variant of `handlers::Error` and
 //! `server::Error` by name (no wildcard arm over them), so a new variant
@@ -17,6 +19,15 @@ use hyper::{Method, Response, StatusCode};
 
 use crate::dav::{self, Precondition};
 use crate::handlers::{self, Reply};
+
+/// How error bodies are written for a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `<D:error>` (RFC 4918 §16), `application/xml`.
+    Dav,
+    /// `{"error": "…", "status": N}`, `application/json` (the `/api/…` routes).
+    Json,
+}
 
 /// Why a request failed: before the handler (transport) or inside it.
 #[derive(Debug)]
@@ -49,8 +60,14 @@ fn status_of(f: &Failure) -> (StatusCode, Option<Precondition>) {
             T::NotAdmin => (StatusCode::FORBIDDEN, None),
             T::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, None),
             T::BodyRead => (StatusCode::BAD_REQUEST, None),
+            T::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, None),
             T::NoRoute => (StatusCode::NOT_FOUND, None),
             T::Timeout => (StatusCode::SERVICE_UNAVAILABLE, None),
+            T::UriTooLong { .. } => (StatusCode::URI_TOO_LONG, None),
+            T::HeadTooLarge { .. } => (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, None),
+            T::MalformedHead | T::BadFraming => (StatusCode::BAD_REQUEST, None),
+            T::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, None),
+            T::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, None),
         },
         Failure::Handler(h) => match h {
             H::BadRequest { source } => {
@@ -117,10 +134,14 @@ fn message(f: &Failure) -> String {
 }
 
 /// Builds the HTTP response for a handler outcome.
-pub fn render(outcome: Result<Reply, Failure>, method: &Method) -> Response<Full<Bytes>> {
+pub fn render(
+    outcome: Result<Reply, Failure>,
+    method: &Method,
+    format: Format,
+) -> Response<Full<Bytes>> {
     let reply = match outcome {
         Ok(r) => r,
-        Err(f) => failure_reply(&f),
+        Err(f) => failure_reply(&f, format),
     };
     let mut resp = Response::new(Full::new(if method == Method::HEAD {
         Bytes::new()
@@ -142,7 +163,7 @@ pub fn render(outcome: Result<Reply, Failure>, method: &Method) -> Response<Full
     resp
 }
 
-fn failure_reply(f: &Failure) -> Reply {
+fn failure_reply(f: &Failure, format: Format) -> Reply {
     let (status, pre) = status_of(f);
     let msg = message(f);
     if status.is_server_error() {
@@ -150,10 +171,21 @@ fn failure_reply(f: &Failure) -> Reply {
     } else {
         tracing::debug!(status = status.as_u16(), error = %msg, "request refused");
     }
-    let body = dav::error_body(pre.as_ref(), &msg);
-    let mut reply = Reply::with_type(status, "application/xml; charset=utf-8", body);
+    let mut reply = match format {
+        Format::Dav => Reply::with_type(
+            status,
+            "application/xml; charset=utf-8",
+            dav::error_body(pre.as_ref(), &msg),
+        ),
+        Format::Json => Reply::with_type(
+            status,
+            "application/json",
+            serde_json::json!({ "error": msg, "status": status.as_u16() }).to_string(),
+        ),
+    };
+    use super::Error as T;
     match f {
-        Failure::Transport(super::Error::Unauthorized) => {
+        Failure::Transport(T::Unauthorized) => {
             reply.headers.push((
                 hyper::header::WWW_AUTHENTICATE,
                 "Basic realm=\"calproxy\", charset=\"UTF-8\"".into(),
@@ -162,7 +194,21 @@ fn failure_reply(f: &Failure) -> Reply {
         Failure::Handler(handlers::Error::MethodNotAllowed { allow }) => {
             reply.headers.push((hyper::header::ALLOW, (*allow).into()));
         }
-        Failure::Transport(super::Error::BodyTooLarge { .. }) => {
+        Failure::Transport(T::Busy { retry_after } | T::Throttled { retry_after }) => {
+            let secs = retry_after.as_secs().max(1);
+            reply
+                .headers
+                .push((hyper::header::RETRY_AFTER, secs.to_string()));
+        }
+        // The rest of the request is unread or unreadable: the connection ends.
+        Failure::Transport(
+            T::BodyTooLarge { .. }
+            | T::BodyTimeout
+            | T::UriTooLong { .. }
+            | T::HeadTooLarge { .. }
+            | T::MalformedHead
+            | T::BadFraming,
+        ) => {
             reply
                 .headers
                 .push((hyper::header::CONNECTION, "close".into()));

@@ -63,6 +63,12 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The data directory could not be created or made private.
+    #[error("cannot make the data directory private (0700, files 0600)")]
+    DataDir {
+        /// The I/O error.
+        source: std::io::Error,
+    },
     /// The secret key file has the wrong size.
     #[error("the secret key file is corrupt (expected 32 bytes)")]
     KeyFileCorrupt,

@@ -11,15 +11,19 @@
 //! | layout | change |
 //! | --- | --- |
 //! | 1 → 2 | `Origin::System` gains `delivered`; remote calendars gain `listed_at`; the outbox gets its per-object index |
-//! | 2 → 3 | objects split into metadata, bytes, parsed tree, time answers and the time index (the read path, issue 10) |
+//! | 2 → 3 | feed tokens leave the clear (issue 12 #4): `UserRecord::feed_token` is sealed with its digest, and `feeds` is keyed by the digest |
+//! | 3 → 4 | objects split into metadata, bytes, parsed tree, time answers and the time index (the read path, issue 10) |
+//!
+//! A step writes the values it rewrites at its own target layout
+//! (`codec::encode_as`), so the next step still sees them as its input.
 
 use serde::Deserialize;
 
 use super::codec::{self, VERSION};
-use super::records::{ObjectRecord, Origin};
-use super::{keys, Error, OutboxEntry, RemoteCalendarRecord, Result, Store};
+use super::records::{ObjectRecord, Origin, Privacy, UserRecord};
+use super::{keys, seal_token, Error, OutboxEntry, RemoteCalendarRecord, Result, Store};
 use crate::ical::ObjectIndex;
-use crate::ids::{CTag, ConnectionId, ContentHash, ETag, Href, SyncToken};
+use crate::ids::{CTag, ConnectionId, ContentHash, ETag, FeedToken, Href, SyncToken};
 
 const LAYOUT_KEY: &[u8] = b"layout";
 
@@ -39,6 +43,21 @@ const SAME_SHAPE_1_2: &[&str] = &[
 /// Trees whose values are `codec` values of an unchanged shape in 2 → 3.
 const SAME_SHAPE_2_3: &[&str] = &[
     "tenants",
+    "collections",
+    "objects",
+    "changes",
+    "connections",
+    "remote_cals",
+    "remote_objs",
+    "links",
+    "outbox",
+    "views",
+    "admins",
+];
+
+/// Trees whose values are `codec` values of an unchanged shape in 3 → 4.
+const SAME_SHAPE_3_4: &[&str] = &[
+    "tenants",
     "users",
     "collections",
     "changes",
@@ -51,7 +70,7 @@ const SAME_SHAPE_2_3: &[&str] = &[
     "views",
 ];
 
-/// Brings `store` to [`VERSION`].
+/// Brings `store` to [`VERSION`] (its sealer seals what leaves the clear).
 pub(super) fn run(store: &Store) -> Result<()> {
     let db = &store.db;
     let meta = db.open_tree("meta")?;
@@ -71,9 +90,14 @@ pub(super) fn run(store: &Store) -> Result<()> {
         tracing::info!("store layout migrated from 1 to 2");
     }
     if layout == 2 {
-        let n = v2_to_v3(store)?;
+        v2_to_v3(db, &store.sealer)?;
         layout = 3;
-        tracing::info!(objects = n, "store layout migrated from 2 to 3 (read path)");
+        tracing::info!("store layout migrated from 2 to 3");
+    }
+    if layout == 3 {
+        let n = v3_to_v4(store)?;
+        layout = 4;
+        tracing::info!(objects = n, "store layout migrated from 3 to 4 (read path)");
     }
     meta.insert(LAYOUT_KEY, &[layout])?;
     db.flush()?;
@@ -128,10 +152,12 @@ struct RemoteCalendarRecordV1 {
     sync_token: Option<String>,
 }
 
+/// The body of a value still at layout `from`; `None` for one a step
+/// already rewrote (a later layout this build knows).
 fn body_of<'a>(tree: &'static str, v: &'a [u8], from: u8) -> Result<Option<&'a [u8]>> {
     match v.split_first() {
         Some((&b, body)) if b == from => Ok(Some(body)),
-        Some((&b, _)) if b > from => Ok(None), // already migrated
+        Some((&b, _)) if b > from && b <= VERSION => Ok(None), // already migrated
         Some((&found, _)) => Err(Error::UnknownVersion { tree, found }),
         None => Err(Error::UnknownVersion { tree, found: 0 }),
     }
@@ -151,25 +177,6 @@ fn bump(db: &sled::Db, trees: &[&str], from: u8) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Layout 2 kept each object whole in `objects`; layout 3 writes its rows
-/// for the read path (parsed and expanded once, here).
-fn v2_to_v3(store: &Store) -> Result<u64> {
-    bump(&store.db, SAME_SHAPE_2_3, 2)?;
-    let mut n = 0;
-    for kv in store.objects.iter() {
-        let (k, v) = kv?;
-        let Some(body) = body_of("objects", &v, 2)? else {
-            continue;
-        };
-        let rec: ObjectRecord = codec::decode_body("objects", body)?;
-        let (key, name) = keys::parse_object(&k).ok_or(Error::BadKey { tree: "objects" })?;
-        let prepared = store.prepare(&key, &rec)?;
-        store.write_rows(&key, &name, &prepared)?;
-        n += 1;
-    }
-    Ok(n)
 }
 
 fn v1_to_v2(db: &sled::Db) -> Result<()> {
@@ -233,7 +240,7 @@ fn v1_to_v2(db: &sled::Db) -> Result<()> {
             sync_token: old.sync_token.map(SyncToken::new),
             listed_at: None,
         };
-        cals.insert(k, codec::encode(&rec)?)?;
+        cals.insert(k, codec::encode_as(2, &rec)?)?;
     }
     let outbox = db.open_tree("outbox")?;
     let index = db.open_tree("outbox_objects")?;
@@ -242,10 +249,84 @@ fn v1_to_v2(db: &sled::Db) -> Result<()> {
         let id = <[u8; 8]>::try_from(k.as_ref())
             .map(u64::from_be_bytes)
             .map_err(|_| Error::BadKey { tree: "outbox" })?;
-        let e: OutboxEntry = codec::decode("outbox", &v)?;
+        // Unchanged shape since layout 1; the byte says 2 or later by now.
+        let body = v.get(1..).ok_or(Error::UnknownVersion {
+            tree: "outbox",
+            found: 0,
+        })?;
+        let e: OutboxEntry = codec::decode_body("outbox", body)?;
         index.insert(keys::outbox_object_entry(&e.connection, &e.href, id), &[])?;
     }
     Ok(())
+}
+
+/// `UserRecord` of layout 2: the feed token in clear.
+#[derive(Deserialize)]
+struct UserRecordV2 {
+    password_hash: String,
+    display_name: String,
+    timezone: String,
+    privacy: Privacy,
+    feed_token: Option<FeedToken>,
+    addresses: Vec<String>,
+}
+
+fn v2_to_v3(db: &sled::Db, sealer: &super::Sealer) -> Result<()> {
+    bump(db, SAME_SHAPE_2_3, 2)?;
+    let users = db.open_tree("users")?;
+    let feeds = db.open_tree("feeds")?;
+    for kv in users.iter() {
+        let (k, v) = kv?;
+        let Some(body) = body_of("users", &v, 2)? else {
+            continue;
+        };
+        let old: UserRecordV2 = codec::decode_body("users", body)?;
+        let sealed = old
+            .feed_token
+            .as_ref()
+            .map(|t| seal_token(sealer, t))
+            .transpose()?;
+        if let (Some(t), Some(s)) = (&old.feed_token, &sealed) {
+            feeds.insert(&s.digest[..], k.as_ref())?;
+            feeds.remove(t.expose().as_bytes())?;
+        }
+        let rec = UserRecord {
+            password_hash: old.password_hash,
+            display_name: old.display_name,
+            timezone: old.timezone,
+            privacy: old.privacy,
+            feed_token: sealed,
+            addresses: old.addresses,
+        };
+        users.insert(k, codec::encode_as(3, &rec)?)?;
+    }
+    // Any token left in clear (a stale index entry) goes: digests are 32 bytes.
+    for k in feeds.iter().keys() {
+        let k = k?;
+        if k.len() != 32 {
+            feeds.remove(k)?;
+        }
+    }
+    Ok(())
+}
+
+/// Layout 3 kept each object whole in `objects`; layout 4 writes its rows
+/// for the read path (parsed and expanded once, here).
+fn v3_to_v4(store: &Store) -> Result<u64> {
+    bump(&store.db, SAME_SHAPE_3_4, 3)?;
+    let mut n = 0;
+    for kv in store.objects.iter() {
+        let (k, v) = kv?;
+        let Some(body) = body_of("objects", &v, 3)? else {
+            continue;
+        };
+        let rec: ObjectRecord = codec::decode_body("objects", body)?;
+        let (key, name) = keys::parse_object(&k).ok_or(Error::BadKey { tree: "objects" })?;
+        let prepared = store.prepare(&key, &rec)?;
+        store.write_rows(&key, &name, &prepared)?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -278,6 +359,95 @@ mod tests {
         let mut out = vec![1u8];
         out.extend(postcard::to_stdvec(value).unwrap());
         out
+    }
+
+    #[derive(Serialize)]
+    struct UserV2Out {
+        password_hash: String,
+        display_name: String,
+        timezone: String,
+        privacy: Privacy,
+        feed_token: Option<String>,
+        addresses: Vec<String>,
+    }
+
+    fn at(version: u8, value: &impl Serialize) -> Vec<u8> {
+        let mut out = vec![version];
+        out.extend(postcard::to_stdvec(value).unwrap());
+        out
+    }
+
+    #[test]
+    fn a_layout_2_store_gets_its_feed_tokens_out_of_the_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = "0123456789abcdef0123456789abcdef";
+        {
+            let db = sled::Config::new().path(dir.path()).open().unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert(LAYOUT_KEY, &[2])
+                .unwrap();
+            let user = UserV2Out {
+                password_hash: "phc".into(),
+                display_name: "U".into(),
+                timezone: "UTC".into(),
+                privacy: Privacy::Busy,
+                feed_token: Some(token.into()),
+                addresses: vec!["mailto:u@example.org".into()],
+            };
+            db.open_tree("users")
+                .unwrap()
+                .insert(b"t\0u", at(2, &user))
+                .unwrap();
+            db.open_tree("feeds")
+                .unwrap()
+                .insert(token.as_bytes(), &b"t\0u"[..])
+                .unwrap();
+            db.open_tree("admins")
+                .unwrap()
+                .insert(b"root", at(2, &"phc".to_string()))
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let store = super::super::Store::open(dir.path()).unwrap();
+        let (t, u) = (
+            crate::ids::TenantId::new("t").unwrap(),
+            crate::ids::UserId::new("u").unwrap(),
+        );
+        let tok = FeedToken::new(token).unwrap();
+        assert_eq!(
+            store.feed_owner(&tok).unwrap(),
+            Some(crate::ids::UserRef::new(&t, &u))
+        );
+        let rec = store.user(&t, &u).unwrap().unwrap();
+        assert_eq!(rec.privacy, Privacy::Busy);
+        assert_eq!(rec.addresses, vec!["mailto:u@example.org".to_string()]);
+        let stored = rec.feed_token.unwrap();
+        assert_eq!(store.open_feed_token(&stored).unwrap(), tok);
+        // Nothing in the trees holds the token in clear any more.
+        for tree in ["users", "feeds"] {
+            for kv in store.db.open_tree(tree).unwrap().iter() {
+                let (k, v) = kv.unwrap();
+                for bytes in [k.as_ref(), v.as_ref()] {
+                    let clear = bytes.windows(token.len()).any(|w| w == token.as_bytes());
+                    assert!(!clear, "token in clear in {tree}");
+                }
+            }
+        }
+        assert_eq!(
+            store
+                .admin_hash(&crate::ids::UserId::new("root").unwrap())
+                .unwrap()
+                .as_deref(),
+            Some("phc")
+        );
+        drop(store);
+        // Opening again is a no-op.
+        let again = super::super::Store::open(dir.path()).unwrap();
+        assert_eq!(
+            again.feed_owner(&tok).unwrap(),
+            Some(crate::ids::UserRef::new(&t, &u))
+        );
     }
 
     #[test]
@@ -319,7 +489,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(got.modified, 7);
-        // Layout 3: the read path's rows were written by the migration.
+        // Layout 4: the read path's rows were written by the migration.
         let name = crate::ids::ObjectName::new("m.ics").unwrap();
         assert!(store.derived(&k, &name).unwrap().is_some());
         assert!(store.parsed(&k, &name).unwrap().is_some());

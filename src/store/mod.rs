@@ -21,7 +21,7 @@
 //! | `times` | collection ∅ week (BE u32) ∅ name | (empty): the time index (see `rows`) |
 //! | `uids` | collection ∅ uid | object name |
 //! | `changes` | collection ∅ seq (BE) | [`ChangeRecord`] |
-//! | `feeds` | feed token | tenant ∅ user |
+//! | `feeds` | SHA-256 of a feed token | tenant ∅ user (the token itself is sealed in the [`UserRecord`]) |
 //! | `connections` | connection | [`ConnectionRecord`] |
 //! | `remote_cals` | connection ∅ calendar | [`RemoteCalendarRecord`] |
 //! | `remote_objs` | connection ∅ calendar ∅ href | [`RemoteObject`] |
@@ -42,6 +42,7 @@ mod keys;
 mod migrate;
 mod objects;
 mod outbox;
+mod private;
 mod records;
 mod rows;
 mod sealed;
@@ -58,7 +59,7 @@ pub use objects::Deleted;
 pub use outbox::{OutboxEntry, OutboxOp, Queued};
 pub use records::{
     ChangeRecord, CollectionKind, CollectionRecord, DeadProperty, ObjectMeta, ObjectRecord, Origin,
-    Privacy, SourceVersion, TenantRecord, UserRecord, ViewStamp,
+    Privacy, SealedToken, SourceVersion, TenantRecord, UserRecord, ViewStamp,
 };
 pub use sealed::Sealer;
 pub use traffic::{StoredExchange, TrafficSize};
@@ -142,6 +143,20 @@ pub struct Store {
     sealer: Sealer,
 }
 
+/// The `feeds` key of a token: its SHA-256.
+fn feed_digest(token: &FeedToken) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(token.expose().as_bytes()).into()
+}
+
+/// A feed token sealed under `sealer`, with its digest.
+fn seal_token(sealer: &Sealer, token: &FeedToken) -> Result<SealedToken> {
+    Ok(SealedToken {
+        sealed: sealer.seal(&crate::secret::Secret::new(token.expose().to_string()))?,
+        digest: feed_digest(token),
+    })
+}
+
 type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
 fn abort<T>(e: Error) -> TxResult<T> {
@@ -162,13 +177,20 @@ impl Store {
         Self::open_with(dir, &StoreOptions::default())
     }
 
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir`. The directory and its files
+    /// are made private first (`private`; a warning names what was open to
+    /// other users).
     pub fn open_with(dir: &Path, opts: &StoreOptions) -> Result<Self> {
+        let data_dir = |source| Error::DataDir { source };
+        let opened = private::secure(dir).map_err(data_dir)?;
+        private::warn_if_opened(dir, &opened);
+        let sealer = Sealer::load_or_create(dir)?;
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(opts.cache_bytes)
             .open()?;
-        let sealer = Sealer::load_or_create(dir)?;
+        // The files sled has just created, with whatever umask the process has.
+        private::secure(dir).map_err(data_dir)?;
         let store = Self::from_db(db, sealer, opts)?;
         migrate::run(&store)?;
         Ok(store)
@@ -264,6 +286,12 @@ impl Store {
         Ok(())
     }
 
+    /// A key for opaque labels (metrics), stable for this data directory
+    /// and derived from its secret key.
+    pub fn label_key(&self) -> [u8; 32] {
+        self.sealer.derived_key()
+    }
+
     /// Approximate on-disk size in bytes.
     pub fn size_on_disk(&self) -> Result<u64> {
         Ok(self.db.size_on_disk()?)
@@ -308,10 +336,10 @@ impl Store {
         (&self.users, &self.feeds)
             .transaction(|(users, feeds)| {
                 if let Some(tok) = old.as_ref().and_then(|o| o.feed_token.as_ref()) {
-                    feeds.remove(tok.expose().as_bytes())?;
+                    feeds.remove(&tok.digest[..])?;
                 }
                 if let Some(tok) = &rec.feed_token {
-                    feeds.insert(tok.expose().as_bytes(), owner.as_slice())?;
+                    feeds.insert(&tok.digest[..], owner.as_slice())?;
                 }
                 users.insert(owner.as_slice(), value.as_slice())?;
                 Ok(())
@@ -319,6 +347,17 @@ impl Store {
             .map_err(tx_err)?;
         self.changed(Change::User(UserRef::new(t, u)));
         Ok(())
+    }
+
+    /// A feed token as stored: sealed, with its digest.
+    pub fn seal_feed_token(&self, token: &FeedToken) -> Result<SealedToken> {
+        seal_token(&self.sealer, token)
+    }
+
+    /// The token a [`SealedToken`] holds.
+    pub fn open_feed_token(&self, stored: &SealedToken) -> Result<FeedToken> {
+        let plain = self.sealer.open(&stored.sealed)?;
+        FeedToken::new(plain.expose().as_str()).map_err(|_| Error::Seal)
     }
 
     /// A user, if it exists.
@@ -361,17 +400,24 @@ impl Store {
             .transpose()
     }
 
-    /// The owner of a feed token.
+    /// The owner of a feed token: looked up by its digest, then the
+    /// owner's record must hold the same digest (compared in constant time).
     pub fn feed_owner(&self, token: &FeedToken) -> Result<Option<UserRef>> {
-        let Some(v) = self.feeds.get(token.expose().as_bytes())? else {
+        use subtle::ConstantTimeEq as _;
+        let digest = feed_digest(token);
+        let Some(v) = self.feeds.get(digest)? else {
             return Ok(None);
         };
         let s = std::str::from_utf8(&v).map_err(|_| Error::BadKey { tree: "feeds" })?;
         let (t, u) = s.split_once('\0').ok_or(Error::BadKey { tree: "feeds" })?;
-        match (TenantId::new(t), UserId::new(u)) {
-            (Ok(tenant), Ok(user)) => Ok(Some(UserRef { tenant, user })),
-            _ => Err(Error::BadKey { tree: "feeds" }),
-        }
+        let (Ok(tenant), Ok(user)) = (TenantId::new(t), UserId::new(u)) else {
+            return Err(Error::BadKey { tree: "feeds" });
+        };
+        let holds = self
+            .user(&tenant, &user)?
+            .and_then(|rec| rec.feed_token)
+            .is_some_and(|tok| bool::from(tok.digest.ct_eq(&digest)));
+        Ok(holds.then_some(UserRef { tenant, user }))
     }
 
     // ---- collections -------------------------------------------------------

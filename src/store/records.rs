@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ical::{ObjectIndex, Shape};
-use crate::ids::{CollectionKey, ConnectionId, ContentHash, ETag, FeedToken, Href, ObjectName};
+use crate::ids::{CollectionKey, ConnectionId, ContentHash, ETag, Href, ObjectName};
 
 /// A tenant ("subaccount").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,8 +38,9 @@ pub struct UserRecord {
     pub timezone: String,
     /// R5 privacy level of the user's own views.
     pub privacy: Privacy,
-    /// The secret token of the availability feed, once created.
-    pub feed_token: Option<FeedToken>,
+    /// The secret token of the availability feed, once created: sealed,
+    /// with the digest it is indexed by (never in clear; issue 12 #4).
+    pub feed_token: Option<SealedToken>,
     /// Calendar user addresses (mailto:) of the account owner, for PARTSTAT.
     pub addresses: Vec<String>,
 }
@@ -53,6 +54,23 @@ impl std::fmt::Debug for UserRecord {
             .field("privacy", &self.privacy)
             .field("feed_token", &self.feed_token)
             .finish_non_exhaustive()
+    }
+}
+
+/// A feed token at rest: sealed with the store's key (so `feed show` can
+/// print it again) and its SHA-256, the key of the `feeds` index. Made by
+/// `Store::seal_feed_token`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedToken {
+    /// nonce ‖ ciphertext ‖ tag of the token.
+    pub sealed: Vec<u8>,
+    /// SHA-256 of the token.
+    pub digest: [u8; 32],
+}
+
+impl std::fmt::Debug for SealedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealedToken(<sealed>)")
     }
 }
 

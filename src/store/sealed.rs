@@ -17,6 +17,17 @@ pub const KEY_FILE: &str = "secret.key";
 #[derive(Clone)]
 pub struct Sealer {
     cipher: ChaCha20Poly1305,
+    /// A key for other purposes, derived from the sealing key (never the key itself).
+    derived: [u8; 32],
+}
+
+/// SHA-256 of a purpose and the key: a separate key per purpose.
+fn derive(key: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(b"calproxy derived key v1\0");
+    h.update(key);
+    h.finalize().into()
 }
 
 impl std::fmt::Debug for Sealer {
@@ -42,14 +53,23 @@ impl Sealer {
         };
         Ok(Self {
             cipher: ChaCha20Poly1305::new(Key::from_slice(&key)),
+            derived: derive(&key),
         })
     }
 
     /// A key that lives only in memory (temporary stores).
     pub fn ephemeral() -> Self {
+        let key = ChaCha20Poly1305::generate_key(&mut OsRng);
         Self {
-            cipher: ChaCha20Poly1305::new(&ChaCha20Poly1305::generate_key(&mut OsRng)),
+            cipher: ChaCha20Poly1305::new(&key),
+            derived: derive(&key),
         }
+    }
+
+    /// A 32-byte key derived from the sealing key, for keyed hashes that
+    /// must be stable across restarts (metrics labels, feed token index).
+    pub fn derived_key(&self) -> [u8; 32] {
+        self.derived
     }
 
     /// nonce (12 bytes) || ciphertext+tag.

@@ -138,9 +138,12 @@ fn users_and_feed_tokens_are_indexed() {
         display_name: "U".into(),
         timezone: "UTC".into(),
         privacy: Privacy::default(),
-        feed_token: Some(tok.clone()),
+        feed_token: Some(s.seal_feed_token(&tok).unwrap()),
         addresses: vec![],
     };
+    let stored = rec.feed_token.clone().unwrap();
+    assert_eq!(s.open_feed_token(&stored).unwrap(), tok);
+    assert!(!String::from_utf8_lossy(&stored.sealed).contains("tok123"));
     s.put_user(&t, &u, &rec).unwrap();
     assert_eq!(s.users(&t).unwrap(), vec![u.clone()]);
     assert_eq!(s.feed_owner(&tok).unwrap(), Some(UserRef::new(&t, &u)));
@@ -150,7 +153,7 @@ fn users_and_feed_tokens_are_indexed() {
         &t,
         &u,
         &UserRecord {
-            feed_token: Some(new.clone()),
+            feed_token: Some(s.seal_feed_token(&new).unwrap()),
             ..rec
         },
     )

@@ -18,7 +18,7 @@ async fn cli_commands_work_with_and_without_a_running_server() {
         &[
             "user", "add", "--tenant", "t", "--user", "a", "--data", data,
         ],
-        "pw-a\n",
+        "pw-a-long\n",
     )
     .await;
     assert!(ok, "{out}");
@@ -32,7 +32,7 @@ async fn cli_commands_work_with_and_without_a_running_server() {
         &[
             "user", "add", "--tenant", "t", "--user", "b", "--data", data,
         ],
-        "pw-b\n",
+        "pw-b-long\n",
     )
     .await;
     assert!(ok, "{out}");
@@ -64,7 +64,7 @@ async fn cli_commands_work_with_and_without_a_running_server() {
         &[
             "user", "add", "--tenant", "t", "--user", "b", "--data", data,
         ],
-        "pw-b2\n",
+        "pw-b2-long\n",
     )
     .await;
     assert!(ok && out.contains("updated password of user b@t"), "{out}");

@@ -178,8 +178,12 @@ async fn metrics_parse_with_the_prometheus_reference_parser() {
     ] {
         assert!(families.contains(f), "{f} missing:\n{families}");
     }
+    // Connections appear by their opaque label (issue 12 #6).
+    let label = ic.env.app.metrics.connection_label("icloud");
     assert!(
-        text.contains("calproxy_upstream_requests_total{connection=\"icloud\",status=\"207\"}"),
+        text.contains(&format!(
+            "calproxy_upstream_requests_total{{connection=\"{label}\",status=\"207\"}}"
+        )),
         "{text}"
     );
 }
@@ -194,7 +198,7 @@ async fn traffic_tail_follows_a_running_server() {
         &[
             "user", "add", "--tenant", "demo", "--user", "ann", "--data", data,
         ],
-        "pw\n",
+        "pw-long-1\n",
     )
     .await;
     let (server, _base) = crate::support::process::serve(data, &["--sync-interval", "3600"]).await;

@@ -46,3 +46,9 @@ mod derived_views;
 mod write_races;
 // ical against the python oracle: generated VTIMEZONEs, X-WR-TIMEZONE
 mod ical_oracle;
+// issue 12: CLI and process (pipes, log colour, warnings, file modes, passwords, VTODO wording)
+mod issue12_cli;
+// issue 12: transport (silent connections, descriptor limit, refusals with bodies, 401 then retry)
+mod issue12_transport;
+// issue 12: signing in (hash memory, stampedes, throttling, equal work for unknown users, /metrics)
+mod issue12_auth;

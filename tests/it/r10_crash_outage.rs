@@ -23,7 +23,7 @@ async fn r10_fifty_writes_survive_sigkill_during_503_and_arrive_exactly_once() {
         &[
             "user", "add", "--tenant", "demo", "--user", "ann", "--data", data,
         ],
-        "pw\n",
+        "pw-long-1\n",
     )
     .await;
     let (ok, out) = icloud::cli_connect(&sim, data, icloud::PASSWORD, &[]).await;
@@ -49,7 +49,7 @@ async fn r10_fifty_writes_survive_sigkill_during_503_and_arrive_exactly_once() {
 
     sim.faults().fail_all(Some((503, Some(1))));
     let (server, base) = serve(data).await;
-    let c = DavClient::new(base, Some(("ann@demo", "pw")));
+    let c = DavClient::new(base, Some(("ann@demo", "pw-long-1")));
     let n = 50;
     let mut acknowledged = 0;
     for i in 0..n {

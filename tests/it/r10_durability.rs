@@ -15,12 +15,12 @@ async fn r10_acknowledged_puts_survive_sigkill() {
         &[
             "user", "add", "--tenant", "t1", "--user", "ann", "--data", data,
         ],
-        "s3cret\n",
+        "s3cret-pw\n",
     )
     .await;
     let (serve, base) = process::serve(data, &[]).await;
 
-    let c = DavClient::new(base, Some(("ann@t1", "s3cret")));
+    let c = DavClient::new(base, Some(("ann@t1", "s3cret-pw")));
     for i in 0..20 {
         c.put(
             &format!("/dav/t1/ann/primary/e{i}.ics"),

@@ -382,7 +382,7 @@ async fn cli_feed_show_rotate_and_busy_without_a_server() {
         &[
             "user", "add", "--tenant", "t", "--user", "a", "--data", data,
         ],
-        "pw\n",
+        "pw-long-1\n",
     )
     .await;
     assert!(ok, "{out}");
