@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
+use crate::accounts::resolve_login;
 use crate::crypto::verify_password as verify;
-use crate::ids::{TenantId, UserId, UserRef};
+use crate::ids::{UserId, UserRef};
 use crate::secret::Secret;
 use crate::store::Store;
 
@@ -98,33 +99,6 @@ fn parse_basic(header: &str) -> Option<Credentials> {
         login: login.to_string(),
         password: Secret::new(password.to_string()),
     })
-}
-
-/// Resolves a login name to (tenant, user).
-fn resolve_login(store: &Store, login: &str) -> Option<UserRef> {
-    let pair = login
-        .split_once('@')
-        .map(|(u, t)| (t, u))
-        .or_else(|| login.split_once('/'));
-    if let Some((t, u)) = pair {
-        let tenant = TenantId::new(t).ok()?;
-        let user = UserId::new(u).ok()?;
-        return Some(UserRef { tenant, user });
-    }
-    let user = UserId::new(login).ok()?;
-    let mut found = None;
-    for tenant in store.tenants().ok()? {
-        if store.user(&tenant, &user).ok()?.is_some() {
-            if found.is_some() {
-                return None; // ambiguous: the client must say user@tenant
-            }
-            found = Some(UserRef {
-                tenant,
-                user: user.clone(),
-            });
-        }
-    }
-    found
 }
 
 /// Checks an `Authorization` header against the local admins (not tenant

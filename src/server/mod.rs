@@ -168,13 +168,14 @@ async fn serve_request(
 ) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let method = req.method().clone();
-    let route = Route::parse(req.uri().path());
+    let route = Route::parse_request(req.uri().path(), &method);
     let route_kind = route.as_ref().map_or("none", Route::kind);
     let timeout = app.config.limits.request_timeout;
-    let outcome = match tokio::time::timeout(timeout, handle(&app, &transport, req, route)).await {
-        Ok(r) => r,
-        Err(_) => Err(response::Failure::Transport(Error::Timeout)),
-    };
+    let outcome =
+        match tokio::time::timeout(timeout, handle(&app, &transport, req, route, peer)).await {
+            Ok(r) => r,
+            Err(_) => Err(response::Failure::Transport(Error::Timeout)),
+        };
     let resp = response::render(outcome, &method);
     let status = resp.status();
     app.metrics.record(route_kind, status.as_u16());
@@ -198,7 +199,8 @@ async fn caller(
     header: Option<&str>,
 ) -> Result<Caller, Error> {
     match access {
-        Access::Public => Ok(Caller::Anonymous),
+        // Public routes, and the console, which checks its session cookie itself.
+        Access::Public | Access::Session => Ok(Caller::Anonymous),
         Access::User => auth::authenticate(&app.store, &transport.auth, header)
             .await
             .map(Caller::User)
@@ -219,6 +221,7 @@ async fn handle(
     transport: &Transport,
     req: Request<Incoming>,
     route: Option<Route>,
+    peer: SocketAddr,
 ) -> Result<handlers::Reply, response::Failure> {
     let route = route.ok_or(Error::NoRoute)?;
     let header = req
@@ -245,6 +248,7 @@ async fn handle(
         &parts.headers,
         parts.uri.query(),
         body,
-    )?;
+    )?
+    .with_peer(peer.ip());
     Ok(handlers::dispatch(app, &who, request).await?)
 }

@@ -27,6 +27,8 @@
 //! | `views` | tenant ∅ user | [`ViewStamp`] |
 //! | `traffic` | id (BE) ‖ start ms (BE) | redacted exchange (JSON, owned by `traffic`) |
 //! | `admins` | admin name | argon2 PHC string |
+//! | `sessions` | SHA-256 of a console session id | [`SessionRecord`] |
+//! | `signin_failures` | `login:`name or `peer:`address | [`FailureRecord`] |
 //! | `meta` | `layout` | layout version (see `migrate`) |
 
 mod changes;
@@ -39,6 +41,7 @@ mod objects;
 mod outbox;
 mod records;
 mod sealed;
+mod sessions;
 mod traffic;
 
 pub use changes::Change;
@@ -54,6 +57,7 @@ pub use records::{
     SourceVersion, TenantRecord, UserRecord, ViewStamp,
 };
 pub use sealed::Sealer;
+pub use sessions::{FailureRecord, SessionOwner, SessionRecord};
 pub use traffic::{StoredExchange, TrafficSize};
 
 /// The collection a key belongs to (defined in `ids`, used everywhere).
