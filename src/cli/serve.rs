@@ -106,6 +106,10 @@ pub(super) async fn serve(
     {
         let (t, u) = (&who.tenant, &who.user);
         println!("calproxy demo is running against a simulated iCloud ({sim_url}).\n");
+        println!(
+            "  web console     {base}/   (open it in a browser; sign in as {u} / {})",
+            demo::PASSWORD
+        );
         println!("  CalDAV server   {base}/dav/   (or {base}/.well-known/caldav)");
         println!("  user / password {u} / {}", demo::PASSWORD);
         println!("  calendar home   {base}/dav/{t}/{u}/");
@@ -122,6 +126,7 @@ pub(super) async fn serve(
         println!("Press Ctrl-C to stop.");
     } else {
         println!("calproxy listening on {base}/dav/");
+        println!("web console at {base}/ (sign in with a user's or an admin's calproxy password)");
     }
     let shutdown = CancellationToken::new();
     let s2 = shutdown.clone();

@@ -46,3 +46,9 @@ mod derived_views;
 mod write_races;
 // ical against the python oracle: generated VTIMEZONEs, X-WR-TIMEZONE
 mod ical_oracle;
+// issue 11: the web console's security over HTTP (CSRF, sessions, cookies, tenants, throttle, secrets)
+mod console_security;
+// issue 11: the web console in a real headless Chromium (selenium), pages checked by html5lib
+mod console_browser;
+// issue 11: disconnect, the typed overview queries and sync progress behind the console and the CLI
+mod console_admin;
