@@ -208,12 +208,8 @@ pub fn page(ctx: &Ctx<'_>, user: &UserRef, query: &Form, outcome: Option<(bool, 
         (feed_section(ctx, user))
         (caldav_section(ctx, user))
     };
-    let status = match outcome {
-        Some((false, _)) => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::OK,
-    };
     Answer::html(
-        status,
+        StatusCode::OK,
         page::layout(ctx, "Availability", Nav::Availability, body),
     )
 }

@@ -272,23 +272,17 @@ pub async fn page(ctx: &Ctx<'_>, user: &UserRef, req: &Request, form: Option<&Fo
         admin::Request::Configure(configure(user, &m, form)),
     )
     .await;
-    let (status, body) = if r.ok {
+    let body = if r.ok {
         let m = match load(ctx, user) {
             Ok(m) => m,
             Err(a) => return a,
         };
-        (
-            StatusCode::OK,
-            html! { (page::outcome(true, &r.output)) (view(&m)) },
-        )
+        html! { (page::outcome(true, &r.output)) (view(&m)) }
     } else {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            html! { (page::outcome(false, &r.output)) (view(&m)) (edit(ctx, &m, &section)) },
-        )
+        html! { (page::outcome(false, &r.output)) (view(&m)) (edit(ctx, &m, &section)) }
     };
     Answer::html(
-        status,
+        StatusCode::OK,
         page::layout(ctx, "Calendar configuration", Nav::Calendars, body),
     )
 }

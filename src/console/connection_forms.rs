@@ -87,13 +87,8 @@ fn add_form(ctx: &Ctx<'_>, apple_id: &str, upstream: &str, failure: Option<&str>
             }
         }
     };
-    let status = if failure.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     Answer::html(
-        status,
+        StatusCode::OK,
         page::layout(ctx, "Add connection", Nav::Connections, body),
     )
 }
@@ -162,13 +157,8 @@ fn password_form(
             }
         }
     };
-    let status = if failure.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     Answer::html(
-        status,
+        StatusCode::OK,
         page::layout(ctx, "Replace password", Nav::Connections, body),
     )
 }

@@ -183,10 +183,6 @@ pub fn list(ctx: &Ctx<'_>, outcome: Option<(bool, &str)>) -> Answer {
         Ok(c) => c,
         Err(a) => return a,
     };
-    let status = match outcome {
-        Some((false, _)) => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::OK,
-    };
     let body = html! {
         @if let Some((ok, text)) = outcome {
             (page::outcome(ok, text))
@@ -202,7 +198,7 @@ pub fn list(ctx: &Ctx<'_>, outcome: Option<(bool, &str)>) -> Answer {
         }
     };
     Answer::html(
-        status,
+        StatusCode::OK,
         page::layout(ctx, "Connections", Nav::Connections, body),
     )
 }

@@ -17,6 +17,11 @@
 //! the form) and sees only connections attached to their tenant; a local
 //! admin sees every connection and the traffic.
 //!
+//! A form that fails validation (a wrong password, a refused choice) is
+//! shown again with the reason and answers 200, as a browser expects of a
+//! page; refusals of the request itself are 403 (CSRF, cross-site), 404
+//! (not yours), 405 and 429 (the sign-in throttle).
+//!
 //! Uses `admin`, `views`, `traffic`, `store`, `state`, `route`, `accounts`,
 //! `crypto`, `ids`; used by `handlers` only.
 
@@ -118,15 +123,15 @@ impl Request {
         if self.fetch_site.as_deref() == Some("cross-site") {
             return true;
         }
-        match (&self.origin, &self.host) {
-            (Some(origin), Some(host)) if origin != "null" => {
-                let o = origin
-                    .split_once("://")
-                    .map_or(origin.as_str(), |(_, rest)| rest);
+        // `Origin: null` (privacy-sensitive contexts) says nothing either way:
+        // Sec-Fetch-Site above and the CSRF token decide.
+        match (self.origin.as_deref().filter(|o| *o != "null"), &self.host) {
+            (Some(origin), Some(host)) => {
+                let o = origin.split_once("://").map_or(origin, |(_, rest)| rest);
                 !o.eq_ignore_ascii_case(host)
             }
-            (Some(_), _) => true,
-            _ => false,
+            (Some(_), None) => true,
+            (None, _) => false,
         }
     }
 }

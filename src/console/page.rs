@@ -28,7 +28,7 @@ pub struct Answer {
 
 /// The policy every console answer carries: own scripts and styles only
 /// (inline `style` attributes place the week view's blocks), no framing,
-/// forms only to the console itself, no referrer (the feed URL is secret).
+/// forms only to the console itself, no referrer to other sites.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
 img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -42,7 +42,7 @@ impl Answer {
                 (header::CONTENT_SECURITY_POLICY, CSP.to_string()),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
                 (header::X_FRAME_OPTIONS, "DENY".to_string()),
-                (header::REFERRER_POLICY, "no-referrer".to_string()),
+                (header::REFERRER_POLICY, "same-origin".to_string()),
                 (header::CACHE_CONTROL, "no-store".to_string()),
             ],
             body: body.into(),

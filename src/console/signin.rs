@@ -101,7 +101,7 @@ pub async fn sign_in(app: &App, req: &Request, current: Option<&Session>, form: 
     let password = Secret::new(form.get("password").unwrap_or("").to_string());
     if login.is_empty() || password.expose().is_empty() {
         return form_page(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::OK,
             &login,
             Some("Enter your name and password."),
         );
@@ -136,11 +136,7 @@ pub async fn sign_in(app: &App, req: &Request, current: Option<&Session>, form: 
             return storage(&e);
         }
         tracing::info!(peer = ?req.peer, "console sign-in refused");
-        return form_page(
-            StatusCode::UNAUTHORIZED,
-            &login,
-            Some("Wrong name or password."),
-        );
+        return form_page(StatusCode::OK, &login, Some("Wrong name or password."));
     };
     let tz = form
         .text("tz")

@@ -38,6 +38,8 @@ fn require(path: &str, package: &str) {
 /// What one scenario printed.
 struct Outcome {
     results: Vec<serde_json::Value>,
+    /// Where the browser saved downloads (removed with the outcome).
+    _downloads: tempfile::TempDir,
 }
 
 type Trigger = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
@@ -111,7 +113,10 @@ async fn scenario(
         "browser scenario {name} failed\n--- stdout ---\n{out}\n--- stderr ---\n{err}"
     );
     assert!(screenshots().join(format!("{name}.png")).exists() || name == "traffic");
-    Outcome { results }
+    Outcome {
+        results,
+        _downloads: downloads,
+    }
 }
 
 #[tokio::test]

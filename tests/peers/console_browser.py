@@ -27,7 +27,7 @@ import urllib.request
 
 import html5lib
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -153,7 +153,16 @@ class Console:
     def submit_form(self, button_xpath):
         old = self.d.find_element(By.TAG_NAME, "html")
         self.d.find_element(By.XPATH, button_xpath).click()
-        WebDriverWait(self.d, 60).until(EC.staleness_of(old))
+
+        def replaced(_):
+            try:
+                old.is_enabled()
+                return False
+            except WebDriverException:  # stale, or no longer in the document
+                return True
+
+        WebDriverWait(self.d, 60).until(replaced)
+        self.wait_for(By.TAG_NAME, "main")
         self.logs()
 
     def sign_in(self, login, password):
