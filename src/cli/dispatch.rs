@@ -47,7 +47,7 @@ pub(super) enum Target {
     /// `calproxy serve` runs on the data directory.
     Socket(std::path::PathBuf),
     /// Nobody does: the store is opened here.
-    Local(App),
+    Local(Box<App>),
 }
 
 impl Target {
@@ -61,10 +61,10 @@ impl Target {
             return Ok(Target::Socket(data.to_path_buf()));
         }
         let store = open_store(data)?;
-        Ok(Target::Local(App::new(
+        Ok(Target::Local(Box::new(App::new(
             store,
             Config::new(DEFAULT_LISTEN.parse()?, data.to_path_buf()),
-        )))
+        ))))
     }
 
     /// Makes what was done in process durable.

@@ -126,6 +126,15 @@ class Console:
         path = os.path.join(self.shots, f"{name}.png")
         height = self.d.execute_script("return document.documentElement.scrollHeight")
         self.d.set_window_size(1280, max(900, min(int(height) + 40, 4000)))
+        self.d.execute_script("window.scrollTo(0, 0)")
+        self.d.save_screenshot(path)
+        print(f"screenshot {path}", flush=True)
+
+    def viewport_shot(self, name, width, height):
+        """A screenshot of the top of the page at a fixed size (the README's)."""
+        self.d.set_window_size(width, height)
+        self.d.execute_script("window.scrollTo(0, 0)")
+        path = os.path.join(self.shots, f"{name}.png")
         self.d.save_screenshot(path)
         print(f"screenshot {path}", flush=True)
 
@@ -271,6 +280,7 @@ def scenario_availability(c, a):
         fail("why busy lists no source")
     sources = [i.text for i in items]
     c.shot("availability")
+    c.viewport_shot("console", 1280, 1500)
     # The same by keyboard: Tab to a block, Enter opens its sources.
     c.go(f"/availability?week={a.week}")
     body = c.d.find_element(By.TAG_NAME, "body")
