@@ -240,7 +240,13 @@ pub(super) async fn configure(app: &App, c: &ConfigureArgs) -> Response {
         &keys[..]
     };
     if let Err(p) = policy::calendars::check_selection(primary_key, conflict_keys) {
-        return Response::fail(format!("invalid selection: {p:?} (R7)\n"));
+        let why = match p {
+            policy::calendars::SelectionProblem::PrimaryAlsoConflict => {
+                "the primary calendar cannot also be a conflict calendar"
+            }
+            policy::calendars::SelectionProblem::Duplicate => "a conflict calendar is chosen twice",
+        };
+        return Response::fail(format!("invalid selection: {why} (R7)\n"));
     }
     for u in conflict_users {
         if u == user || !matches!(app.store.user(tenant, u), Ok(Some(_))) {

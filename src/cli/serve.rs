@@ -125,8 +125,15 @@ pub(super) async fn serve(
         println!("  health          {base}/healthz\n");
         println!("Press Ctrl-C to stop.");
     } else {
-        println!("calproxy listening on {base}/dav/");
-        println!("web console at {base}/ (sign in with a user's or an admin's calproxy password)");
+        // One write: whoever reads the first line may close the pipe after it
+        // (a second println! would then fail and stop the server).
+        use std::io::Write as _;
+        let _ = write!(
+            std::io::stdout(),
+            "calproxy listening on {base}/dav/\n\
+             web console at {base}/ (sign in with a user's or an admin's calproxy password)\n"
+        );
+        let _ = std::io::stdout().flush();
     }
     let shutdown = CancellationToken::new();
     let s2 = shutdown.clone();
