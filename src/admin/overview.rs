@@ -231,7 +231,7 @@ pub fn status(app: &App, scope: &Scope) -> store::Result<StatusView> {
         views: app.views.status(),
         outbox_depth: app.store.outbox_len() as u64,
         store_bytes: app.store.size_on_disk().unwrap_or(0),
-        traffic_entries: app.store.traffic_size().0,
+        traffic_entries: app.store.traffic_size().entries,
     })
 }
 

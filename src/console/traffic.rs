@@ -87,7 +87,7 @@ pub fn list(ctx: &Ctx<'_>, q: &Form) -> Answer {
     };
     let cursor = query::after(&ctx.app.store, 0, usize::MAX)
         .ok()
-        .and_then(|all| all.last().map(|(id, _)| *id))
+        .and_then(|all| all.last().map(|r| r.id))
         .unwrap_or(0);
     let qs = filter_query(q);
     let har = format!("{}?{qs}", route::page(&Page::TrafficHar));
@@ -114,7 +114,7 @@ pub fn list(ctx: &Ctx<'_>, q: &Form) -> Answer {
                 th scope="col" { "Status" } th scope="col" { "ms" } th scope="col" { "Bytes" }
             } }
             tbody {
-                @for (id, e) in &hits { (row(ctx, *id, e)) }
+                @for r in &hits { (row(ctx, r.id, &r.entry)) }
             }
         }
     };
@@ -132,9 +132,9 @@ pub fn rows(ctx: &Ctx<'_>, q: &Form) -> Answer {
         Ok(h) => h,
         Err(e) => return storage(&e),
     };
-    let cursor = hits.last().map_or(after, |(id, _)| *id);
+    let cursor = hits.last().map_or(after, |r| r.id);
     let html = html! {
-        @for (id, e) in hits.iter().filter(|(_, e)| f.matches(e)) { (row(ctx, *id, e)) }
+        @for r in hits.iter().filter(|r| f.matches(&r.entry)) { (row(ctx, r.id, &r.entry)) }
     };
     Answer::json(&json!({ "cursor": cursor, "rows": html.into_string() }))
 }
@@ -196,7 +196,7 @@ pub fn har(ctx: &Ctx<'_>, q: &Form) -> Answer {
     }
     match query::select(&ctx.app.store, &f) {
         Ok(hits) => {
-            let doc = traffic::har::document(hits.iter().map(|(_, e)| e));
+            let doc = traffic::har::document(hits.iter().map(|r| &r.entry));
             Answer::new(StatusCode::OK, "application/json", doc.to_string()).header(
                 hyper::header::CONTENT_DISPOSITION,
                 "attachment; filename=\"calproxy-traffic.har\"",
