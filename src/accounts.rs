@@ -2,7 +2,7 @@
 //! (`primary`, `blocked`, `availability`), and conflict-source collections.
 
 use crate::crypto::hash_password;
-use crate::ids::{CalendarId, TenantId, UserId};
+use crate::ids::{CalendarId, TenantId, UserId, UserRef};
 use crate::secret::Secret;
 use crate::store::{
     self, CollectionKey, CollectionKind, CollectionRecord, Privacy, Store, TenantRecord, UserRecord,
@@ -129,4 +129,33 @@ pub fn feed_token(
     rec.feed_token = Some(store.seal_feed_token(&tok)?);
     store.put_user(tenant, user, &rec)?;
     Ok(Some(tok))
+}
+
+/// Resolves a login name to a tenant user: `user@tenant`, `tenant/user`,
+/// or a bare `user` when it names exactly one user (Basic auth and the
+/// console's sign-in share this rule). `None` when it names nobody.
+pub fn resolve_login(store: &Store, login: &str) -> Option<UserRef> {
+    let pair = login
+        .split_once('@')
+        .map(|(u, t)| (t, u))
+        .or_else(|| login.split_once('/'));
+    if let Some((t, u)) = pair {
+        let tenant = TenantId::new(t).ok()?;
+        let user = UserId::new(u).ok()?;
+        return Some(UserRef { tenant, user });
+    }
+    let user = UserId::new(login).ok()?;
+    let mut found = None;
+    for tenant in store.tenants().ok()? {
+        if store.user(&tenant, &user).ok()?.is_some() {
+            if found.is_some() {
+                return None; // ambiguous: the client must say user@tenant
+            }
+            found = Some(UserRef {
+                tenant,
+                user: user.clone(),
+            });
+        }
+    }
+    found
 }

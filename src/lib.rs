@@ -13,9 +13,10 @@
 //! cli        admin demo server sim state sync upstream store accounts route config crypto ids secret
 //! demo       admin sim state store accounts ical ids secret
 //! admin      state views sync traffic upstream store accounts policy route ical crypto ids secret
-//! server     handlers state store route dav crypto ids secret config metrics
-//! handlers   state views sync traffic store policy route dav ical ids config metrics
-//! state      views sync store ical config metrics
+//! server     handlers state store accounts route dav crypto ids secret config metrics
+//! handlers   console state views sync traffic store policy route dav ical ids config metrics
+//! console    admin state views sync traffic store accounts route crypto ical ids secret config
+//! state      views sync store ical crypto config metrics
 //! views      sync store ical ids config metrics
 //! sync       traffic upstream store policy ical ids secret config metrics
 //! traffic    upstream store dav ids config metrics
@@ -40,7 +41,10 @@
 //! - `handlers`: every request is parsed once into a typed `Request` and
 //!   dispatched in one place; where the layers meet.
 //! - `admin`: the one command grammar (CLI, admin socket, console) and
-//!   what each command means. `cli`: `serve`, `demo`, `certs`, passwords.
+//!   what each command means, with the typed queries both faces render
+//!   (`admin::overview`). `cli`: `serve`, `demo`, `certs`, passwords.
+//! - `console`: the web console at `/`: sessions, sign-in throttle, and
+//!   server-rendered panels; every change it makes is an `admin::Request`.
 //! - `views`: everything derived from stored objects (busy cache,
 //!   `availability/`, the feed), maintained from the store's change feed.
 //! - `sync`: the engine (plan/execute), one upstream client per connection,
@@ -51,9 +55,12 @@
 //!   the only code that knows key layouts. `dav`, `ical`: pure protocol and
 //!   format layers. `ids`, `secret`, `crypto`, `config`, `metrics`: leaves.
 //!
-//! Two edges are narrower than they look: `views`→`sync` is
-//! `sync::plan::backoff` only (one retry rule for everything), and
-//! `server`→`store` is the user and admin records that authentication reads.
+//! Three edges are narrower than they look: `views`→`sync` is
+//! `sync::plan::backoff` only (one retry rule for everything),
+//! `server`→`store` is the user and admin records that authentication
+//! reads (and `server`→`accounts` its login-name rule), and
+//! `handlers`→`console` is one dispatch arm: the console answers its own
+//! pages and signs people in itself (`route::Access::Session`).
 //!
 //! # The one-way contract
 //!
@@ -77,6 +84,8 @@
 //!
 //! A request: `server::request::serve` → `handlers::parse` →
 //! `handlers::dispatch` → `handlers::propfind` / `report` / `write`.
+//! A console page: `handlers::dispatch` → `console::handle` → a panel →
+//! `admin::execute` (changes) or `admin::overview` / `views` (reads).
 //! A write of a system event: `handlers::write::put` → `Store::put_object_queued`
 //! → `sync::Outbox::push_now` → `sync::outbox::plan`. A derived view:
 //! `Store` change feed → `views::Views::run` → `views::deps::dependents` →
@@ -89,6 +98,7 @@ pub mod accounts;
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod dav;
 pub mod demo;

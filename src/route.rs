@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::ids::{
-    CalendarId, CollectionKey, FeedToken, Href, ObjectName, TenantId, UserId, UserRef,
+    CalendarId, CollectionKey, ConnectionId, FeedToken, Href, ObjectName, TenantId, UserId, UserRef,
 };
 
 /// Where a request goes.
@@ -42,6 +42,100 @@ pub enum Route {
     Health,
     /// `/metrics`
     Metrics,
+    /// `/` and the web console's pages below it (GET, HEAD and POST; DAV
+    /// methods on `/` are the DAV root, see [`Route::parse_request`]).
+    Console(Page),
+}
+
+/// A page of the web console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    /// `/`: the overview (sign-in when nobody is signed in).
+    Home,
+    /// `/signin`
+    SignIn,
+    /// `/signout`
+    SignOut,
+    /// `/connections`
+    Connections,
+    /// `/connections/new`: the "+ Add connection" form.
+    AddConnection,
+    /// `/connections/progress`: sync progress as JSON (polled by the page).
+    Progress,
+    /// `/connections/{id}/{action}`
+    Connection {
+        /// Which connection.
+        id: ConnectionId,
+        /// What to do with it.
+        action: ConnectionAction,
+    },
+    /// `/calendars`: primary and conflict calendars, privacy.
+    Calendars,
+    /// `/availability`: the week view, the feed and the CalDAV URLs.
+    Availability,
+    /// `/availability/feed`: create or rotate the feed token (POST).
+    Feed,
+    /// `/traffic`: recorded upstream exchanges (admins).
+    Traffic,
+    /// `/traffic/rows`: table rows newer than a cursor (live updates).
+    TrafficRows,
+    /// `/traffic/{id}`: one exchange in full.
+    TrafficEntry(u64),
+    /// `/traffic.har`: the filtered exchanges as a HAR download.
+    TrafficHar,
+    /// `/status`: the same facts as `calproxy status` and `/metrics`.
+    Status,
+    /// `/assets/{name}`: embedded style sheet and script.
+    Asset(Asset),
+}
+
+/// What a connection's page does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionAction {
+    /// `sync`: sync now.
+    Sync,
+    /// `password`: replace the app-specific password.
+    Password,
+    /// `remove`: confirm and remove.
+    Remove,
+}
+
+impl ConnectionAction {
+    /// The path segment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionAction::Sync => "sync",
+            ConnectionAction::Password => "password",
+            ConnectionAction::Remove => "remove",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Sync, Self::Password, Self::Remove]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}
+
+/// An embedded console asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asset {
+    /// `console.css`
+    Css,
+    /// `console.js`
+    Js,
+}
+
+impl Asset {
+    /// The file name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Asset::Css => "console.css",
+            Asset::Js => "console.js",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Css, Self::Js].into_iter().find(|a| a.name() == s)
+    }
 }
 
 /// Who may use a route.
@@ -53,6 +147,9 @@ pub enum Access {
     User,
     /// A local admin.
     Admin,
+    /// The web console: it signs people in itself (a session cookie); the
+    /// transport passes the request through.
+    Session,
 }
 
 /// The characters escaped in a path segment (the complement of RFC 3986 `pchar`).
@@ -132,6 +229,7 @@ impl Route {
             ),
             Route::Health => (vec![seg("healthz")], false),
             Route::Metrics => (vec![seg("metrics")], false),
+            Route::Console(p) => (p.segments(), false),
         };
         Segments { parts, collection }
     }
@@ -144,16 +242,34 @@ impl Route {
             out.push('/');
             out.extend(utf8_percent_encode(p, SEGMENT));
         }
-        if s.collection {
+        if s.collection || out.is_empty() {
             out.push('/');
         }
         Href::new(out)
     }
 
+    /// Parses a request's path for its method: GET, HEAD and POST of `/`
+    /// reach the console, every other method on `/` is the DAV root
+    /// (clients PROPFIND `/` to discover the principal).
+    pub fn parse_request(path: &str, method: &http::Method) -> Option<Route> {
+        match Route::parse(path)? {
+            Route::Console(Page::Home)
+                if !matches!(
+                    *method,
+                    http::Method::GET | http::Method::HEAD | http::Method::POST
+                ) =>
+            {
+                Some(Route::Root)
+            }
+            r => Some(r),
+        }
+    }
+
     /// Parses a request path (without query). `None` means no such route (404).
     ///
     /// A trailing slash is optional on collections and required to be absent
-    /// on objects and endpoints; `/` is the same as `/dav/`.
+    /// on objects and endpoints; `/` is the console's home, whose DAV
+    /// methods [`Route::parse_request`] sends to `/dav/`.
     pub fn parse(path: &str) -> Option<Route> {
         let rest = path.strip_prefix('/')?;
         if path.contains("//") {
@@ -177,7 +293,7 @@ impl Route {
             })
         };
         let route = match d.as_slice() {
-            [] => Route::Root,
+            [] => Route::Console(Page::Home),
             [".well-known", "caldav"] => Route::WellKnown,
             ["healthz"] => Route::Health,
             ["metrics"] => Route::Metrics,
@@ -193,10 +309,16 @@ impl Route {
                 collection: CollectionKey::of(&user(t, u)?, &CalendarId::new(*c).ok()?),
                 name: ObjectName::new(*o).ok()?,
             },
-            _ => return None,
+            other => Route::Console(Page::parse(other)?),
         };
-        // Objects and the JSON API are files: a trailing slash names nothing.
-        if slash && matches!(route, Route::Object { .. } | Route::BusyApi(_)) {
+        // Objects, the JSON API and console pages are files: a trailing
+        // slash names nothing.
+        let file = match &route {
+            Route::Object { .. } | Route::BusyApi(_) => true,
+            Route::Console(p) => *p != Page::Home,
+            _ => false,
+        };
+        if slash && file {
             return None;
         }
         Some(route)
@@ -215,6 +337,7 @@ impl Route {
             Route::BusyApi(_) => "busy_api",
             Route::Health => "health",
             Route::Metrics => "metrics",
+            Route::Console(_) => "console",
         }
     }
 
@@ -223,6 +346,7 @@ impl Route {
         match self {
             Route::WellKnown | Route::Feed(_) | Route::Health | Route::Metrics => Access::Public,
             Route::DebugHar => Access::Admin,
+            Route::Console(_) => Access::Session,
             Route::Root
             | Route::Home(_)
             | Route::Collection(_)
@@ -239,6 +363,60 @@ impl Route {
             _ => None,
         }
     }
+}
+
+impl Page {
+    fn segments(&self) -> Vec<Cow<'_, str>> {
+        match self {
+            Page::Home => Vec::new(),
+            Page::SignIn => vec![seg("signin")],
+            Page::SignOut => vec![seg("signout")],
+            Page::Connections => vec![seg("connections")],
+            Page::AddConnection => vec![seg("connections"), seg("new")],
+            Page::Progress => vec![seg("connections"), seg("progress")],
+            Page::Connection { id, action } => {
+                vec![seg("connections"), seg(id.as_str()), seg(action.as_str())]
+            }
+            Page::Calendars => vec![seg("calendars")],
+            Page::Availability => vec![seg("availability")],
+            Page::Feed => vec![seg("availability"), seg("feed")],
+            Page::Traffic => vec![seg("traffic")],
+            Page::TrafficRows => vec![seg("traffic"), seg("rows")],
+            Page::TrafficEntry(id) => vec![seg("traffic"), Cow::Owned(id.to_string())],
+            Page::TrafficHar => vec![seg("traffic.har")],
+            Page::Status => vec![seg("status")],
+            Page::Asset(a) => vec![seg("assets"), seg(a.name())],
+        }
+    }
+
+    fn parse(d: &[&str]) -> Option<Page> {
+        Some(match d {
+            ["signin"] => Page::SignIn,
+            ["signout"] => Page::SignOut,
+            ["connections"] => Page::Connections,
+            ["connections", "new"] => Page::AddConnection,
+            ["connections", "progress"] => Page::Progress,
+            ["connections", id, action] => Page::Connection {
+                id: ConnectionId::new(*id).ok()?,
+                action: ConnectionAction::parse(action)?,
+            },
+            ["calendars"] => Page::Calendars,
+            ["availability"] => Page::Availability,
+            ["availability", "feed"] => Page::Feed,
+            ["traffic"] => Page::Traffic,
+            ["traffic", "rows"] => Page::TrafficRows,
+            ["traffic", id] => Page::TrafficEntry(id.parse().ok()?),
+            ["traffic.har"] => Page::TrafficHar,
+            ["status"] => Page::Status,
+            ["assets", name] => Page::Asset(Asset::parse(name)?),
+            _ => return None,
+        })
+    }
+}
+
+/// The path of a console page.
+pub fn page(p: &Page) -> Href {
+    Route::Console(p.clone()).href()
 }
 
 /// `/dav/`
@@ -316,6 +494,34 @@ mod tests {
             Route::BusyApi(u),
             Route::Health,
             Route::Metrics,
+            Route::Console(Page::Home),
+            Route::Console(Page::SignIn),
+            Route::Console(Page::SignOut),
+            Route::Console(Page::Connections),
+            Route::Console(Page::AddConnection),
+            Route::Console(Page::Progress),
+            Route::Console(Page::Connection {
+                id: ConnectionId::new("icloud").unwrap(),
+                action: ConnectionAction::Sync,
+            }),
+            Route::Console(Page::Connection {
+                id: ConnectionId::new("ann-2").unwrap(),
+                action: ConnectionAction::Password,
+            }),
+            Route::Console(Page::Connection {
+                id: ConnectionId::new("x").unwrap(),
+                action: ConnectionAction::Remove,
+            }),
+            Route::Console(Page::Calendars),
+            Route::Console(Page::Availability),
+            Route::Console(Page::Feed),
+            Route::Console(Page::Traffic),
+            Route::Console(Page::TrafficRows),
+            Route::Console(Page::TrafficEntry(42)),
+            Route::Console(Page::TrafficHar),
+            Route::Console(Page::Status),
+            Route::Console(Page::Asset(Asset::Css)),
+            Route::Console(Page::Asset(Asset::Js)),
         ]
     }
 
@@ -328,8 +534,30 @@ mod tests {
     }
 
     #[test]
+    fn console_home_is_slash_and_dav_methods_there_are_the_root() {
+        assert_eq!(page(&Page::Home).as_str(), "/");
+        for m in ["GET", "HEAD", "POST"] {
+            let m = http::Method::from_bytes(m.as_bytes()).unwrap();
+            assert_eq!(
+                Route::parse_request("/", &m),
+                Some(Route::Console(Page::Home))
+            );
+        }
+        for m in ["PROPFIND", "OPTIONS", "REPORT", "PUT"] {
+            let m = http::Method::from_bytes(m.as_bytes()).unwrap();
+            assert_eq!(Route::parse_request("/", &m), Some(Route::Root), "{m}");
+        }
+        // Only `/` is shared: other console pages stay console pages.
+        assert_eq!(
+            Route::parse_request("/status", &http::Method::from_bytes(b"PROPFIND").unwrap()),
+            Some(Route::Console(Page::Status))
+        );
+        assert_eq!(Route::Console(Page::Home).access(), Access::Session);
+    }
+
+    #[test]
     fn layout_paths() {
-        assert_eq!(Route::parse("/"), Some(Route::Root));
+        assert_eq!(Route::parse("/"), Some(Route::Console(Page::Home)));
         assert_eq!(Route::parse("/dav"), Some(Route::Root));
         assert_eq!(root().as_str(), "/dav/");
         assert_eq!(collection(&key("primary")).as_str(), "/dav/t/u/primary/");
@@ -356,6 +584,10 @@ mod tests {
             "/dav/t/u/c/%FF.ics",
             "/api/t/u/busy/",
             "/nope",
+            "/status/",
+            "/traffic/x1",
+            "/connections/icloud/explode",
+            "/assets/evil.js",
         ] {
             assert_eq!(Route::parse(p), None, "{p}");
         }

@@ -28,6 +28,9 @@ pub struct App {
     pub outbox: Outbox,
     /// Bounds the request work running on the blocking pool at once.
     pub blocking: Arc<tokio::sync::Semaphore>,
+    /// The bounded password-hashing pool (`max_concurrent_hashes`,
+    /// `hash_queue`): Basic auth and the console's sign-in both use it.
+    pub hashes: Arc<crate::crypto::Hasher<bool>>,
 }
 
 impl App {
@@ -39,6 +42,10 @@ impl App {
         let jobs = config.limits.blocking_jobs.max(1);
         Self {
             blocking: Arc::new(tokio::sync::Semaphore::new(jobs)),
+            hashes: Arc::new(crate::crypto::Hasher::new(
+                config.limits.max_concurrent_hashes,
+                config.limits.hash_queue,
+            )),
             engine: Engine::new(&store, &clients, &metrics),
             outbox: Outbox::new(&store, &clients),
             views,

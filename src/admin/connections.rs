@@ -141,53 +141,20 @@ pub(super) async fn connect(app: &App, c: ConnectArgs) -> Response {
 }
 
 pub(super) fn calendars(app: &App, only: Option<&ConnectionId>) -> Response {
-    let conns = match app.store.connections() {
-        Ok(c) => c,
-        Err(e) => return Response::fail(format!("storage failed: {e}\n")),
-    };
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<16} {:<40} {:<24} {:<10} {:<9} {:<10} connectable",
-        "connection", "id", "name", "colour", "kind", "access"
-    );
-    for (cid, _) in conns.iter().filter(|(c, _)| only.is_none_or(|o| o == c)) {
-        let Ok(cals) = app.store.remote_calendars(cid) else {
-            continue;
-        };
-        for (id, c) in cals {
-            let kind = match &c.kind {
-                crate::store::RemoteKind::Events if c.shared => "shared",
-                crate::store::RemoteKind::Events => "events",
-                crate::store::RemoteKind::Reminders => "reminders",
-                crate::store::RemoteKind::Subscribed { .. } => "subscribed",
-            };
-            let can = match policy::calendars::refusal(&c.kind) {
-                None => "yes".to_string(),
-                Some(why) => format!("no: {why}"),
-            };
-            let _ = writeln!(
-                out,
-                "{:<16} {:<40} {:<24} {:<10} {:<9} {:<10} {}",
-                cid.as_str(),
-                id.as_str(),
-                c.displayname,
-                c.color.as_deref().unwrap_or("-"),
-                kind,
-                if c.read_only {
-                    "read-only"
-                } else {
-                    "read-write"
-                },
-                can
-            );
+    match super::overview::connections(app, &super::overview::Scope::All) {
+        Ok(conns) => {
+            let conns: Vec<_> = conns
+                .into_iter()
+                .filter(|c| only.is_none_or(|o| o == &c.id))
+                .collect();
+            Response::ok(super::overview::render_calendars(&conns))
         }
+        Err(e) => Response::fail(format!("storage failed: {e}\n")),
     }
-    Response::ok(out)
 }
 
-/// Finds a remote calendar by id or unique display name among the
-/// connections attached to `tenant`.
+/// Finds a remote calendar by `connection/id`, id or unique display name
+/// among the connections attached to `tenant`.
 fn resolve(
     app: &App,
     tenant: &TenantId,
@@ -195,11 +162,27 @@ fn resolve(
 ) -> Result<(ConnectionId, CalendarId, crate::store::RemoteCalendarRecord), String> {
     let mut hits = Vec::new();
     let conns = app.store.connections().map_err(|e| e.to_string())?;
+    let qualified = wanted
+        .split_once('/')
+        .and_then(|(c, i)| Some((ConnectionId::new(c).ok()?, CalendarId::new(i).ok()?)));
     for (cid, rec) in conns
         .into_iter()
         .filter(|(_, r)| r.tenants.contains(tenant))
     {
         let _ = rec;
+        if let Some((qc, qi)) = &qualified {
+            if qc != &cid {
+                continue;
+            }
+            if let Some(cal) = app
+                .store
+                .remote_calendar(&cid, qi)
+                .map_err(|e| e.to_string())?
+            {
+                return Ok((cid, qi.clone(), cal));
+            }
+            continue;
+        }
         for (id, cal) in app
             .store
             .remote_calendars(&cid)
@@ -257,7 +240,13 @@ pub(super) async fn configure(app: &App, c: &ConfigureArgs) -> Response {
         &keys[..]
     };
     if let Err(p) = policy::calendars::check_selection(primary_key, conflict_keys) {
-        return Response::fail(format!("invalid selection: {p:?} (R7)\n"));
+        let why = match p {
+            policy::calendars::SelectionProblem::PrimaryAlsoConflict => {
+                "the primary calendar cannot also be a conflict calendar"
+            }
+            policy::calendars::SelectionProblem::Duplicate => "a conflict calendar is chosen twice",
+        };
+        return Response::fail(format!("invalid selection: {why} (R7)\n"));
     }
     for u in conflict_users {
         if u == user || !matches!(app.store.user(tenant, u), Ok(Some(_))) {

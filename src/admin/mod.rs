@@ -13,6 +13,8 @@
 
 mod availability;
 mod connections;
+mod disconnect;
+pub mod overview;
 #[cfg(unix)]
 mod socket;
 mod status;
@@ -83,8 +85,12 @@ pub enum Request {
     Connect(ConnectArgs),
     /// List the calendars of the connections, with whether each can be connected.
     Calendars(CalendarsArgs),
-    /// Choose a user's primary calendar and conflict calendars (ids or unique names).
+    /// Choose a user's primary calendar and conflict calendars (ids,
+    /// `connection/id`, or unique names).
     Configure(ConfigureArgs),
+    /// Remove a connection from a tenant (or from calproxy): its calendar
+    /// links and local copies go; nothing is deleted in iCloud.
+    Disconnect(DisconnectArgs),
     /// Sync now (all connections, or one).
     Sync(SyncArgs),
     /// Show each connection's health (last sync, last error, throttling,
@@ -101,6 +107,9 @@ pub enum Request {
     Feed(FeedCommand),
     /// Why is a user busy: merged busy intervals in a range and their sources.
     Busy(BusyArgs),
+    /// The running syncs' progress as JSON (what the CLI's progress bar polls).
+    #[command(hide = true)]
+    Progress,
 }
 
 /// `calproxy user …`
@@ -178,6 +187,18 @@ pub struct ConfigureArgs {
     /// What the user's own views keep of iCloud events (R5): full, summary (default) or busy.
     #[arg(long, value_enum)]
     pub privacy: Option<crate::store::Privacy>,
+}
+
+/// `calproxy disconnect`
+#[derive(Debug, Clone, Serialize, Deserialize, Args)]
+pub struct DisconnectArgs {
+    /// The connection.
+    #[arg(long)]
+    pub connection: ConnectionId,
+    /// Only detach it from this tenant (default: from every tenant, and
+    /// forget it).
+    #[arg(long)]
+    pub tenant: Option<TenantId>,
 }
 
 /// `calproxy sync`
@@ -371,6 +392,7 @@ pub async fn execute(app: &App, req: Request) -> Response {
         Request::Connect(c) => connections::connect(app, c).await,
         Request::Calendars(c) => connections::calendars(app, c.connection.as_ref()),
         Request::Configure(c) => connections::configure(app, &c).await,
+        Request::Disconnect(d) => disconnect::disconnect(app, &d).await,
         Request::Sync(s) => status::sync_now(app, s.connection.as_ref()).await,
         Request::Status => status::status(app),
         Request::Traffic(t) => traffic::execute(app, t),
@@ -378,5 +400,9 @@ pub async fn execute(app: &App, req: Request) -> Response {
         Request::Feed(FeedCommand::Show(who)) => availability::feed(app, &who, false).await,
         Request::Feed(FeedCommand::Rotate(who)) => availability::feed(app, &who, true).await,
         Request::Busy(b) => availability::busy(app, &b),
+        Request::Progress => match serde_json::to_string(&app.engine.progress().all()) {
+            Ok(json) => Response::ok(json),
+            Err(e) => Response::fail(format!("cannot render: {e}\n")),
+        },
     }
 }

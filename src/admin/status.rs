@@ -3,13 +3,13 @@
 
 use std::fmt::Write as _;
 
-use crate::ids::{ConnectionId, TenantId};
+use crate::ids::ConnectionId;
 use crate::state::App;
 use crate::store::ConnectionState;
 use crate::sync;
 use crate::upstream;
 
-use super::{Response, AUTH_ADVICE};
+use super::{overview, Response, AUTH_ADVICE};
 
 pub(super) async fn sync_now(app: &App, only: Option<&ConnectionId>) -> Response {
     let conns = match app.store.connections() {
@@ -65,73 +65,9 @@ pub(super) async fn sync_now(app: &App, only: Option<&ConnectionId>) -> Response
     }
 }
 
-fn ts(t: Option<i64>) -> String {
-    t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .map(|d| d.format("%Y-%m-%d %H:%M:%SZ").to_string())
-        .unwrap_or_else(|| "never".into())
-}
-
 pub(super) fn status(app: &App) -> Response {
-    let conns = match app.store.connections() {
-        Ok(c) => c,
-        Err(e) => return Response::fail(format!("storage failed: {e}\n")),
-    };
-    let outbox = app.store.outbox().unwrap_or_default();
-    let mut out = String::new();
-    if conns.is_empty() {
-        out.push_str("no connections (add one with `calproxy connect`)\n");
+    match overview::status(app, &overview::Scope::All) {
+        Ok(s) => Response::ok(overview::render_status(&s)),
+        Err(e) => Response::fail(format!("storage failed: {e}\n")),
     }
-    for (id, r) in conns {
-        let state = match r.state {
-            ConnectionState::Active => "active".to_string(),
-            ConnectionState::AuthFailed { since } => format!(
-                "auth failed since {} — run `calproxy connect` with a new app-specific password",
-                ts(Some(since))
-            ),
-        };
-        let cals = app
-            .store
-            .remote_calendars(&id)
-            .map(|c| c.len())
-            .unwrap_or(0);
-        let tenants: Vec<&str> = r.tenants.iter().map(TenantId::as_str).collect();
-        let _ = writeln!(out, "{id}: {} via {}", r.apple_id, r.upstream);
-        let _ = writeln!(out, "  state           {state}");
-        let label = app.metrics.connection_label(id.as_str());
-        let _ = writeln!(out, "  metrics label   {label}");
-        let _ = writeln!(out, "  tenants         {}", tenants.join(", "));
-        let _ = writeln!(out, "  calendars       {cals}");
-        let _ = writeln!(out, "  last sync       {}", ts(r.last_sync));
-        let _ = writeln!(
-            out,
-            "  last error      {}",
-            r.last_error.as_deref().unwrap_or("none")
-        );
-        let _ = writeln!(
-            out,
-            "  throttled until {}",
-            r.throttled_until.map_or("-".into(), |t| ts(Some(t)))
-        );
-        let depth = outbox.iter().filter(|q| q.entry.connection == id).count();
-        let _ = writeln!(out, "  outbox          {depth} waiting");
-    }
-    let views = app.views.status();
-    if views.stale.is_empty() {
-        let _ = writeln!(out, "views: all current ({} refreshes)", views.refreshed);
-    } else {
-        let _ = writeln!(
-            out,
-            "views: {} waiting for a retry ({} failed refreshes so far)",
-            views.stale.len(),
-            views.failures
-        );
-        for v in &views.stale {
-            let _ = writeln!(
-                out,
-                "  {} availability/: {} (attempt {})",
-                v.user, v.error, v.attempts
-            );
-        }
-    }
-    Response::ok(out)
 }

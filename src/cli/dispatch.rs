@@ -39,6 +39,56 @@ pub(super) async fn admin_call(
     })
 }
 
+/// Where admin requests of one command go: a running server's socket, or
+/// an app opened in process on the data directory (once, for every
+/// request of the command).
+#[derive(Clone)]
+pub(super) enum Target {
+    /// `calproxy serve` runs on the data directory.
+    Socket(std::path::PathBuf),
+    /// Nobody does: the store is opened here.
+    Local(Box<App>),
+}
+
+impl Target {
+    /// Finds a running server, or opens the store.
+    pub(super) async fn open(data: &Path) -> Result<Self> {
+        #[cfg(unix)]
+        if tokio::net::UnixStream::connect(data.join(admin::SOCKET))
+            .await
+            .is_ok()
+        {
+            return Ok(Target::Socket(data.to_path_buf()));
+        }
+        let store = open_store(data)?;
+        Ok(Target::Local(Box::new(App::new(
+            store,
+            Config::new(DEFAULT_LISTEN.parse()?, data.to_path_buf()),
+        ))))
+    }
+
+    /// Makes what was done in process durable.
+    pub(super) async fn close(&self) -> Result<()> {
+        if let Target::Local(app) = self {
+            app.store.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs one request on a target.
+pub(super) async fn admin_call_on(target: &Target, req: admin::Request) -> Result<admin::Response> {
+    match target {
+        #[cfg(unix)]
+        Target::Socket(data) => admin::send_to_server(data, &req)
+            .await
+            .context("calproxy serve stopped answering on its admin socket"),
+        #[cfg(not(unix))]
+        Target::Socket(_) => bail!("no admin socket on this platform"),
+        Target::Local(app) => Ok(admin::execute(app, req).await),
+    }
+}
+
 /// `traffic tail`: prints new exchanges every second while a server runs.
 pub(super) async fn tail(data: &Path) -> Result<()> {
     let mut after = 0;

@@ -1,7 +1,8 @@
 //! The command line (clap): `demo`, `serve`, `certs`, and every
 //! administrative command of `admin::Request` (`user add`, `connect`,
-//! `calendars`, `configure`, `sync`, `status`, `traffic …`, `probe`,
-//! `feed show|rotate`, `busy`, `admin add`).
+//! `calendars`, `configure`, `disconnect`, `sync`, `status`, `traffic …`,
+//! `probe`, `feed show|rotate`, `busy`, `admin add`). `sync` and `connect`
+//! show their progress on a terminal (`progress`).
 //!
 //! Builds a `Config`, opens the store and starts the server; fills in the
 //! passwords an admin command needs; holds no protocol logic.
@@ -9,12 +10,11 @@
 mod args;
 mod dispatch;
 mod process;
+mod progress;
 mod serve;
 
 pub use args::*;
 pub use process::{log_colour, prepare};
-
-use std::io::IsTerminal;
 
 use anyhow::{Context, Result};
 use sha2::Digest as _;
@@ -98,8 +98,8 @@ async fn admin_command(data: std::path::PathBuf, mut req: admin::Request) -> Res
         }
         *slot = admin::WirePassword::new(&password);
     }
-    if matches!(req, admin::Request::Sync(_)) && std::io::stderr().is_terminal() {
-        eprintln!("syncing…");
+    if matches!(req, admin::Request::Sync(_) | admin::Request::Connect(_)) {
+        return progress::run(&data, req).await;
     }
     run_admin(&data, req).await
 }

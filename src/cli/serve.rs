@@ -96,6 +96,7 @@ fn demo_banner(d: &Demo, base: &str) -> String {
     let password = demo::PASSWORD;
     format!(
         "calproxy demo is running against a simulated iCloud ({sim_url}).\n\n\
+         \x20 web console     {base}/   (open it in a browser; sign in as {u} / {password})\n\
          \x20 CalDAV server   {base}/dav/   (or {base}/.well-known/caldav)\n\
          \x20 user / password {u} / {password}\n\
          \x20 calendar home   {base}/dav/{t}/{u}/\n\
@@ -140,7 +141,10 @@ pub(super) async fn serve(
     let base = format!("{scheme}://{addr}");
     let banner = match &demo {
         Some(d) => demo_banner(d, &base),
-        None => format!("calproxy listening on {base}/dav/"),
+        None => format!(
+            "calproxy listening on {base}/dav/\n\
+             web console at {base}/ (sign in with a user's or an admin's calproxy password)"
+        ),
     };
     say(&mut std::io::stdout(), &banner);
     let shutdown = CancellationToken::new();

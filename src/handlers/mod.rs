@@ -4,7 +4,8 @@
 //! route (`route::Route`), the method and the body model (`dav::DavRequest`
 //! for DAV resources). [`dispatch`] is the one place that decides what runs
 //! for it: DAV methods on the root, homes, collections and objects, the
-//! feed, the debug HAR, the busy API, health and metrics. Handlers read and
+//! feed, the debug HAR, the busy API, health, metrics and the web console
+//! (`console`, which answers its own pages). Handlers read and
 //! write through `store`, ask `policy` and `ical`, read derived data from
 //! `views` and hand system events to `sync::Outbox`; they return a
 //! [`Reply`] (status, headers, bytes rendered by `dav` writers), never an
@@ -197,7 +198,8 @@ pub(crate) fn load(ctx: &Ctx<'_>, route: &Route) -> Result<Option<Resource>> {
         | Route::Health
         | Route::Metrics
         | Route::DebugHar
-        | Route::BusyApi(_) => Err(Error::NotFound),
+        | Route::BusyApi(_)
+        | Route::Console(_) => Err(Error::NotFound),
     }
 }
 

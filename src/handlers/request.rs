@@ -49,6 +49,8 @@ pub enum Request {
         /// The query string.
         query: Option<String>,
     },
+    /// A page of the web console (it signs people in itself).
+    Console(crate::console::Request),
     /// A DAV method on the root, a home, a collection or an object.
     Dav {
         /// Where.
@@ -65,6 +67,17 @@ pub fn needs(route: &Route, method: &Method) -> Access {
         return Access::Public;
     }
     route.access()
+}
+
+impl Request {
+    /// Records the peer's address where the request needs it (the
+    /// console's sign-in throttle counts wrong passwords per address).
+    pub fn with_peer(mut self, peer: std::net::IpAddr) -> Self {
+        if let Request::Console(c) = &mut self {
+            c.peer = Some(peer);
+        }
+        self
+    }
 }
 
 fn get_or_head(method: &Method) -> Result<()> {
@@ -102,6 +115,9 @@ pub fn parse(
                 query: query.map(str::to_string),
             }
         }
+        Route::Console(page) => Request::Console(crate::console::Request::new(
+            page, method, headers, query, body,
+        )),
         route @ (Route::Root | Route::Home(_) | Route::Collection(_) | Route::Object { .. }) => {
             Request::Dav {
                 request: dav::parse_request(method, headers, body)?,
@@ -186,6 +202,14 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
                 busy_api::get(ctx.app, ctx.principal, &owner, query.as_deref())
             })
             .await
+        }
+        Request::Console(req) => {
+            let a = crate::console::handle(app, req).await;
+            Ok(Reply {
+                status: a.status,
+                headers: a.headers,
+                body: a.body,
+            })
         }
         Request::Dav { route, request } => {
             if let DavRequest::Options = request {

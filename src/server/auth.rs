@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use super::hashing::Hasher;
 use super::throttle::{Key, Throttle};
+use crate::accounts::resolve_login;
 use crate::config::Limits;
 use crate::crypto::verify_password as verify;
-use crate::ids::{TenantId, UserId, UserRef};
+use crate::ids::{UserId, UserRef};
 use crate::metrics::Metrics;
 use crate::secret::Secret;
 use crate::store::Store;
@@ -120,33 +120,6 @@ pub fn bearer_matches(header: Option<&str>, want: &[u8; 32]) -> bool {
     scheme.eq_ignore_ascii_case("bearer") && bool::from(got.ct_eq(want))
 }
 
-/// Resolves a login name to (tenant, user).
-fn resolve_login(store: &Store, login: &str) -> Option<UserRef> {
-    let pair = login
-        .split_once('@')
-        .map(|(u, t)| (t, u))
-        .or_else(|| login.split_once('/'));
-    if let Some((t, u)) = pair {
-        let tenant = TenantId::new(t).ok()?;
-        let user = UserId::new(u).ok()?;
-        return Some(UserRef { tenant, user });
-    }
-    let user = UserId::new(login).ok()?;
-    let mut found = None;
-    for tenant in store.tenants().ok()? {
-        if store.user(&tenant, &user).ok()?.is_some() {
-            if found.is_some() {
-                return None; // ambiguous: the client must say user@tenant
-            }
-            found = Some(UserRef {
-                tenant,
-                user: user.clone(),
-            });
-        }
-    }
-    found
-}
-
 /// Why a sign-in did not succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Denied {
@@ -158,16 +131,12 @@ pub enum Denied {
     Throttled(Duration),
 }
 
-/// What a password check proved (shared by identical checks in flight).
-#[derive(Clone, Copy)]
-struct Proof(bool);
-
 /// The transport's sign-in machinery: the cache of verified headers, the
 /// bounded hashing pool and the failure throttle. Cheap to clone.
 #[derive(Clone)]
 pub struct Auth {
     cache: AuthCache,
-    hasher: Arc<Hasher<Proof>>,
+    hasher: Arc<crate::crypto::Hasher<bool>>,
     throttle: Arc<Throttle>,
     metrics: Arc<Metrics>,
 }
@@ -193,20 +162,22 @@ fn dummy_phc() -> &'static str {
 }
 
 impl Auth {
-    /// A cache, a hashing pool and a throttle sized by `limits`.
-    pub fn new(limits: &Limits, metrics: Arc<Metrics>) -> std::io::Result<Self> {
-        Ok(Self {
+    /// A cache and a throttle sized by `limits`, checking passwords on the
+    /// process's hashing pool (`App::hashes`, shared with the console).
+    pub fn new(
+        limits: &Limits,
+        metrics: Arc<Metrics>,
+        hasher: Arc<crate::crypto::Hasher<bool>>,
+    ) -> Self {
+        Self {
             cache: AuthCache::new(limits.auth_cache_ttl),
-            hasher: Arc::new(Hasher::start(
-                limits.max_concurrent_hashes,
-                limits.hash_queue,
-            )?),
+            hasher,
             throttle: Arc::new(Throttle::new(
                 limits.auth_free_failures,
                 limits.auth_backoff_max,
             )),
             metrics,
-        })
+        }
     }
 
     /// Verifies `password` against `phc` (or the dummy) on the pool;
@@ -220,7 +191,7 @@ impl Auth {
         count: bool,
     ) -> Result<(), Denied> {
         let metrics = self.metrics.clone();
-        let Proof(ok) = self
+        let ok = self
             .hasher
             .run(flight, move || {
                 let ok = match &phc {
@@ -231,7 +202,7 @@ impl Auth {
                     }
                 };
                 metrics.record_password_hash();
-                Proof(ok)
+                ok
             })
             .await
             .map_err(|b| Denied::Busy(b.retry_after))?;

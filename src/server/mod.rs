@@ -14,8 +14,6 @@ mod accept;
 pub mod auth;
 mod body;
 mod conn;
-mod hashing;
-mod memory;
 mod request;
 pub mod response;
 mod screen;
@@ -106,11 +104,11 @@ pub async fn run(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    memory::map_large_allocations();
+    crate::crypto::map_large_allocations();
     let cap = accept::connection_cap(app.config.limits.max_connections);
     let permits = Arc::new(Semaphore::new(cap));
     let transport = Transport {
-        auth: Auth::new(&app.config.limits, app.metrics.clone())?,
+        auth: Auth::new(&app.config.limits, app.metrics.clone(), app.hashes.clone()),
     };
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
@@ -151,7 +149,7 @@ pub async fn run(
             // (the accept loop holds one permit while it waits).
             let _trim = scopeguard(move || {
                 if open.available_permits() + 1 >= cap {
-                    memory::trim();
+                    crate::crypto::trim();
                 }
             });
             let _permit = permit;

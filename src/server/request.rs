@@ -46,7 +46,7 @@ pub(super) async fn serve(
     } else {
         Format::Dav
     };
-    let route = Route::parse(req.uri().path());
+    let route = Route::parse_request(req.uri().path(), &method);
     let stand_in = req
         .headers()
         .get(conn::REFUSAL_HEADER)
@@ -104,7 +104,8 @@ async fn caller(
 ) -> Result<Caller, Error> {
     let auth = &transport.auth;
     match access {
-        Access::Public => Ok(Caller::Anonymous),
+        // Public routes, and the console, which checks its session cookie itself.
+        Access::Public | Access::Session => Ok(Caller::Anonymous),
         Access::User => auth
             .user(&app.store, header, peer)
             .await
@@ -207,7 +208,8 @@ async fn answer(
             &parts.headers,
             parts.uri.query(),
             bytes,
-        )?;
+        )?
+        .with_peer(peer.ip());
         Ok(handlers::dispatch(app, &who, request).await?)
     };
     match timeout_at(deadline, handled).await {

@@ -185,6 +185,17 @@ impl Store {
         Ok(rec)
     }
 
+    /// Removes a connection with its remote calendars and their raw
+    /// objects (`calproxy disconnect`). Users' links and local copies are
+    /// the caller's to remove first.
+    pub fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
+        for (cal, _) in self.remote_calendars(id)? {
+            self.remove_remote_calendar(id, &cal)?;
+        }
+        self.connections.remove(id.as_str().as_bytes())?;
+        Ok(())
+    }
+
     /// Every connection.
     pub fn connections(&self) -> Result<Vec<(ConnectionId, ConnectionRecord)>> {
         let mut out = Vec::new();

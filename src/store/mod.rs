@@ -31,6 +31,8 @@
 //! | `views` | tenant ∅ user | [`ViewStamp`] |
 //! | `traffic` | id (BE) ‖ start ms (BE) | redacted exchange (JSON, owned by `traffic`) |
 //! | `admins` | admin name | argon2 PHC string |
+//! | `sessions` | SHA-256 of a console session id | [`SessionRecord`] |
+//! | `signin_failures` | `login:`name or `peer:`address | [`FailureRecord`] |
 //! | `meta` | `layout`, `derive_window` | layout version (see `migrate`); the window time answers cover |
 
 mod changes;
@@ -46,6 +48,7 @@ mod private;
 mod records;
 mod rows;
 mod sealed;
+mod sessions;
 mod traffic;
 
 pub use changes::Change;
@@ -62,6 +65,7 @@ pub use records::{
     Privacy, SealedToken, SourceVersion, TenantRecord, UserRecord, ViewStamp,
 };
 pub use sealed::Sealer;
+pub use sessions::{FailureRecord, SessionOwner, SessionRecord};
 pub use traffic::{StoredExchange, TrafficSize};
 
 /// The collection a key belongs to (defined in `ids`, used everywhere).

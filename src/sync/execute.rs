@@ -113,9 +113,13 @@ impl Engine {
         Ok(out)
     }
 
-    /// One sync of one connection.
+    /// One sync of one connection, its progress shown in [`Engine::progress`].
     pub async fn sync_connection(&self, conn: &ConnectionId) -> Result<SyncReport, Error> {
-        sync_connection(self, conn).await
+        self.progress.begin(conn);
+        let result = sync_connection(self, conn).await;
+        self.progress
+            .finish(conn, result.as_ref().err().map(super::FailureKind::of));
+        result
     }
 }
 
@@ -148,21 +152,27 @@ async fn sync_connection(engine: &Engine, conn: &ConnectionId) -> Result<SyncRep
         }
         Err(e) => return Err(e.into()),
     };
-    let calendars = engine.store_calendar_list(conn, &listed)?;
+    let calendars: Vec<ListedCalendar> = engine
+        .store_calendar_list(conn, &listed)?
+        .into_iter()
+        .filter(|c| {
+            c.record.kind == RemoteKind::Events
+                && plan::calendar_changed(
+                    c.remote_ctag.as_ref().map(CTag::as_str),
+                    c.record.synced_ctag.as_ref().map(CTag::as_str),
+                )
+        })
+        .collect();
+    engine.progress.update(conn, |p| {
+        p.listed = true;
+        p.calendars_total = calendars.len();
+    });
     for ListedCalendar {
         id,
         record: mut cal,
         remote_ctag,
     } in calendars
     {
-        if cal.kind != RemoteKind::Events
-            || !plan::calendar_changed(
-                remote_ctag.as_ref().map(CTag::as_str),
-                cal.synced_ctag.as_ref().map(CTag::as_str),
-            )
-        {
-            continue;
-        }
         report.calendars_synced += 1;
         let complete = sync_calendar(engine, conn, &id, &mut cal, &client, &mut report).await?;
         if complete {
@@ -172,6 +182,7 @@ async fn sync_connection(engine: &Engine, conn: &ConnectionId) -> Result<SyncRep
         }
         store.put_remote_calendar(conn, &id, &cal)?;
         materialize::reconcile_calendar(store, conn, &id)?;
+        engine.progress.update(conn, |p| p.calendars_done += 1);
     }
     store.update_connection(conn, |r| {
         r.last_sync = Some(chrono::Utc::now().timestamp());
@@ -244,6 +255,9 @@ async fn sync_calendar(
             )?;
             report.fetched += 1;
         }
+        engine
+            .progress
+            .update(conn, |p| p.events_fetched = report.fetched);
         if !missing.is_empty() {
             tracing::info!(calendar = %href, missing = missing.len(), "multiget left hrefs out; keeping the old sync token");
             complete = false;

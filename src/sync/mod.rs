@@ -14,10 +14,12 @@ pub mod execute;
 pub mod materialize;
 pub mod outbox;
 pub mod plan;
+pub mod progress;
 
 pub use clients::Clients;
 pub use execute::{ListedCalendar, SyncReport};
 pub use outbox::Outbox;
+pub use progress::{FailureKind, ProgressMap, SyncProgress};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -81,6 +83,7 @@ pub struct Engine {
     store: Store,
     clients: Clients,
     metrics: Arc<Metrics>,
+    progress: ProgressMap,
 }
 
 impl Engine {
@@ -90,7 +93,13 @@ impl Engine {
             store: store.clone(),
             clients: clients.clone(),
             metrics: metrics.clone(),
+            progress: ProgressMap::default(),
         }
+    }
+
+    /// The progress of running syncs (and how the last one of each connection ended).
+    pub fn progress(&self) -> &ProgressMap {
+        &self.progress
     }
 
     /// The upstream clients.

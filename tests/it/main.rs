@@ -52,3 +52,9 @@ mod issue12_cli;
 mod issue12_transport;
 // issue 12: signing in (hash memory, stampedes, throttling, equal work for unknown users, /metrics)
 mod issue12_auth;
+// issue 11: the web console's security over HTTP (CSRF, sessions, cookies, tenants, throttle, secrets)
+mod console_security;
+// issue 11: the web console in a real headless Chromium (selenium), pages checked by html5lib
+mod console_browser;
+// issue 11: disconnect, the typed overview queries and sync progress behind the console and the CLI
+mod console_admin;

@@ -1,6 +1,7 @@
 //! Shared test support: a running server (`env`) and a DAV client (`client`).
 
 pub mod client;
+pub mod console;
 pub mod env;
 pub mod icloud;
 pub mod ics;

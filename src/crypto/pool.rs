@@ -1,4 +1,6 @@
-//! Password hashing off the async workers, bounded (issue 12 #1).
+//! Password hashing off the async workers, bounded (issue 12 #1). One
+//! pool per process (in `state::App`), shared by Basic auth in the
+//! transport and the console's sign-in form.
 //!
 //! An argon2 verification holds ~19 MiB for ~20–50 ms. [`Hasher`] runs
 //! them on its own `max_concurrent_hashes` threads with at most
@@ -33,25 +35,47 @@ type Flight<R> = Arc<OnceCell<Result<R, Busy>>>;
 /// The bounded hashing pool with single flight, for results of type `R`.
 pub struct Hasher<R> {
     jobs: SyncSender<Job>,
+    /// The receiving end until the threads start (at the first check).
+    idle: Mutex<Option<Receiver<Job>>>,
+    threads: usize,
     flights: Mutex<HashMap<[u8; 32], Flight<R>>>,
 }
 
 impl<R: Clone + Send + 'static> Hasher<R> {
-    /// Starts `threads` hashing threads with `queue` places for waiting checks.
-    /// The threads end when the hasher is dropped.
-    pub fn start(threads: usize, queue: usize) -> std::io::Result<Self> {
+    /// A pool of `threads` hashing threads (started at the first check)
+    /// with `queue` places for waiting checks. The threads end when the
+    /// hasher is dropped.
+    pub fn new(threads: usize, queue: usize) -> Self {
         let (jobs, rx) = sync_channel::<Job>(queue);
-        let rx = Arc::new(Mutex::new(rx));
-        for i in 0..threads.max(1) {
-            let rx = rx.clone();
-            std::thread::Builder::new()
-                .name(format!("calproxy-hash-{i}"))
-                .spawn(move || worker(&rx))?;
-        }
-        Ok(Self {
+        Self {
             jobs,
+            idle: Mutex::new(Some(rx)),
+            threads: threads.max(1),
             flights: Mutex::default(),
-        })
+        }
+    }
+
+    /// Starts the threads if they have not started; `false` when none could.
+    fn ensure_started(&self) -> bool {
+        let Ok(mut idle) = self.idle.lock() else {
+            return false;
+        };
+        let Some(rx) = idle.take() else {
+            return true;
+        };
+        let rx = Arc::new(Mutex::new(rx));
+        let mut started = 0;
+        for i in 0..self.threads {
+            let rx = rx.clone();
+            match std::thread::Builder::new()
+                .name(format!("calproxy-hash-{i}"))
+                .spawn(move || worker(&rx))
+            {
+                Ok(_) => started += 1,
+                Err(e) => tracing::error!(error = %e, "cannot start a password hashing thread"),
+            }
+        }
+        started > 0
     }
 
     /// Runs `check` on the pool, unless a check with the same `key` is in
@@ -78,6 +102,9 @@ impl<R: Clone + Send + 'static> Hasher<R> {
         let busy = Busy {
             retry_after: RETRY_AFTER,
         };
+        if !self.ensure_started() {
+            return Err(busy);
+        }
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move || {
             let r = check();
@@ -112,7 +139,7 @@ mod tests {
     #[tokio::test]
     async fn identical_checks_share_one_run_and_a_full_queue_is_busy() {
         let runs = Arc::new(AtomicUsize::new(0));
-        let hasher = Arc::new(Hasher::<u32>::start(1, 1).unwrap());
+        let hasher = Arc::new(Hasher::<u32>::new(1, 1));
         let (release, gate) = std::sync::mpsc::channel::<()>();
         let gate = Arc::new(Mutex::new(gate));
         let mut tasks = Vec::new();

@@ -1,6 +1,13 @@
 //! Process-wide cryptography: the rustls crypto provider (ring) and local
-//! password hashing (argon2id, PHC strings). Pure functions; used by the
-//! transport, the upstream client and provisioning alike.
+//! password hashing (argon2id, PHC strings), with the bounded pool that
+//! runs the checks (`pool`) and gives their memory back (`memory`). Used
+//! by the transport, the console, the upstream client and provisioning.
+
+mod memory;
+mod pool;
+
+pub use memory::{map_large_allocations, trim};
+pub use pool::{Busy, Hasher};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;

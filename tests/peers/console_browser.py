@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""The web console (issue 11) in a real headless Chromium, driven by selenium.
+
+Called by tests/it/console_browser.rs with a running calproxy (and the
+simulated iCloud behind it). One scenario per run:
+
+  sign_in         sign in, visit every panel
+  add_connection  a wrong app-specific password shows the advice; the right one lists calendars
+  configure       primary, two conflict calendars and a conflict user
+  availability    a busy block in the week view and its "why busy" sources, by mouse and keyboard
+  feed            create and rotate the feed; the old URL answers 404
+  traffic         (admin) live rows, one exchange in full, the HAR download
+
+Every page visited is fetched again as raw HTML and parsed by html5lib in
+strict mode (any parse error fails), and the browser's console log must
+hold no error. Each scenario saves a screenshot. Prints "RESULT {json}"
+lines for the Rust side and "ALL OK" at the end.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import html5lib
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = "/usr/bin/chromium"
+DRIVER = "/usr/bin/chromedriver"
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", flush=True)
+    sys.exit(1)
+
+
+class Console:
+    def __init__(self, base, shots, downloads, profile):
+        for path, pkg in ((CHROMIUM, "chromium"), (DRIVER, "chromium-driver")):
+            if not os.path.exists(path):
+                fail(f"{path} is missing: install the Debian package {pkg} (.ci/setup-peers does)")
+        self.base = base.rstrip("/")
+        self.shots = shots
+        self.downloads = downloads
+        opts = webdriver.ChromeOptions()
+        opts.binary_location = CHROMIUM
+        for arg in (
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={profile}",
+            "--window-size=1280,1100",
+        ):
+            opts.add_argument(arg)
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        opts.add_experimental_option(
+            "prefs",
+            {
+                "download.default_directory": downloads,
+                "download.prompt_for_download": False,
+                "safebrowsing.enabled": False,
+            },
+        )
+        self.d = webdriver.Chrome(service=Service(DRIVER), options=opts)
+        self.d.set_page_load_timeout(60)
+        self.d.execute_cdp_cmd(
+            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads}
+        )
+        self.errors = []
+        self.checked = 0
+
+    def quit(self):
+        self.d.quit()
+
+    # ---- checks every page gets ----
+
+    def cookie_header(self):
+        return "; ".join(f"{c['name']}={c['value']}" for c in self.d.get_cookies())
+
+    def raw(self, url):
+        req = urllib.request.Request(url, headers={"Cookie": self.cookie_header()})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers, r.read().decode("utf-8")
+
+    def validate(self, url=None):
+        """The page's raw HTML parses without a single html5lib error."""
+        url = url or self.d.current_url
+        status, headers, text = self.raw(url)
+        if "text/html" not in headers.get("Content-Type", ""):
+            fail(f"{url} is not HTML: {headers.get('Content-Type')}")
+        parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+        try:
+            parser.parse(text)
+        except Exception as e:  # html5lib raises ParseError with the position
+            fail(f"{url} is not valid HTML: {e!r}\n{text[:2000]}")
+        self.checked += 1
+        self.logs()
+
+    def logs(self):
+        for entry in self.d.get_log("browser"):
+            if entry.get("level") == "SEVERE":
+                self.errors.append(entry.get("message", ""))
+
+    def no_console_errors(self):
+        self.logs()
+        if self.errors:
+            fail("browser console errors:\n" + "\n".join(self.errors))
+
+    def shot(self, name):
+        os.makedirs(self.shots, exist_ok=True)
+        path = os.path.join(self.shots, f"{name}.png")
+        height = self.d.execute_script("return document.documentElement.scrollHeight")
+        self.d.set_window_size(1280, max(900, min(int(height) + 40, 4000)))
+        self.d.execute_script("window.scrollTo(0, 0)")
+        self.d.save_screenshot(path)
+        print(f"screenshot {path}", flush=True)
+
+    def viewport_shot(self, name, width, height):
+        """A screenshot of the top of the page at a fixed size (the README's)."""
+        self.d.set_window_size(width, height)
+        self.d.execute_script("window.scrollTo(0, 0)")
+        path = os.path.join(self.shots, f"{name}.png")
+        self.d.save_screenshot(path)
+        print(f"screenshot {path}", flush=True)
+
+    # ---- navigation ----
+
+    def go(self, path):
+        self.d.get(self.base + path)
+        self.validate()
+
+    def wait_for(self, by, what, timeout=20):
+        try:
+            return WebDriverWait(self.d, timeout).until(EC.presence_of_element_located((by, what)))
+        except TimeoutException:
+            fail(f"waited {timeout}s for {what} on {self.d.current_url}:\n{self.d.page_source[:3000]}")
+
+    def text(self):
+        return self.d.find_element(By.TAG_NAME, "body").text
+
+    def expect_text(self, *needles):
+        body = self.text()
+        for n in needles:
+            if n not in body:
+                fail(f"{n!r} not on {self.d.current_url}:\n{body[:3000]}")
+
+    def submit_form(self, button_xpath):
+        old = self.d.find_element(By.TAG_NAME, "html")
+        self.d.find_element(By.XPATH, button_xpath).click()
+
+        def replaced(_):
+            try:
+                old.is_enabled()
+                return False
+            except WebDriverException:  # stale, or no longer in the document
+                return True
+
+        WebDriverWait(self.d, 60).until(replaced)
+        self.wait_for(By.TAG_NAME, "main")
+        self.logs()
+
+    def sign_in(self, login, password):
+        self.go("/signin")
+        self.d.find_element(By.ID, "login").send_keys(login)
+        self.d.find_element(By.ID, "password").send_keys(password)
+        self.submit_form("//button[@type='submit']")
+        if not self.d.current_url.endswith("/connections"):
+            fail(f"sign-in as {login} ended at {self.d.current_url}:\n{self.text()}")
+        self.validate()
+
+
+def scenario_sign_in(c, a):
+    c.sign_in(a.login, a.password)
+    c.expect_text("Connections", "+ Add connection", a.login_shown)
+    tz = c.d.find_element(By.CSS_SELECTOR, ".signout .tz").text
+    if not tz:
+        fail("no time zone shown")
+    for path in ("/calendars", "/availability", "/status", "/connections/new"):
+        c.go(path)
+    c.go("/connections")
+    c.shot("sign_in")
+    print("RESULT " + json.dumps({"tz": tz}), flush=True)
+
+
+def scenario_add_connection(c, a):
+    c.sign_in(a.login, a.password)
+    c.d.find_element(By.LINK_TEXT, "+ Add connection").click()
+    c.wait_for(By.ID, "apple_id")
+    c.validate()
+    c.d.find_element(By.ID, "apple_id").send_keys(a.apple_id)
+    c.d.find_element(By.ID, "password").send_keys("wxyz-wxyz-wxyz-wxyz")
+    c.d.find_element(By.ID, "upstream").send_keys(a.sim)
+    c.submit_form("//button[normalize-space()='Connect']")
+    c.expect_text("app-specific password", "two-factor authentication")
+    if c.d.find_element(By.ID, "password").get_attribute("value"):
+        fail("the password field was filled in again")
+    if "wxyz-wxyz-wxyz-wxyz" in c.d.page_source:
+        fail("the wrong password was echoed")
+    if c.d.find_element(By.ID, "apple_id").get_attribute("value") != a.apple_id:
+        fail("the Apple ID was not kept")
+    c.shot("add_connection_wrong_password")
+    c.d.find_element(By.ID, "password").send_keys(a.app_password)
+    c.submit_form("//button[normalize-space()='Connect']")
+    c.expect_text("Connected", a.apple_id, "Home", "Work", "Calendars found")
+    refused = c.d.find_elements(By.CSS_SELECTOR, "tr.refused")
+    if len(refused) < 2:
+        fail("subscribed calendars and reminder lists are not shown greyed")
+    if "webcal" not in " ".join(r.text for r in refused):
+        fail("no R6 reason on the greyed rows")
+    if a.app_password in c.d.page_source:
+        fail("the app-specific password is in the page")
+    c.go("/connections")
+    c.shot("add_connection")
+
+
+def choose(c, xpath):
+    box = c.d.find_element(By.XPATH, xpath)
+    if not box.is_selected():
+        box.click()
+
+
+def scenario_configure(c, a):
+    c.sign_in(a.login, a.password)
+    c.d.find_element(By.LINK_TEXT, "Calendars").click()
+    c.wait_for(By.LINK_TEXT, "Edit primary calendar").click()
+    c.wait_for(By.ID, "edit")
+    c.validate()
+    choose(c, "//input[@name='primary' and @value='icloud/home']")
+    c.submit_form("//button[normalize-space()='Save']")
+    c.expect_text("New events created here go to iCloud “Home”.")
+    c.d.find_element(By.LINK_TEXT, "Edit conflict calendars").click()
+    c.wait_for(By.ID, "edit")
+    c.validate()
+    for value in a.conflicts.split(","):
+        choose(c, f"//input[@name='conflict' and @value='{value}']")
+    choose(c, f"//input[@name='conflict_user' and @value='{a.member}']")
+    c.submit_form("//button[normalize-space()='Save']")
+    c.expect_text(
+        "Busy time in “Work” blocks your availability.",
+        "Busy time in “Family” blocks your availability.",
+        f"Busy time of team member {a.member} blocks your availability.",
+    )
+    # `configure`'s own validation: the primary cannot also be a conflict calendar.
+    c.d.find_element(By.LINK_TEXT, "Edit conflict calendars").click()
+    c.wait_for(By.ID, "edit")
+    choose(c, "//input[@name='conflict' and @value='icloud/home']")
+    c.submit_form("//button[normalize-space()='Save']")
+    c.expect_text("invalid selection")
+    c.go("/calendars")
+    c.shot("configure")
+
+
+def scenario_availability(c, a):
+    c.sign_in(a.login, a.password)
+    c.go(f"/availability?week={a.week}")
+    blocks = c.d.find_elements(By.CSS_SELECTOR, "a.block")
+    if not blocks:
+        fail(f"no busy block in the week of {a.week}")
+    kinds = {b.get_attribute("class") for b in blocks}
+    blocks[0].click()
+    why = c.wait_for(By.ID, "why")
+    c.validate()
+    items = why.find_elements(By.TAG_NAME, "li")
+    if not items:
+        fail("why busy lists no source")
+    sources = [i.text for i in items]
+    c.shot("availability")
+    c.viewport_shot("console", 1280, 1500)
+    # The same by keyboard: Tab to a block, Enter opens its sources.
+    c.go(f"/availability?week={a.week}")
+    body = c.d.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    for _ in range(80):
+        el = c.d.switch_to.active_element
+        if "block" in (el.get_attribute("class") or ""):
+            break
+        el.send_keys(Keys.TAB)
+    else:
+        fail("no busy block can be reached with Tab")
+    c.d.switch_to.active_element.send_keys(Keys.ENTER)
+    c.wait_for(By.ID, "why")
+    if c.d.switch_to.active_element.get_attribute("id") != "why":
+        fail("the why-busy panel did not take the focus")
+    c.d.find_element(By.LINK_TEXT, "Next week →").click()
+    c.wait_for(By.CSS_SELECTOR, ".week")
+    c.validate()
+    print("RESULT " + json.dumps({"sources": sources, "kinds": sorted(kinds)}), flush=True)
+
+
+def status_of(url):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def scenario_feed(c, a):
+    c.sign_in(a.login, a.password)
+    c.go("/availability")
+    c.submit_form("//button[normalize-space()='Create feed URL']")
+    old = c.wait_for(By.ID, "feed-url").get_attribute("value")
+    if status_of(old) != 200:
+        fail(f"the new feed URL does not answer: {old}")
+    c.d.find_element(By.XPATH, "//button[@data-copy='feed-url']").click()
+    c.submit_form("//button[normalize-space()='Rotate']")
+    c.expect_text("the old one no longer works")
+    new = c.wait_for(By.ID, "feed-url").get_attribute("value")
+    if new == old:
+        fail("rotate kept the URL")
+    if status_of(old) != 404:
+        fail(f"the old feed URL still answers: {status_of(old)}")
+    if status_of(new) != 200:
+        fail("the rotated feed URL does not answer")
+    c.validate(c.base + "/availability")
+    c.shot("feed")
+    print("RESULT " + json.dumps({"old": old, "new": new}), flush=True)
+
+
+def scenario_traffic(c, a):
+    c.sign_in(a.login, a.password)
+    c.d.find_element(By.LINK_TEXT, "Traffic").click()
+    c.wait_for(By.CSS_SELECTOR, "table.traffic")
+    c.validate()
+    before = len(c.d.find_elements(By.CSS_SELECTOR, "table.traffic tbody tr"))
+    if before == 0:
+        fail("no recorded exchanges listed")
+    # The Rust side syncs now; new rows appear without a reload.
+    print("READY", flush=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if len(c.d.find_elements(By.CSS_SELECTOR, "table.traffic tbody tr")) > before:
+            break
+        time.sleep(0.5)
+    else:
+        fail("no live update of the traffic table")
+    c.shot("traffic")
+    link = c.d.find_element(By.CSS_SELECTOR, "table.traffic tbody tr td a")
+    link.click()
+    c.wait_for(By.ID, "resp-h")
+    c.validate()
+    c.expect_text("Request", "Response")
+    if not c.d.find_elements(By.CSS_SELECTOR, "pre.body"):
+        fail("no pretty-printed body on the exchange page")
+    c.shot("traffic_entry")
+    c.d.find_element(By.LINK_TEXT, "← All exchanges").click()
+    c.wait_for(By.LINK_TEXT, "Download HAR").click()
+    deadline = time.time() + 30
+    path = None
+    while time.time() < deadline and path is None:
+        done = [f for f in os.listdir(c.downloads) if f.endswith(".har")]
+        if done:
+            path = os.path.join(c.downloads, done[0])
+        else:
+            time.sleep(0.3)
+    if path is None:
+        fail(f"no HAR downloaded into {c.downloads}: {os.listdir(c.downloads)}")
+    print("RESULT " + json.dumps({"har": path, "rows_before": before}), flush=True)
+
+
+SCENARIOS = {
+    "sign_in": scenario_sign_in,
+    "add_connection": scenario_add_connection,
+    "configure": scenario_configure,
+    "availability": scenario_availability,
+    "feed": scenario_feed,
+    "traffic": scenario_traffic,
+}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--base", required=True)
+    p.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
+    p.add_argument("--screens", required=True)
+    p.add_argument("--downloads", required=True)
+    p.add_argument("--profile", required=True)
+    p.add_argument("--login", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--login-shown", default="")
+    p.add_argument("--sim", default="")
+    p.add_argument("--apple-id", default="")
+    p.add_argument("--app-password", default="")
+    p.add_argument("--conflicts", default="")
+    p.add_argument("--member", default="")
+    p.add_argument("--week", default="")
+    a = p.parse_args()
+    c = Console(a.base, a.screens, a.downloads, a.profile)
+    try:
+        SCENARIOS[a.scenario](c, a)
+        c.no_console_errors()
+        if c.checked == 0:
+            fail("no page was checked")
+        print(f"checked {c.checked} pages", flush=True)
+    finally:
+        c.quit()
+    print("ALL OK", flush=True)
+
+
+if __name__ == "__main__":
+    main()
