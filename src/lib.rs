@@ -14,9 +14,9 @@
 //! demo       admin sim state store accounts ical ids secret
 //! admin      state views sync traffic upstream store accounts policy route ical crypto ids secret
 //! server     handlers state store accounts route dav crypto ids secret config metrics
-//! handlers   console state views sync traffic store policy route dav ical ids config metrics
+//! handlers   console state views sync traffic store policy route dav ical jobs ids config metrics
 //! console    admin state views sync traffic store accounts route crypto ical ids secret config
-//! state      views sync store ical crypto config metrics
+//! state      views sync store ical crypto jobs config metrics
 //! views      sync store ical ids config metrics
 //! sync       traffic upstream store policy ical ids secret config metrics
 //! traffic    upstream store dav ids config metrics
@@ -29,6 +29,7 @@
 //! dav        ids
 //! ical       ids
 //! crypto     secret
+//! jobs       ids
 //! metrics
 //! config
 //! ids
@@ -54,6 +55,8 @@
 //! - `policy`: R1–R10 as pure functions. `store`: sled behind a typed API,
 //!   the only code that knows key layouts. `dav`, `ical`: pure protocol and
 //!   format layers. `ids`, `secret`, `crypto`, `config`, `metrics`: leaves.
+//!   `jobs`: admission of request work to the blocking pool (a total and a
+//!   per-user share).
 //!
 //! Three edges are narrower than they look: `views`→`sync` is
 //! `sync::plan::backoff` only (one retry rule for everything),
@@ -105,6 +108,7 @@ pub mod demo;
 pub mod handlers;
 pub mod ical;
 pub mod ids;
+pub mod jobs;
 pub mod metrics;
 pub mod policy;
 pub mod route;

@@ -44,6 +44,9 @@ pub struct Gauges {
     pub traffic_entries: u64,
     /// Derived views waiting for a retry after a failed refresh.
     pub views_stale: u64,
+    /// Objects expanded into stored time answers since the process started
+    /// (writes, window moves, settings changes; never reads or restarts).
+    pub object_expansions: u64,
 }
 
 fn escape(v: &str) -> String {
@@ -222,6 +225,13 @@ impl Metrics {
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP calproxy_object_expansions_total Objects expanded into stored time answers (writes, window moves, settings changes; reads never expand).\n\
+             # TYPE calproxy_object_expansions_total counter\n\
+             calproxy_object_expansions_total {}",
+            g.object_expansions
+        );
         out
     }
 }

@@ -30,6 +30,7 @@ pub(super) fn metrics(app: &App) -> Reply {
         store_bytes: app.store.size_on_disk().unwrap_or(0),
         traffic_entries: app.store.traffic_size().entries,
         views_stale: app.views.status().stale.len() as u64,
+        object_expansions: app.store.derivations(),
     };
     Reply::with_type(
         StatusCode::OK,

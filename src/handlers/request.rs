@@ -127,14 +127,20 @@ pub fn parse(
     })
 }
 
-/// [`blocking`] with the request's context.
+/// [`blocking`] with the request's context, admitted within the
+/// principal's share of the pool (`jobs`).
 async fn as_user<T: Send + 'static>(
     app: &App,
     principal: &UserRef,
     f: impl FnOnce(&Ctx<'_>) -> Result<T> + Send + 'static,
 ) -> Result<T> {
+    let permit = app
+        .jobs
+        .admit(Some(principal))
+        .await
+        .ok_or(Error::Unavailable)?;
     let principal = principal.clone();
-    blocking(app, move |app| {
+    run_blocking(app, permit, move |app| {
         f(&Ctx {
             app,
             principal: &principal,
@@ -146,17 +152,21 @@ async fn as_user<T: Send + 'static>(
 /// Runs the synchronous part of a request (store reads and writes,
 /// parsing, expansion) on the blocking pool, so no request holds an async
 /// worker thread: a slow one delays no other. At most
-/// `limits.blocking_jobs` run at once; the rest wait their turn.
+/// `limits.blocking_jobs` run at once, a quarter of them per user
+/// (`jobs::Jobs`); the rest wait their turn.
 pub(crate) async fn blocking<T: Send + 'static>(
     app: &App,
     f: impl FnOnce(&App) -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    let permit = app
-        .blocking
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| Error::Unavailable)?;
+    let permit = app.jobs.admit(None).await.ok_or(Error::Unavailable)?;
+    run_blocking(app, permit, f).await
+}
+
+async fn run_blocking<T: Send + 'static>(
+    app: &App,
+    permit: crate::jobs::Permit,
+    f: impl FnOnce(&App) -> Result<T> + Send + 'static,
+) -> Result<T> {
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;

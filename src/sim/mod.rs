@@ -136,6 +136,8 @@ struct Shared {
     account: Mutex<Account>,
     faults: Faults,
     requests: Mutex<Vec<SeenRequest>>,
+    /// Requests received and not answered yet: (method, path).
+    arrived: Mutex<Vec<(String, String)>>,
     front: SocketAddr,
     partition: SocketAddr,
 }
@@ -146,6 +148,9 @@ impl Shared {
     }
     fn log(&self) -> std::sync::MutexGuard<'_, Vec<SeenRequest>> {
         self.requests.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<(String, String)>> {
+        self.arrived.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -175,6 +180,7 @@ pub async fn start(cfg: SimConfig, shutdown: CancellationToken) -> std::io::Resu
         account: Mutex::new(account),
         faults: Faults::default(),
         requests: Mutex::new(Vec::new()),
+        arrived: Mutex::new(Vec::new()),
         front: front.local_addr()?,
         partition: partition.local_addr()?,
     });
@@ -256,8 +262,16 @@ async fn serve(
         Err(_) => None,
     };
     let delay = shared.faults.current_delay();
+    let arrival = (method.clone(), path.clone());
+    shared.pending().push(arrival.clone());
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
+    }
+    {
+        let mut pending = shared.pending();
+        if let Some(i) = pending.iter().position(|a| *a == arrival) {
+            pending.remove(i);
+        }
     }
     let mut seen = SeenRequest {
         method: method.clone(),
@@ -352,6 +366,12 @@ impl SimHandle {
     /// Every request seen, in order.
     pub fn requests(&self) -> Vec<SeenRequest> {
         self.shared.log().clone()
+    }
+
+    /// Requests received and not answered yet (held by a delay fault), as
+    /// (method, path): tests wait on it instead of sleeping.
+    pub fn pending_requests(&self) -> Vec<(String, String)> {
+        self.shared.pending().clone()
     }
 
     /// How many requests were seen.

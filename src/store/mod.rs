@@ -33,7 +33,7 @@
 //! | `admins` | admin name | argon2 PHC string |
 //! | `sessions` | SHA-256 of a console session id | [`SessionRecord`] |
 //! | `signin_failures` | `login:`name or `peer:`address | [`FailureRecord`] |
-//! | `meta` | `layout`, `derive_window` | layout version (see `migrate`); the window time answers cover |
+//! | `meta` | `layout`, `derive_window`, `derive_window_pending` | layout version (see `migrate`); the window time answers cover; a window move not finished yet |
 
 mod changes;
 mod codec;

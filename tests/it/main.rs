@@ -40,6 +40,8 @@ mod peers_server_tester;
 mod peers_tsdav;
 // R4/R9 availability: oracle property test, availability/, free-busy, feed + token CLI, why-busy, cache, peers
 mod r4_r9_availability;
+// issue 10 and 12 #3: stored time answers, restarts, fair and bounded expansion
+mod read_path;
 // issue 9: derived views have one owner (R7 conflict users, R8 shared connections, failures)
 mod derived_views;
 // issue 9: the write path under concurrency (sync vs outbox, fresh-store creates, two pushers)
