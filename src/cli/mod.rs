@@ -25,7 +25,7 @@ use crate::server::tls;
 use crate::state::App;
 use crate::{sync, upstream};
 
-use dispatch::{open_store, read_password, run_admin, tail};
+use dispatch::{open_store_with, read_password, run_admin, tail};
 use serve::{run_demo, serve};
 
 /// Runs a parsed command line.
@@ -59,7 +59,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             config.metrics.token_sha256 = metrics_token
                 .filter(|t| !t.is_empty())
                 .map(|t| sha2::Sha256::digest(t.as_bytes()).into());
-            let store = open_store(&data)?;
+            let store = open_store_with(&data, &crate::config::StoreOptions::of(&config))?;
             let app = App::new(store, config);
             let engine = sync::EngineConfig {
                 interval: std::time::Duration::from_secs(sync_interval.max(1)),

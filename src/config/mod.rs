@@ -93,6 +93,16 @@ pub struct StoreOptions {
     pub window: AvailabilityWindow,
 }
 
+impl StoreOptions {
+    /// The options a configuration asks for.
+    pub fn of(config: &Config) -> Self {
+        Self {
+            cache_bytes: config.limits.store_cache_bytes as u64,
+            window: config.availability.clone(),
+        }
+    }
+}
+
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
