@@ -14,7 +14,8 @@
 //! expanded again. Unknown or expired tokens, a moved window (weekly, see
 //! `views::cache_window`) or other settings rebuild the collection. The
 //! token is read *before* the objects, so a concurrent write is at worst
-//! applied twice, never lost. Nothing here knows key layouts: it uses
+//! applied twice, never lost. No lock is held across a store read or an
+//! expansion (see [`BusyCache`]). Nothing here knows key layouts: it uses
 //! `Store`'s typed API only. Owned by `views`.
 
 use std::collections::HashMap;
@@ -38,6 +39,16 @@ pub(crate) struct CollectionEntry {
     pub merged: Arc<Vec<BusyInterval>>,
 }
 
+impl CollectionEntry {
+    fn current(&self, token: &SyncToken, settings: &Settings, window: TimeRange) -> bool {
+        self.token == *token && self.settings == *settings && self.window == window
+    }
+}
+
+/// A collection's slot: its entry once filled. Locked only to read or
+/// install in-memory state, never across a store read or an expansion.
+type Slot = Arc<Mutex<Option<CollectionEntry>>>;
+
 struct UserEntry {
     states: Vec<(CollectionKey, SyncToken)>,
     window: TimeRange,
@@ -59,12 +70,18 @@ pub struct CacheStats {
 
 #[derive(Default)]
 struct Inner {
-    collections: HashMap<CollectionKey, CollectionEntry>,
+    collections: HashMap<CollectionKey, Slot>,
     users: HashMap<UserRef, UserEntry>,
     stats: CacheStats,
 }
 
 /// In-memory busy-interval cache, shared by all requests (in `App`).
+///
+/// Locking: the map lock is held only to find a slot or a user entry, a
+/// slot's lock only to read or install in-memory state; store reads and
+/// expansion happen with no lock held, so a slow collection delays no
+/// other request. Two requests may compute the same update at once; the
+/// second to finish finds the entry current and drops its copy.
 #[derive(Default)]
 pub struct BusyCache {
     inner: Mutex<Inner>,
@@ -74,6 +91,12 @@ impl std::fmt::Debug for BusyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("BusyCache")
     }
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding a lock leaves consistent state (entries are
+    // replaced or updated whole), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Busy intervals of one object's bytes in a window, merged. An expansion
@@ -132,9 +155,7 @@ fn merged_of(objects: &HashMap<ObjectName, Vec<BusyInterval>>) -> Vec<BusyInterv
 
 impl BusyCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves a consistent map (entries are
-        // replaced whole), so a poisoned lock is still usable.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        locked(&self.inner)
     }
 
     /// Counters so far.
@@ -149,6 +170,18 @@ impl BusyCache {
         g.users.clear();
     }
 
+    fn slot(&self, key: &CollectionKey) -> Slot {
+        self.lock()
+            .collections
+            .entry(key.clone())
+            .or_default()
+            .clone()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut CacheStats)) {
+        f(&mut self.lock().stats);
+    }
+
     /// The merged busy time of one collection over `window`, up to date.
     pub(crate) fn collection(
         &self,
@@ -158,15 +191,13 @@ impl BusyCache {
         settings: &Settings,
         window: TimeRange,
     ) -> store::Result<Arc<Vec<BusyInterval>>> {
-        let mut g = self.lock();
-        Self::refresh_collection(&mut g, store, key, rec, settings, window)?;
-        Ok(g.collections
-            .get(key)
-            .map(|e| e.merged.clone())
+        Ok(self
+            .with_collection(store, key, rec, settings, window, |e| e.merged.clone())?
             .unwrap_or_default())
     }
 
-    /// Runs `f` over an up-to-date entry of a collection.
+    /// Runs `f` over an up-to-date entry of a collection (under its slot's
+    /// lock: `f` should only read memory).
     pub(crate) fn with_collection<T>(
         &self,
         store: &Store,
@@ -176,13 +207,18 @@ impl BusyCache {
         window: TimeRange,
         f: impl FnOnce(&CollectionEntry) -> T,
     ) -> store::Result<Option<T>> {
-        let mut g = self.lock();
-        Self::refresh_collection(&mut g, store, key, rec, settings, window)?;
-        Ok(g.collections.get(key).map(f))
+        let slot = self.slot(key);
+        self.refresh_collection(&slot, store, key, rec, settings, window)?;
+        let g = locked(&slot);
+        Ok(g.as_ref().map(f))
     }
 
+    /// Brings a slot up to date: from the change log when it holds an
+    /// entry for these settings and window, else rebuilt from the stored
+    /// answers. The work is done without a lock and installed after.
     fn refresh_collection(
-        g: &mut Inner,
+        &self,
+        slot: &Slot,
         store: &Store,
         key: &CollectionKey,
         rec: &CollectionRecord,
@@ -190,35 +226,46 @@ impl BusyCache {
         window: TimeRange,
     ) -> store::Result<()> {
         let token = Store::sync_token(rec);
-        let Inner {
-            collections, stats, ..
-        } = g;
-        if let Some(e) = collections.get_mut(key) {
-            if e.token == token && e.settings == *settings && e.window == window {
-                return Ok(());
+        let base = {
+            let g = locked(slot);
+            match g.as_ref() {
+                Some(e) if e.current(&token, settings, window) => return Ok(()),
+                Some(e) if e.settings == *settings && e.window == window => Some(e.token.clone()),
+                _ => None,
             }
-            if e.settings == *settings && e.window == window {
-                if let Ok(delta) = store.changes_since(key, Some(&e.token)) {
+        };
+        let mut stats = CacheStats::default();
+        if let Some(base) = base {
+            if let Ok(delta) = store.changes_since(key, Some(&base)) {
+                let mut changed = Vec::with_capacity(delta.changed.len());
+                for name in delta.changed {
+                    let v = stored_busy(store, key, &name, window, settings, &mut stats)?;
+                    changed.push((name, v));
+                }
+                let mut g = locked(slot);
+                if let Some(e) = g.as_mut().filter(|e| e.token == base) {
                     for name in delta.deleted {
                         e.objects.remove(&name);
                     }
-                    for name in delta.changed {
-                        match stored_busy(store, key, &name, window, settings, stats)? {
-                            Some(v) => {
-                                e.objects.insert(name, v);
-                            }
-                            None => {
-                                e.objects.remove(&name);
-                            }
-                        }
+                    for (name, v) in changed {
+                        match v {
+                            Some(v) => e.objects.insert(name, v),
+                            None => e.objects.remove(&name),
+                        };
                     }
                     // The delta's token may be newer than `rec`: keep the
                     // newer one (what the objects now reflect).
                     e.token = delta.token.unwrap_or(token);
                     e.merged = Arc::new(merged_of(&e.objects));
                     stats.incremental += 1;
-                    return Ok(());
                 }
+                // Else someone else moved the entry meanwhile: theirs stands.
+                drop(g);
+                self.count(|s| {
+                    s.expanded += stats.expanded;
+                    s.incremental += stats.incremental;
+                });
+                return Ok(());
             }
         }
         // Full rebuild from the stored time answers (one scan, nothing
@@ -230,25 +277,33 @@ impl BusyCache {
             let v = if d.window == w && d.settings == fp {
                 d.busy_in(window)
             } else {
-                match stored_busy(store, key, &name, window, settings, stats)? {
+                match stored_busy(store, key, &name, window, settings, &mut stats)? {
                     Some(v) => v,
                     None => continue,
                 }
             };
             objects.insert(name, v);
         }
-        stats.rebuilds += 1;
         let merged = Arc::new(merged_of(&objects));
-        collections.insert(
-            key.clone(),
-            CollectionEntry {
-                token,
-                settings: settings.clone(),
-                window,
-                objects,
-                merged,
-            },
-        );
+        {
+            let mut g = locked(slot);
+            let newer = g
+                .as_ref()
+                .is_some_and(|e| e.current(&token, settings, window));
+            if !newer {
+                *g = Some(CollectionEntry {
+                    token,
+                    settings: settings.clone(),
+                    window,
+                    objects,
+                    merged,
+                });
+            }
+        }
+        self.count(|s| {
+            s.expanded += stats.expanded;
+            s.rebuilds += 1;
+        });
         Ok(())
     }
 
@@ -260,34 +315,38 @@ impl BusyCache {
         sources: &[super::deps::Source],
         window: TimeRange,
     ) -> store::Result<Arc<Vec<BusyInterval>>> {
-        let mut g = self.lock();
         let states: Vec<(CollectionKey, SyncToken)> = sources
             .iter()
             .map(|s| (s.key.clone(), Store::sync_token(&s.record)))
             .collect();
-        let ukey = who.clone();
-        let settings_same = sources.iter().all(|s| {
-            g.collections
-                .get(&s.key)
+        let slots: Vec<Slot> = sources.iter().map(|s| self.slot(&s.key)).collect();
+        let settings_same = sources.iter().zip(&slots).all(|(s, slot)| {
+            locked(slot)
+                .as_ref()
                 .is_some_and(|e| e.settings == s.settings && e.window == window)
         });
-        if let Some(u) = g.users.get(&ukey) {
-            if settings_same && u.states == states && u.window == window {
-                let m = u.merged.clone();
+        {
+            let mut g = self.lock();
+            let hit = g
+                .users
+                .get(who)
+                .filter(|u| settings_same && u.states == states && u.window == window)
+                .map(|u| u.merged.clone());
+            if let Some(m) = hit {
                 g.stats.user_hits += 1;
                 return Ok(m);
             }
         }
         let mut all = Vec::new();
-        for s in sources {
-            Self::refresh_collection(&mut g, store, &s.key, &s.record, &s.settings, window)?;
-            if let Some(e) = g.collections.get(&s.key) {
+        for (s, slot) in sources.iter().zip(&slots) {
+            self.refresh_collection(slot, store, &s.key, &s.record, &s.settings, window)?;
+            if let Some(e) = locked(slot).as_ref() {
                 all.extend(e.merged.iter().copied());
             }
         }
         let merged = Arc::new(ical::merge(all));
-        g.users.insert(
-            ukey,
+        self.lock().users.insert(
+            who.clone(),
             UserEntry {
                 states,
                 window,
