@@ -85,6 +85,15 @@ pub struct StoredBusy {
 }
 
 impl StoredBusy {
+    /// The stored form of an interval.
+    pub fn of(i: &BusyInterval) -> Self {
+        Self {
+            start: i.start.timestamp(),
+            end: i.end.timestamp(),
+            tentative: i.kind == BusyKind::Tentative,
+        }
+    }
+
     /// As a [`BusyInterval`].
     pub fn interval(&self) -> Option<BusyInterval> {
         Some(BusyInterval {
@@ -208,11 +217,7 @@ pub fn derive(data: &[u8], settings: &BusySettings, window: TimeRange) -> Derive
         .collect();
     out.busy = merge(intervals)
         .into_iter()
-        .map(|i| StoredBusy {
-            start: i.start.timestamp(),
-            end: i.end.timestamp(),
-            tentative: i.kind == BusyKind::Tentative,
-        })
+        .map(|i| StoredBusy::of(&i))
         .collect();
     out
 }

@@ -18,6 +18,7 @@
 //! | `bodies` | collection ∅ name | the object's bytes, as stored and served |
 //! | `parsed` | collection ∅ name | its parsed component tree (`ical::ParsedTree`) |
 //! | `derived` | collection ∅ name | its time answers (`ical::Derived`) for the derive window |
+//! | `busy` | collection | [`BusySnapshot`]: its merged busy time as last computed (a hint for a cold cache) |
 //! | `times` | collection ∅ week (BE u32) ∅ name | (empty): the time index (see `rows`) |
 //! | `uids` | collection ∅ uid | object name |
 //! | `changes` | collection ∅ seq (BE) | [`ChangeRecord`] |
@@ -35,6 +36,7 @@
 //! | `signin_failures` | `login:`name or `peer:`address | [`FailureRecord`] |
 //! | `meta` | `layout`, `derive_window`, `derive_window_pending` | layout version (see `migrate`); the window time answers cover; a window move not finished yet |
 
+mod busy;
 mod changes;
 mod codec;
 mod connections;
@@ -51,6 +53,7 @@ mod sealed;
 mod sessions;
 mod traffic;
 
+pub use busy::BusySnapshot;
 pub use changes::Change;
 pub use connections::{
     ConnectionRecord, ConnectionState, LinkedUser, RemoteCalendarRecord, RemoteKind, RemoteObject,
@@ -126,6 +129,7 @@ pub struct Store {
     bodies: sled::Tree,
     parsed: sled::Tree,
     derived: sled::Tree,
+    busy: sled::Tree,
     times: sled::Tree,
     meta: sled::Tree,
     uids: sled::Tree,
@@ -224,6 +228,7 @@ impl Store {
             bodies: db.open_tree("bodies")?,
             parsed: db.open_tree("parsed")?,
             derived: db.open_tree("derived")?,
+            busy: db.open_tree("busy")?,
             times: db.open_tree("times")?,
             meta: db.open_tree("meta")?,
             uids: db.open_tree("uids")?,
@@ -458,6 +463,7 @@ impl Store {
                 tree.remove(k?)?;
             }
         }
+        self.busy.remove(keys::collection(key))?;
         self.collections.remove(keys::collection(key))?;
         self.changed(Change::Collection(key.clone()));
         Ok(())

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::ical::{self, BusyInterval, TimeRange};
+use crate::ical::{self, BusyInterval, StoredBusy, TimeRange};
 use crate::ids::{ObjectName, SyncToken, UserRef};
 use crate::store::{self, CollectionKey, CollectionRecord, Store};
 
@@ -33,8 +33,10 @@ pub(crate) struct CollectionEntry {
     token: SyncToken,
     settings: Settings,
     window: TimeRange,
-    /// Each object's intervals (clipped to the window, merged per object).
-    pub objects: HashMap<ObjectName, Vec<BusyInterval>>,
+    /// Each object's intervals (clipped to the window, merged per object);
+    /// `None` for an entry taken from the collection's stored snapshot
+    /// (filled when something needs it).
+    pub objects: Option<HashMap<ObjectName, Vec<BusyInterval>>>,
     /// The union over the objects.
     pub merged: Arc<Vec<BusyInterval>>,
 }
@@ -42,6 +44,11 @@ pub(crate) struct CollectionEntry {
 impl CollectionEntry {
     fn current(&self, token: &SyncToken, settings: &Settings, window: TimeRange) -> bool {
         self.token == *token && self.settings == *settings && self.window == window
+    }
+
+    /// The objects' intervals (an entry from a snapshot has none).
+    pub fn objects(&self) -> impl Iterator<Item = (&ObjectName, &Vec<BusyInterval>)> {
+        self.objects.iter().flatten()
     }
 }
 
@@ -66,6 +73,8 @@ pub struct CacheStats {
     pub incremental: u64,
     /// User merges answered without any work.
     pub user_hits: u64,
+    /// Collections filled from their stored snapshot (a cold cache).
+    pub snapshots: u64,
 }
 
 #[derive(Default)]
@@ -149,6 +158,27 @@ fn stored_busy(
     ))
 }
 
+/// Stores a collection's merged busy time as its snapshot (best effort:
+/// a lost snapshot costs one rebuild).
+fn keep_snapshot(
+    store: &Store,
+    key: &CollectionKey,
+    token: SyncToken,
+    settings: u64,
+    window: (i64, i64),
+    merged: &[BusyInterval],
+) {
+    let snap = store::BusySnapshot {
+        token,
+        settings,
+        window,
+        merged: merged.iter().map(StoredBusy::of).collect(),
+    };
+    if let Err(e) = store.put_busy_snapshot(key, &snap) {
+        tracing::warn!(error = %e, "busy snapshot not kept");
+    }
+}
+
 fn merged_of(objects: &HashMap<ObjectName, Vec<BusyInterval>>) -> Vec<BusyInterval> {
     ical::merge(objects.values().flatten().copied().collect())
 }
@@ -191,13 +221,14 @@ impl BusyCache {
         settings: &Settings,
         window: TimeRange,
     ) -> store::Result<Arc<Vec<BusyInterval>>> {
-        Ok(self
-            .with_collection(store, key, rec, settings, window, |e| e.merged.clone())?
-            .unwrap_or_default())
+        let slot = self.slot(key);
+        self.refresh_collection(&slot, store, key, rec, settings, window, false)?;
+        let g = locked(&slot);
+        Ok(g.as_ref().map(|e| e.merged.clone()).unwrap_or_default())
     }
 
-    /// Runs `f` over an up-to-date entry of a collection (under its slot's
-    /// lock: `f` should only read memory).
+    /// Runs `f` over an up-to-date entry of a collection with its objects'
+    /// intervals (under its slot's lock: `f` should only read memory).
     pub(crate) fn with_collection<T>(
         &self,
         store: &Store,
@@ -208,14 +239,17 @@ impl BusyCache {
         f: impl FnOnce(&CollectionEntry) -> T,
     ) -> store::Result<Option<T>> {
         let slot = self.slot(key);
-        self.refresh_collection(&slot, store, key, rec, settings, window)?;
+        self.refresh_collection(&slot, store, key, rec, settings, window, true)?;
         let g = locked(&slot);
         Ok(g.as_ref().map(f))
     }
 
     /// Brings a slot up to date: from the change log when it holds an
-    /// entry for these settings and window, else rebuilt from the stored
-    /// answers. The work is done without a lock and installed after.
+    /// entry with objects for these settings and window; from the stored
+    /// snapshot when it is empty, the snapshot current and no objects are
+    /// needed; else rebuilt from the stored answers. The work is done
+    /// without a lock and installed after.
+    #[allow(clippy::too_many_arguments)]
     fn refresh_collection(
         &self,
         slot: &Slot,
@@ -224,16 +258,50 @@ impl BusyCache {
         rec: &CollectionRecord,
         settings: &Settings,
         window: TimeRange,
+        need_objects: bool,
     ) -> store::Result<()> {
         let token = Store::sync_token(rec);
-        let base = {
+        let (base, empty) = {
             let g = locked(slot);
             match g.as_ref() {
-                Some(e) if e.current(&token, settings, window) => return Ok(()),
-                Some(e) if e.settings == *settings && e.window == window => Some(e.token.clone()),
-                _ => None,
+                Some(e)
+                    if e.current(&token, settings, window)
+                        && (e.objects.is_some() || !need_objects) =>
+                {
+                    return Ok(())
+                }
+                Some(e) if e.settings == *settings && e.window == window && e.objects.is_some() => {
+                    (Some(e.token.clone()), false)
+                }
+                other => (None, other.is_none()),
             }
         };
+        let w = (window.start.timestamp(), window.end.timestamp());
+        let fp = settings.fingerprint();
+        if empty && !need_objects {
+            if let Some(snap) = store.busy_snapshot(key)? {
+                if snap.token == token && snap.settings == fp && snap.window == w {
+                    let merged = snap
+                        .merged
+                        .iter()
+                        .filter_map(StoredBusy::interval)
+                        .collect();
+                    let mut g = locked(slot);
+                    if g.is_none() {
+                        *g = Some(CollectionEntry {
+                            token,
+                            settings: settings.clone(),
+                            window,
+                            objects: None,
+                            merged: Arc::new(merged),
+                        });
+                    }
+                    drop(g);
+                    self.count(|s| s.snapshots += 1);
+                    return Ok(());
+                }
+            }
+        }
         let mut stats = CacheStats::default();
         if let Some(base) = base {
             if let Ok(delta) = store.changes_since(key, Some(&base)) {
@@ -243,24 +311,31 @@ impl BusyCache {
                     changed.push((name, v));
                 }
                 let mut g = locked(slot);
+                let mut installed = None;
                 if let Some(e) = g.as_mut().filter(|e| e.token == base) {
-                    for name in delta.deleted {
-                        e.objects.remove(&name);
+                    if let Some(objects) = e.objects.as_mut() {
+                        for name in delta.deleted {
+                            objects.remove(&name);
+                        }
+                        for (name, v) in changed {
+                            match v {
+                                Some(v) => objects.insert(name, v),
+                                None => objects.remove(&name),
+                            };
+                        }
+                        // The delta's token may be newer than `rec`: keep the
+                        // newer one (what the objects now reflect).
+                        e.token = delta.token.unwrap_or(token);
+                        e.merged = Arc::new(merged_of(objects));
+                        stats.incremental += 1;
+                        installed = Some((e.token.clone(), e.merged.clone()));
                     }
-                    for (name, v) in changed {
-                        match v {
-                            Some(v) => e.objects.insert(name, v),
-                            None => e.objects.remove(&name),
-                        };
-                    }
-                    // The delta's token may be newer than `rec`: keep the
-                    // newer one (what the objects now reflect).
-                    e.token = delta.token.unwrap_or(token);
-                    e.merged = Arc::new(merged_of(&e.objects));
-                    stats.incremental += 1;
                 }
                 // Else someone else moved the entry meanwhile: theirs stands.
                 drop(g);
+                if let Some((token, merged)) = installed {
+                    keep_snapshot(store, key, token, fp, w, &merged);
+                }
                 self.count(|s| {
                     s.expanded += stats.expanded;
                     s.incremental += stats.incremental;
@@ -271,8 +346,6 @@ impl BusyCache {
         // Full rebuild from the stored time answers (one scan, nothing
         // expanded unless an answer is stale). Token first (module docs).
         let mut objects = HashMap::new();
-        let w = (window.start.timestamp(), window.end.timestamp());
-        let fp = settings.fingerprint();
         for (name, d) in store.derived_all(key)? {
             let v = if d.window == w && d.settings == fp {
                 d.busy_in(window)
@@ -289,17 +362,18 @@ impl BusyCache {
             let mut g = locked(slot);
             let newer = g
                 .as_ref()
-                .is_some_and(|e| e.current(&token, settings, window));
+                .is_some_and(|e| e.current(&token, settings, window) && e.objects.is_some());
             if !newer {
                 *g = Some(CollectionEntry {
-                    token,
+                    token: token.clone(),
                     settings: settings.clone(),
                     window,
-                    objects,
-                    merged,
+                    objects: Some(objects),
+                    merged: merged.clone(),
                 });
             }
         }
+        keep_snapshot(store, key, token, fp, w, &merged);
         self.count(|s| {
             s.expanded += stats.expanded;
             s.rebuilds += 1;
@@ -339,7 +413,7 @@ impl BusyCache {
         }
         let mut all = Vec::new();
         for (s, slot) in sources.iter().zip(&slots) {
-            self.refresh_collection(slot, store, &s.key, &s.record, &s.settings, window)?;
+            self.refresh_collection(slot, store, &s.key, &s.record, &s.settings, window, false)?;
             if let Some(e) = locked(slot).as_ref() {
                 all.extend(e.merged.iter().copied());
             }

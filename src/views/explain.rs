@@ -74,8 +74,7 @@ impl Views {
                 &src.settings,
                 cached,
                 |e| {
-                    e.objects
-                        .iter()
+                    e.objects()
                         .map(|(n, v)| ObjectBusy {
                             name: n.clone(),
                             intervals: clip(v, window),

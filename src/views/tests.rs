@@ -140,3 +140,42 @@ fn a_view_is_refreshed_once_per_change_and_a_failure_is_retried() {
     assert_eq!(s.object_etags(&avail).unwrap().len(), 1);
     assert_eq!(v.status().failures, 1);
 }
+
+#[test]
+fn a_cold_cache_uses_a_current_busy_snapshot_and_rebuilds_past_a_stale_one() {
+    let (s, v) = views();
+    let who = UserRef::new(&TenantId::new("t").unwrap(), &UserId::new("u").unwrap());
+    crate::accounts::add_user(
+        &s,
+        &who.tenant,
+        &who.user,
+        &crate::secret::Secret::new("pw-long-enough".into()),
+    )
+    .unwrap();
+    let key = CollectionKey::of(&who, &CalendarId::new("blocked").unwrap());
+    let window = v.cache_window(Utc::now());
+    let settings = s.busy_settings(&who);
+    let at = Utc::now() + Duration::days(3);
+    put_event(&s, &who, "blocked", "a", at);
+    let cache = v.cache();
+    let rec = s.collection(&key).unwrap().unwrap();
+    let first = cache.collection(&s, &key, &rec, &settings, window).unwrap();
+    assert_eq!(first.len(), 1);
+    // A restart: the snapshot answers, nothing is rebuilt.
+    cache.clear();
+    let s0 = cache.stats();
+    let again = cache.collection(&s, &key, &rec, &settings, window).unwrap();
+    assert_eq!(again, first);
+    let s1 = cache.stats();
+    assert_eq!(s1.snapshots, s0.snapshots + 1);
+    assert_eq!(s1.rebuilds, s0.rebuilds);
+    // A write the cache has not seen makes the snapshot stale: never used.
+    put_event(&s, &who, "blocked", "b", at + Duration::days(1));
+    cache.clear();
+    let rec = s.collection(&key).unwrap().unwrap();
+    let after = cache.collection(&s, &key, &rec, &settings, window).unwrap();
+    assert_eq!(after.len(), 2, "{after:?}");
+    let s2 = cache.stats();
+    assert_eq!(s2.snapshots, s1.snapshots);
+    assert_eq!(s2.rebuilds, s1.rebuilds + 1);
+}

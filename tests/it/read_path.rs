@@ -312,3 +312,59 @@ async fn issue_12_3_over_the_expansion_budget_is_a_clear_403_and_nothing_else_is
         .status(207);
     env.anonymous().get("/healthz").await.status(200);
 }
+
+/// Each collection's merged busy time is kept as a snapshot: a cold cache
+/// (a restart) answers free-busy from one row per collection, and a
+/// snapshot older than its collection is never used.
+#[tokio::test]
+async fn issue_10_a_cold_cache_answers_free_busy_from_busy_snapshots() {
+    let env = TestEnv::start().await;
+    let c = env.client();
+    for (i, (name, body)) in objects().into_iter().enumerate() {
+        let col = if i % 2 == 0 { "blocked" } else { "primary" };
+        c.put(&format!("/dav/demo/demo/{col}/{name}"), &body, &[])
+            .await
+            .status(201);
+    }
+    // free-busy-query on availability/: the merged busy time, no sources.
+    let av = "/dav/demo/demo/availability/";
+    let fb = |c: DavClient| async move {
+        let t = c.report(av, "1", FREE_BUSY).await.status(200).text();
+        t.split("\r\n")
+            .filter(|l| !l.starts_with("DTSTAMP:"))
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    };
+    let warm = fb(c.clone()).await;
+    let cache = env.app.views.cache();
+    cache.clear();
+    let s0 = cache.stats();
+    let cold = fb(c.clone()).await;
+    let s1 = cache.stats();
+    assert_eq!(warm, cold);
+    assert!(
+        s1.snapshots > s0.snapshots,
+        "a cold cache read no snapshot: {s0:?} -> {s1:?}"
+    );
+    assert_eq!(
+        (s1.rebuilds, s1.expanded),
+        (s0.rebuilds, s0.expanded),
+        "a cold cache with current snapshots rebuilt or expanded"
+    );
+    // A write: the answer has it, whether the views caught up first (a
+    // new snapshot) or the cache rebuilt past the stale one (the unit test
+    // `views::tests::a_cold_cache_uses_a_current_busy_snapshot…` pins that).
+    c.put(
+        "/dav/demo/demo/blocked/late.ics",
+        &ics::event("late", "20270120T090000Z", "20270120T100000Z", "late"),
+        &[],
+    )
+    .await
+    .status(201);
+    cache.clear();
+    let after = fb(c.clone()).await;
+    assert!(
+        after.contains("20270120T090000Z/20270120T100000Z"),
+        "{after}"
+    );
+}
