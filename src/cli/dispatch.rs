@@ -120,7 +120,19 @@ pub(super) async fn run_admin(data: &Path, req: admin::Request) -> Result<()> {
 }
 
 pub(super) fn open_store(dir: &Path) -> Result<Store> {
-    Store::open(dir).with_context(|| {
+    open_store_with(
+        dir,
+        &Config::new(DEFAULT_LISTEN.parse()?, dir.to_path_buf()),
+    )
+}
+
+/// Opens the store with the sync window of `config`.
+pub(super) fn open_store_with(dir: &Path, config: &Config) -> Result<Store> {
+    let opts = crate::config::StoreOptions {
+        window: config.availability.clone(),
+        ..Default::default()
+    };
+    Store::open_with(dir, &opts).with_context(|| {
         format!(
             "cannot open the data directory {} (is another calproxy using it?)",
             dir.display()

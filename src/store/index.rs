@@ -48,7 +48,8 @@ pub struct WindowMove {
     pub carried: u64,
 }
 
-const WINDOW_KEY: &[u8] = b"derive_window";
+/// The `meta` key of the window the time answers cover.
+pub(super) const WINDOW_KEY: &[u8] = b"derive_window";
 
 fn name_of(k: &[u8], prefix: &[u8], tree: &'static str) -> Result<ObjectName> {
     keys::suffix(k, prefix)

@@ -85,6 +85,8 @@ pub struct Observed<'a> {
     pub url: &'a Uri,
     /// Headers sent, except `Authorization`.
     pub request_headers: &'a HeaderMap,
+    /// Whether an `Authorization` header was sent (never its value).
+    pub authenticated: bool,
     /// Body sent.
     pub request_body: &'a [u8],
     /// The answer, or why none came.
@@ -285,6 +287,7 @@ impl Client {
                 method: &call.method,
                 url: uri,
                 request_headers: &headers,
+                authenticated: self.auth.is_some(),
                 request_body: &call.body,
                 outcome: result.as_ref(),
                 elapsed: started.elapsed(),
