@@ -328,7 +328,8 @@ impl Request {
             Request::Admin(AdminCommand::Add { password, .. }) => {
                 (password, "password for the admin: ")
             }
-            Request::Connect(c) if c.options.ics.is_none() => {
+            // No password for an ICS feed; none before the Apple ID is known.
+            Request::Connect(c) if c.options.ics.is_none() && !c.apple_id.trim().is_empty() => {
                 (&mut c.password, "app-specific password: ")
             }
             _ => return None,

@@ -234,6 +234,22 @@ async fn issue_13_a_broken_feed_gives_a_clear_error_and_keeps_the_last_good_copy
     );
     let cals = admin_ok(&env, Request::Calendars(Default::default())).await;
     assert!(!cals.contains("Other"), "{cals}");
+    // Removing the source removes its collection; the feed is untouched.
+    let out = admin_ok(
+        &env,
+        Request::Disconnect(admin::DisconnectArgs {
+            connection: ConnectionId::new("us-holidays").unwrap(),
+            tenant: None,
+        }),
+    )
+    .await;
+    assert!(
+        out.contains("1 conflict calendars") && out.contains("the feed itself is untouched"),
+        "{out}"
+    );
+    ann.propfind("/dav/demo/ann/us-holidays/", "1", "")
+        .await
+        .status(404);
 }
 
 #[tokio::test]
