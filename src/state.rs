@@ -38,7 +38,7 @@ impl App {
     /// Builds the state around an opened store.
     pub fn new(store: Store, config: Config) -> Self {
         let metrics = Arc::new(Metrics::with_label_key(store.label_key()));
-        let clients = Clients::new(&store, &metrics, config.traffic);
+        let clients = Clients::new(&store, &metrics, config.traffic, config.feeds);
         let views = Views::new(&store, config.availability.clone(), &metrics);
         Self {
             jobs: Arc::new(crate::jobs::Jobs::new(config.limits.blocking_jobs)),
@@ -46,7 +46,7 @@ impl App {
                 config.limits.max_concurrent_hashes,
                 config.limits.hash_queue,
             )),
-            engine: Engine::new(&store, &clients, &metrics),
+            engine: Engine::new(&store, &clients, &metrics, &config.sync, config.feeds),
             outbox: Outbox::new(&store, &clients),
             views,
             clients,

@@ -37,7 +37,7 @@ use crate::state::App;
 pub const SOCKET: &str = "admin.sock";
 
 /// The upstream of an iCloud connection.
-pub const ICLOUD: &str = "https://caldav.icloud.com";
+pub const ICLOUD: &str = crate::upstream::quirks::ICLOUD;
 
 /// A password as it travels to the admin socket: never printed.
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -82,6 +82,7 @@ pub enum Request {
     Admin(AdminCommand),
     /// Connect an iCloud account (Apple ID + app-specific password, read
     /// from stdin or prompted for): runs discovery and lists the calendars.
+    /// Or, with `--ics URL --name NAME`, add a read-only ICS feed (no password).
     Connect(ConnectArgs),
     /// List the calendars of the connections, with whether each can be connected.
     Calendars(CalendarsArgs),
@@ -147,18 +148,39 @@ pub struct ConnectArgs {
     /// Who connects (the connection is attached to their tenant).
     #[command(flatten)]
     pub who: UserArgs,
-    /// Apple ID (e-mail).
-    #[arg(long)]
+    /// Apple ID (e-mail); required unless --ics is given.
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub apple_id: String,
-    /// CalDAV base URL.
+    /// CalDAV base URL (default: iCloud, in the Apple ID's region).
     #[arg(long, default_value = ICLOUD)]
     pub upstream: String,
-    /// Connection id (default: derived from the Apple ID).
+    /// Connection id (default: derived from the Apple ID or the feed's name).
     #[arg(long)]
     pub id: Option<ConnectionId>,
+    /// An ICS feed instead of a CalDAV account, and where iCloud lives.
+    #[command(flatten)]
+    #[serde(default)]
+    pub options: ConnectOptions,
     /// The app-specific password (never an argument).
     #[arg(skip)]
     pub password: WirePassword,
+}
+
+/// The rarer choices of `calproxy connect`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Args)]
+pub struct ConnectOptions {
+    /// Add a read-only ICS feed (`webcal://`, `https://` or `http://` URL of
+    /// an `.ics` file) instead of a CalDAV account; no password is asked.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["apple_id", "region"])]
+    pub ics: Option<String>,
+    /// The feed's name (default: its X-WR-CALNAME).
+    #[arg(long, requires = "ics")]
+    pub name: Option<String>,
+    /// Where the Apple ID's iCloud lives: `cn` for China mainland
+    /// (caldav.icloud.com.cn). Default: from the Apple ID's domain
+    /// (`@icloud.com.cn` is `cn`), else global.
+    #[arg(long, value_enum)]
+    pub region: Option<crate::upstream::quirks::Region>,
 }
 
 /// `calproxy calendars`
@@ -207,6 +229,11 @@ pub struct SyncArgs {
     /// Only this connection.
     #[arg(long)]
     pub connection: Option<ConnectionId>,
+    /// Apply the deletions safe sync held back ("held: N deletions need
+    /// confirmation" in `calproxy status`).
+    #[arg(long)]
+    #[serde(default)]
+    pub confirm_deletions: bool,
 }
 
 /// `calproxy traffic …`
@@ -301,7 +328,10 @@ impl Request {
             Request::Admin(AdminCommand::Add { password, .. }) => {
                 (password, "password for the admin: ")
             }
-            Request::Connect(c) => (&mut c.password, "app-specific password: "),
+            // No password for an ICS feed; none before the Apple ID is known.
+            Request::Connect(c) if c.options.ics.is_none() && !c.apple_id.trim().is_empty() => {
+                (&mut c.password, "app-specific password: ")
+            }
             _ => return None,
         };
         Some(PasswordSlot { password, prompt })
@@ -343,6 +373,17 @@ pub const AUTH_ADVICE: &str = "iCloud refused the Apple ID or password (401).\n\
     open Sign-In and Security > App-Specific Passwords, and create one (it looks like xxxx-xxxx-xxxx-xxxx).\n\
   - App-specific passwords need two-factor authentication: turn it on for your Apple ID first.\n\
   - Check the Apple ID spelling; a revoked password, or a changed Apple ID password, also gives 401.";
+
+/// What a connection whose app-specific password stopped working needs
+/// (a 401 after it worked: revoked, or every one revoked by a change of
+/// the Apple ID password; ICLOUD.md §1.4).
+pub const RECONNECT_REQUIRED: &str = "reconnect required: the app-specific password was revoked \
+  or the Apple ID password changed — generate a new one";
+
+/// Where to generate it, and what to run then.
+pub const RECONNECT_HOW: &str = "create a new app-specific password at appleid.apple.com \
+  (Sign-In and Security > App-Specific Passwords), then run `calproxy connect` again with it; \
+  calproxy does not poll this connection until then";
 
 /// Where a command runs: the data directory it names.
 pub fn data_dir(data: Option<PathBuf>) -> PathBuf {
@@ -393,7 +434,7 @@ pub async fn execute(app: &App, req: Request) -> Response {
         Request::Calendars(c) => connections::calendars(app, c.connection.as_ref()),
         Request::Configure(c) => connections::configure(app, &c).await,
         Request::Disconnect(d) => disconnect::disconnect(app, &d).await,
-        Request::Sync(s) => status::sync_now(app, s.connection.as_ref()).await,
+        Request::Sync(s) => status::sync_now(app, &s).await,
         Request::Status => status::status(app),
         Request::Traffic(t) => traffic::execute(app, t),
         Request::Probe(p) => traffic::probe(app, &p).await,

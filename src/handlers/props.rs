@@ -23,6 +23,11 @@ fn http_date(unix: i64) -> String {
         .to_string()
 }
 
+/// An RFC 5545 UTC DATE-TIME (`20261201T000000Z`).
+fn utc(t: chrono::DateTime<Utc>) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
 fn privileges_full() -> Vec<QName> {
     vec![
         n::READ,
@@ -165,6 +170,21 @@ pub(crate) fn value(ctx: &Ctx<'_>, res: &Resource, name: &QName) -> Option<PropV
             )),
             x if *x == n::SCHEDULE_CALENDAR_TRANSP => {
                 Some(PropValue::Xml(vec![crate::dav::Element::new(n::OPAQUE)]))
+            }
+            // RFC 4791 §5.2.6–7: availability/ holds the sync window only.
+            x if *x == n::MIN_DATE_TIME && rec.kind == CollectionKind::Availability => {
+                Some(PropValue::Text(utc(ctx
+                    .app
+                    .views
+                    .window_at(Utc::now())
+                    .start)))
+            }
+            x if *x == n::MAX_DATE_TIME && rec.kind == CollectionKind::Availability => {
+                Some(PropValue::Text(utc(ctx
+                    .app
+                    .views
+                    .window_at(Utc::now())
+                    .end)))
             }
             other => rec
                 .dead

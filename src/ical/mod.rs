@@ -12,8 +12,9 @@
 //! `parse` validation, `index` the [`ObjectIndex`], `busy` R4 and merging,
 //! `write` everything that produces iCalendar text, `windows` Windows zone
 //! names, `vtimezone` VTIMEZONEs from the time-zone database, `repair`
-//! adding them to objects that use a TZID without defining it, and `xwr`
-//! the `X-WR-TIMEZONE` convention of Google and Apple exports.
+//! adding them to objects that use a TZID without defining it, `xwr`
+//! the `X-WR-TIMEZONE` convention of Google and Apple exports, and `feed`
+//! ICS feeds cut into one object per UID.
 //!
 //! No input can make this module panic: nesting is bounded before the tree
 //! is built, values that do not parse are skipped (lenient) or reported
@@ -25,6 +26,7 @@ mod budget;
 mod busy;
 mod calendar_data;
 mod derive;
+mod feed;
 mod index;
 pub(crate) mod lines;
 mod offsets;
@@ -61,6 +63,7 @@ pub use calendar_data::expand_calendar;
 pub use derive::{
     derive, parse_tree, BusySettings, Derived, Occupancy, ParsedTree, Shape, StoredBusy, MAX_SPANS,
 };
+pub use feed::{check_icalendar, split_feed, FeedCalendar, FeedObject, NotICalendar};
 pub use index::{parse_lenient, parse_strict};
 pub use repair::{repair, repair_strict, Repaired};
 pub use vtimezone::{vtimezone, vtimezone_for};

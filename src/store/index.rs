@@ -48,7 +48,8 @@ pub struct WindowMove {
     pub carried: u64,
 }
 
-const WINDOW_KEY: &[u8] = b"derive_window";
+/// The `meta` key of the window the time answers cover.
+pub(super) const WINDOW_KEY: &[u8] = b"derive_window";
 /// The window a move is leaving, until every object follows it.
 const PENDING_KEY: &[u8] = b"derive_window_pending";
 /// Tries of one re-expansion against concurrent writes of the object.

@@ -26,6 +26,7 @@
 //! | `connections` | connection | [`ConnectionRecord`] |
 //! | `remote_cals` | connection ∅ calendar | [`RemoteCalendarRecord`] |
 //! | `remote_objs` | connection ∅ calendar ∅ href | [`RemoteObject`] |
+//! | `held` | connection ∅ calendar | [`HeldDeletions`]: deletions a sync held back (safe sync) |
 //! | `links` | tenant ∅ user | [`UserLinks`] |
 //! | `outbox` | queue id (BE) | [`OutboxEntry`] |
 //! | `outbox_objects` | connection ∅ href ∅ queue id (BE) | (empty): pending entries per upstream object |
@@ -41,6 +42,7 @@ mod changes;
 mod codec;
 mod connections;
 mod error;
+mod held;
 mod index;
 mod keys;
 mod migrate;
@@ -56,10 +58,11 @@ mod traffic;
 pub use busy::BusySnapshot;
 pub use changes::Change;
 pub use connections::{
-    ConnectionRecord, ConnectionState, LinkedUser, RemoteCalendarRecord, RemoteKind, RemoteObject,
-    RemoteRef, UserLinks,
+    ConnectionRecord, ConnectionState, FeedPoll, FeedSource, LinkedUser, RemoteCalendarRecord,
+    RemoteKind, RemoteObject, RemoteRef, SourceKind, UserLinks,
 };
 pub use error::{Error, Result};
+pub use held::{HeldDeletions, HoldReason};
 pub use index::{Body, WindowMove};
 pub use objects::Deleted;
 pub use outbox::{OutboxEntry, OutboxOp, Queued};
@@ -138,6 +141,7 @@ pub struct Store {
     connections: sled::Tree,
     remote_cals: sled::Tree,
     remote_objs: sled::Tree,
+    held: sled::Tree,
     links: sled::Tree,
     outbox: sled::Tree,
     outbox_objects: sled::Tree,
@@ -237,6 +241,7 @@ impl Store {
             connections: db.open_tree("connections")?,
             remote_cals: db.open_tree("remote_cals")?,
             remote_objs: db.open_tree("remote_objs")?,
+            held: db.open_tree("held")?,
             links: db.open_tree("links")?,
             outbox: db.open_tree("outbox")?,
             outbox_objects: db.open_tree("outbox_objects")?,

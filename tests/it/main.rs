@@ -60,3 +60,9 @@ mod console_security;
 mod console_browser;
 // issue 11: disconnect, the typed overview queries and sync progress behind the console and the CLI
 mod console_admin;
+// issue 13 #4: ICS feeds as read-only sources (polling, 304, limits, the sim's subscriptions)
+mod ics_sources;
+// issue 13 #5: safe sync (held deletions, full reconciliation, reconnect required)
+mod safe_sync;
+// issue 13 #7: the sync window (availability/ min/max-date-time, flags and the config file)
+mod sync_window;

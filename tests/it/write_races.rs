@@ -176,6 +176,7 @@ async fn issue_9_bug_a_against_radicale() {
         Request::Connect(ConnectArgs {
             who: who.clone(),
             apple_id: "ann".into(),
+            options: Default::default(),
             password: WirePassword::new(&Secret::new("pw".into())),
             upstream: up.url.clone(),
             id: Some(ConnectionId::new("radicale").unwrap()),
