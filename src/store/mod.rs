@@ -42,6 +42,7 @@ mod error;
 mod index;
 mod keys;
 mod migrate;
+mod object_tx;
 mod objects;
 mod outbox;
 mod private;
@@ -58,6 +59,7 @@ pub use connections::{
 };
 pub use error::{Error, Result};
 pub use index::{Body, WindowMove};
+pub use object_tx::{MoveTarget, Moved};
 pub use objects::Deleted;
 pub use outbox::{OutboxEntry, OutboxOp, Queued};
 pub use records::{
