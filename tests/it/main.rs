@@ -58,3 +58,5 @@ mod console_security;
 mod console_browser;
 // issue 11: disconnect, the typed overview queries and sync progress behind the console and the CLI
 mod console_admin;
+// issue 12 #11 #13 #14: Allow, GET of collections, COPY/MOVE, privileges, 409/403/401, DTSTAMP (raw HTTP)
+mod conformance;
