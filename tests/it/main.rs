@@ -60,3 +60,5 @@ mod console_browser;
 mod console_admin;
 // issue 12 #11 #13 #14: Allow, GET of collections, COPY/MOVE, privileges, 409/403/401, DTSTAMP (raw HTTP)
 mod conformance;
+// issue 12 #11: RFC 6764 discovery by libdav (pimsync's CalDAV library)
+mod peers_libdav;
