@@ -32,6 +32,22 @@ pub enum Error {
         /// The value of the `Allow` header.
         allow: &'static str,
     },
+    /// The request cannot be carried out where it points (RFC 4918 §9.3.1,
+    /// §9.7.1, §9.8.5): a PUT or MKCOL whose parent collection does not
+    /// exist, a COPY or MOVE whose destination is no place for an object.
+    #[error("conflict: {reason}")]
+    Conflict {
+        /// What is missing or wrong.
+        reason: &'static str,
+    },
+    /// Refused for a reason no DAV precondition names: MKCOL inside a
+    /// calendar (RFC 4918 §9.3.1), COPY or MOVE onto the source itself
+    /// (§9.8.5).
+    #[error("forbidden: {reason}")]
+    Refused {
+        /// Why.
+        reason: &'static str,
+    },
     /// The method is not implemented at all.
     #[error("method not implemented")]
     NotImplemented,

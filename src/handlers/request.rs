@@ -11,7 +11,10 @@ use crate::route::{Access, Route};
 use crate::state::App;
 use crate::traffic;
 
-use super::{busy_api, debug, feed, object, propfind, report, write, Ctx, Error, Reply, Result};
+use super::{
+    busy_api, copy_move, debug, describe, feed, methods, mkcol, object, propfind, proppatch,
+    report, write, Ctx, Error, Reply, Result,
+};
 
 /// Who asks, as the transport authenticated them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,9 +64,13 @@ pub enum Request {
 }
 
 /// Who may make this request: OPTIONS answers capabilities without
-/// credentials (RFC 4791 §5.1); otherwise the route decides.
+/// credentials (RFC 4791 §5.1), and so does GET or HEAD of `/dav/`, the
+/// context path RFC 6764 discovery lands on (its description names no
+/// one); otherwise the route decides.
 pub fn needs(route: &Route, method: &Method) -> Access {
-    if method == Method::OPTIONS && route.access() == Access::User {
+    let public = method == Method::OPTIONS
+        || (*route == Route::Root && (method == Method::GET || method == Method::HEAD));
+    if public && route.access() == Access::User {
         return Access::Public;
     }
     route.access()
@@ -118,7 +125,14 @@ pub fn parse(
         Route::Console(page) => Request::Console(crate::console::Request::new(
             page, method, headers, query, body,
         )),
-        route @ (Route::Root | Route::Home(_) | Route::Collection(_) | Route::Object { .. }) => {
+        route @ (Route::Root
+        | Route::Home(_)
+        | Route::Collection(_)
+        | Route::Object { .. }
+        | Route::Below { .. }) => {
+            // What OPTIONS advertises is what is served: a method the
+            // resource does not answer is 405 before its body is read.
+            methods::check(&route, method)?;
             Request::Dav {
                 request: dav::parse_request(method, headers, body)?,
                 route,
@@ -222,20 +236,27 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
             })
         }
         Request::Dav { route, request } => {
-            if let DavRequest::Options = request {
-                return Ok(Reply::options());
+            match &request {
+                DavRequest::Options => return Ok(Reply::options(&route)),
+                DavRequest::Get { .. } if route == Route::Root => return Ok(describe::root()),
+                _ => {}
             }
             let principal = signed_in(caller)?;
-            let ctx = Ctx { app, principal };
             match request {
-                DavRequest::Options => Ok(Reply::options()),
+                DavRequest::Options => Ok(Reply::options(&route)),
                 DavRequest::PropFind { headers, body } => {
                     as_user(app, principal, move |ctx| {
                         propfind::propfind(ctx, &route, &headers, body)
                     })
                     .await
                 }
-                DavRequest::PropPatch(ops) => write::proppatch(&ctx, &route, ops).await,
+                DavRequest::PropPatch(ops) => {
+                    let staged = as_user(app, principal, move |ctx| {
+                        proppatch::proppatch(ctx, &route, ops)
+                    })
+                    .await?;
+                    write::finish(app, staged).await
+                }
                 DavRequest::Report { report, .. } => {
                     as_user(app, principal, move |ctx| {
                         report::report(ctx, &route, *report)
@@ -243,8 +264,9 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
                     .await
                 }
                 DavRequest::Get { head: _, headers } => {
-                    as_user(app, principal, move |ctx| {
-                        object::get(ctx, &route, &headers)
+                    as_user(app, principal, move |ctx| match route {
+                        Route::Object { .. } => object::get(ctx, &route, &headers),
+                        _ => describe::get(ctx, &route),
                     })
                     .await
                 }
@@ -262,10 +284,21 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
                     .await?;
                     write::finish(app, staged).await
                 }
-                DavRequest::MoveOrCopy { .. } => write::move_or_copy(&ctx, &route),
-                DavRequest::MakeCollection => write::make_collection(&ctx, &route),
+                DavRequest::MoveOrCopy { headers, copy } => {
+                    let staged = as_user(app, principal, move |ctx| {
+                        copy_move::copy_or_move(ctx, &route, &headers, copy)
+                    })
+                    .await?;
+                    write::finish(app, staged).await
+                }
+                DavRequest::MakeCollection { calendar } => {
+                    as_user(app, principal, move |ctx| {
+                        mkcol::make_collection(ctx, &route, calendar)
+                    })
+                    .await
+                }
                 DavRequest::NotAllowed(_) => Err(Error::MethodNotAllowed {
-                    allow: super::allow_for(&route),
+                    allow: methods::allow(&route),
                 }),
                 DavRequest::Unknown(_) => Err(Error::NotImplemented),
             }

@@ -67,7 +67,9 @@ pub use feed::{check_icalendar, split_feed, FeedCalendar, FeedObject, NotICalend
 pub use index::{parse_lenient, parse_strict};
 pub use repair::{repair, repair_strict, Repaired};
 pub use vtimezone::{vtimezone, vtimezone_for};
-pub use write::{busy_calendar, busy_event, ensure_end, fold_line, strip, vfreebusy, StripSpec};
+pub use write::{
+    busy_calendar, busy_event, busy_uid, ensure_end, fold_line, strip, vfreebusy, StripSpec,
+};
 
 /// What the caller should answer for a failure (RFC 4791 preconditions).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

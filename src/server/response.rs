@@ -82,6 +82,8 @@ fn status_of(f: &Failure) -> (StatusCode, Option<Precondition>) {
             H::Invalid { precondition, .. } => (StatusCode::BAD_REQUEST, precondition.clone()),
             H::NotFound => (StatusCode::NOT_FOUND, None),
             H::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, None),
+            H::Conflict { .. } => (StatusCode::CONFLICT, None),
+            H::Refused { .. } => (StatusCode::FORBIDDEN, None),
             H::NotImplemented => (StatusCode::NOT_IMPLEMENTED, None),
             H::Forbidden { precondition, .. } => {
                 (StatusCode::FORBIDDEN, Some(precondition.clone()))

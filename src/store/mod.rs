@@ -46,6 +46,7 @@ mod held;
 mod index;
 mod keys;
 mod migrate;
+mod object_tx;
 mod objects;
 mod outbox;
 mod private;
@@ -64,6 +65,7 @@ pub use connections::{
 pub use error::{Error, Result};
 pub use held::{HeldDeletions, HoldReason};
 pub use index::{Body, WindowMove};
+pub use object_tx::{MoveTarget, Moved};
 pub use objects::Deleted;
 pub use outbox::{OutboxEntry, OutboxOp, Queued};
 pub use records::{

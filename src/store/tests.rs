@@ -307,3 +307,101 @@ mod window {
 
     const PENDING_KEY_FOR_TESTS: &[u8] = b"derive_window_pending";
 }
+
+fn other(store: &Store) -> CollectionKey {
+    let k = CollectionKey::new(
+        &TenantId::new("t").unwrap(),
+        &UserId::new("u").unwrap(),
+        &CalendarId::new("blocked").unwrap(),
+    );
+    store
+        .ensure_collection(&k, &CollectionRecord::new(CollectionKind::Blocked, "B"))
+        .unwrap();
+    k
+}
+
+fn entry(k: &CollectionKey, n: &str, op: OutboxOp) -> OutboxEntry {
+    OutboxEntry::new(
+        k,
+        &name(n),
+        &crate::ids::ConnectionId::new("c").unwrap(),
+        &CalendarId::new("home").unwrap(),
+        &crate::ids::Href::new(format!("/home/{n}")),
+        op,
+    )
+}
+
+#[test]
+fn rfc4918_9_9_move_renames_within_a_collection_keeping_its_uid() {
+    let s = Store::temporary().unwrap();
+    let k = key(&s);
+    let o = obj("a", "one");
+    s.put_object(&k, &name("a.ics"), &o, &WriteCondition::default())
+        .unwrap();
+    let to = MoveTarget {
+        key: &k,
+        name: &name("b.ics"),
+        record: &o,
+        cond: &WriteCondition::default(),
+    };
+    let moved = s
+        .move_object_queued(&k, &name("a.ics"), &o.etag, &to, &[])
+        .unwrap();
+    assert!(moved.created && moved.queued.is_empty());
+    assert_eq!(s.object(&k, &name("a.ics")).unwrap(), None);
+    assert_eq!(s.object(&k, &name("b.ics")).unwrap(), Some(o));
+    assert_eq!(
+        s.object_by_uid(&k, &EventUid::new("a").unwrap()).unwrap(),
+        Some(name("b.ics"))
+    );
+    let delta = s.changes_since(&k, None).unwrap();
+    assert_eq!(delta.changed, vec![name("b.ics")]);
+}
+
+#[test]
+fn r10_move_is_all_or_nothing_with_its_outbox_entries() {
+    let s = Store::temporary().unwrap();
+    let (k, b) = (key(&s), other(&s));
+    let o = obj("a", "one");
+    s.put_object(&k, &name("a.ics"), &o, &WriteCondition::default())
+        .unwrap();
+    // The destination holds the UID under another name: nothing happens.
+    s.put_object(
+        &b,
+        &name("x.ics"),
+        &obj("a", "two"),
+        &WriteCondition::default(),
+    )
+    .unwrap();
+    let queue = [entry(&k, "a.ics", OutboxOp::Delete { etag: None })];
+    let to = MoveTarget {
+        key: &b,
+        name: &name("y.ics"),
+        record: &o,
+        cond: &WriteCondition::default(),
+    };
+    assert!(matches!(
+        s.move_object_queued(&k, &name("a.ics"), &o.etag, &to, &queue),
+        Err(Error::UidConflict { .. })
+    ));
+    assert_eq!(s.object(&k, &name("a.ics")).unwrap(), Some(o.clone()));
+    assert_eq!(s.outbox_len(), 0);
+    // A source that changed since it was read: nothing happens either.
+    let stale = s.move_object_queued(&k, &name("a.ics"), &ETag::new("old"), &to, &queue);
+    assert!(matches!(stale, Err(Error::PreconditionFailed { .. })));
+    // Across collections, with the entries queued in order.
+    s.delete_object(&b, &name("x.ics"), None).unwrap();
+    let queue = [
+        entry(&k, "a.ics", OutboxOp::Delete { etag: None }),
+        entry(&b, "y.ics", OutboxOp::Put),
+    ];
+    let moved = s
+        .move_object_queued(&k, &name("a.ics"), &o.etag, &to, &queue)
+        .unwrap();
+    assert_eq!(s.object(&k, &name("a.ics")).unwrap(), None);
+    assert_eq!(s.object(&b, &name("y.ics")).unwrap(), Some(o));
+    let ids: Vec<u64> = moved.queued.iter().map(|q| q.id).collect();
+    assert!(ids.len() == 2 && ids[0] < ids[1], "{ids:?}");
+    let pending: Vec<_> = s.outbox().unwrap().into_iter().map(|q| q.entry).collect();
+    assert_eq!(pending, queue.to_vec());
+}

@@ -2,6 +2,10 @@
 //! merged busy time in the materialised window as one iCalendar document,
 //! with a content ETag. Kept per user with the [`ViewStamp`] it was built
 //! from, so an unchanged feed is a lookup and a conditional GET a 304.
+//! Each block's DTSTAMP is that of the same block in `availability/` (when
+//! it was computed), so rebuilding a feed whose busy time did not change
+//! (another source changed, or the server restarted) gives the same bytes
+//! and ETag.
 
 use std::sync::Arc;
 
@@ -36,11 +40,17 @@ impl Views {
                 return Ok(doc.clone());
             }
         }
-        let window = self.window_at(Utc::now());
-        let body = ical::busy_calendar(
-            "Availability",
-            &flatten(&self.busy_for_user(who, window, None)?),
-        );
+        let now = Utc::now();
+        let stamps = self.block_stamps(who)?;
+        let window = self.window_at(now);
+        let blocks: Vec<_> = flatten(&self.busy_for_user(who, window, None)?)
+            .into_iter()
+            .map(|iv| {
+                let dtstamp = stamps.get(&ical::busy_uid(&iv)).copied().unwrap_or(now);
+                (iv, dtstamp)
+            })
+            .collect();
+        let body = ical::busy_calendar("Availability", &blocks);
         let doc = Arc::new(FeedDoc {
             etag: ETag::of_content(body.as_bytes()),
             body,

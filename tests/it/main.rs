@@ -66,3 +66,7 @@ mod ics_sources;
 mod safe_sync;
 // issue 13 #7: the sync window (availability/ min/max-date-time, flags and the config file)
 mod sync_window;
+// issue 12 #11 #13 #14: Allow, GET of collections, COPY/MOVE, privileges, 409/403/401, DTSTAMP (raw HTTP)
+mod conformance;
+// issue 12 #11: RFC 6764 discovery by libdav (pimsync's CalDAV library)
+mod peers_libdav;
