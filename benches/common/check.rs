@@ -1,0 +1,80 @@
+//! The cross-check: for every query, all servers must list the same
+//! objects. On a disagreement it prints which objects each server missed
+//! (with their iCalendar text, so the case can be judged by hand) and
+//! panics, unless `BENCH_ALLOW_MISMATCH=1`, in which case it records the
+//! disagreement in the report and carries on.
+
+use std::collections::BTreeSet;
+
+use super::data::Event;
+use super::servers::Kind;
+
+/// What one server answered to a query.
+pub struct Listing {
+    /// The server.
+    pub kind: Kind,
+    /// The object names it listed.
+    pub names: Vec<String>,
+}
+
+/// Checks that every listing holds the same set of names (and no name
+/// twice). Returns the common count, or a description of the disagreement
+/// when `BENCH_ALLOW_MISMATCH=1` lets the run go on.
+pub fn same_objects(what: &str, listings: &[Listing], events: &[Event]) -> Result<usize, String> {
+    let sets: Vec<BTreeSet<&str>> = listings
+        .iter()
+        .map(|l| l.names.iter().map(String::as_str).collect())
+        .collect();
+    let union: BTreeSet<&str> = sets.iter().flatten().copied().collect();
+    let mut problems = Vec::new();
+    for (l, set) in listings.iter().zip(&sets) {
+        if set.len() != l.names.len() {
+            problems.push(format!(
+                "{} listed {} names but only {} distinct",
+                l.kind.label(),
+                l.names.len(),
+                set.len()
+            ));
+        }
+    }
+    let mut shown = 0;
+    for name in &union {
+        let have: Vec<&str> = listings
+            .iter()
+            .zip(&sets)
+            .filter(|(_, s)| s.contains(name))
+            .map(|(l, _)| l.kind.label())
+            .collect();
+        if have.len() == listings.len() {
+            continue;
+        }
+        if shown < 5 {
+            let text = events
+                .iter()
+                .find(|e| e.name == *name)
+                .map_or("(not a generated object)", |e| e.text.as_str());
+            println!("MISMATCH {what}: {name} listed only by {have:?}\n{text}");
+        }
+        shown += 1;
+    }
+    if shown > 0 {
+        let counts: Vec<String> = listings
+            .iter()
+            .map(|l| format!("{} {}", l.kind.label(), l.names.len()))
+            .collect();
+        problems.push(format!(
+            "{shown} objects not listed by every server ({})",
+            counts.join(", ")
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(listings.first().map_or(0, |l| l.names.len()));
+    }
+    let msg = format!("servers disagree on {what}: {}", problems.join("; "));
+    if std::env::var("BENCH_ALLOW_MISMATCH").as_deref() == Ok("1") {
+        println!("WARNING {msg}");
+        Err(msg)
+    } else {
+        panic!("{msg} (set BENCH_ALLOW_MISMATCH=1 to record this and go on)");
+    }
+}
