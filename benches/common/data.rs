@@ -4,7 +4,7 @@
 //!
 //! Mix per object: 20 % recurring (weekly, daily, monthly; COUNT, UNTIL or
 //! endless; EXDATEs; a third with a moved override), 30 % with a TZID and
-//! its VTIMEZONE, 5 % of single events all-day and FREE, a few FREE,
+//! its VTIMEZONE (per data set), 5 % of single events all-day and FREE, a few FREE,
 //! CANCELLED or TENTATIVE timed events. Owns no I/O.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -25,6 +25,8 @@ pub struct Dataset {
     pub events: usize,
     /// RNG seed.
     pub seed: u64,
+    /// Percentage of timed objects with a TZID (and its VTIMEZONE).
+    pub zoned_percent: u32,
 }
 
 /// 200 objects: the small collection of the PUT-latency scenario.
@@ -32,18 +34,21 @@ pub const SMALL: Dataset = Dataset {
     name: "200",
     events: 200,
     seed: 200,
+    zoned_percent: 30,
 };
 /// The 10,000-object calendar of most scenarios.
 pub const TEN_K: Dataset = Dataset {
     name: "10k",
     events: 10_000,
     seed: 10_000,
+    zoned_percent: 30,
 };
 /// The 100,000-object calendar (opt-in: `BENCH_LARGE=1`).
 pub const LARGE: Dataset = Dataset {
     name: "100k",
     events: 100_000,
     seed: 100_000,
+    zoned_percent: 30,
 };
 
 /// One calendar object resource.
@@ -68,7 +73,7 @@ pub fn generate(ds: Dataset, prefix: &str, base: NaiveDate) -> Vec<Event> {
             let uid = format!("{prefix}-{i:06}");
             Event {
                 name: format!("{uid}.ics"),
-                text: event_text(&mut rng, &uid, base),
+                text: event_text(&mut rng, &uid, base, ds.zoned_percent),
             }
         })
         .collect()
@@ -86,10 +91,12 @@ fn time_prop(name: &str, t: NaiveDateTime, zone: Option<&Zone>) -> String {
     }
 }
 
-/// The text of one object with the given UID.
-pub fn event_text(rng: &mut StdRng, uid: &str, base: NaiveDate) -> String {
+/// The text of one object with the given UID; `zoned_percent` of them
+/// get a TZID.
+pub fn event_text(rng: &mut StdRng, uid: &str, base: NaiveDate, zoned_percent: u32) -> String {
     let midnight = base.and_time(NaiveTime::MIN);
-    let mut zone = (rng.gen_range(0..100) < 30).then(|| &ZONES[rng.gen_range(0..ZONES.len())]);
+    let mut zone =
+        (rng.gen_range(0..100) < zoned_percent).then(|| &ZONES[rng.gen_range(0..ZONES.len())]);
     let recurring = rng.gen_range(0..100) < 20;
     let minutes = [30, 45, 60, 90, 120][rng.gen_range(0..5)];
     let mut main = vec![

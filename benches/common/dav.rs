@@ -105,12 +105,13 @@ pub fn object_names(body: &[u8]) -> Result<Vec<String>, String> {
     }
 }
 
-/// The number of `BEGIN:VFREEBUSY` components and `FREEBUSY` periods in a
-/// free-busy answer.
-pub fn freebusy_periods(body: &[u8]) -> usize {
+/// The busy periods (`start/end` values of the unfolded FREEBUSY
+/// properties) of a free-busy answer.
+pub fn freebusy_periods(body: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(body).replace("\r\n ", "");
     text.lines()
         .filter(|l| l.starts_with("FREEBUSY"))
-        .map(|l| l.split(':').nth(1).map_or(0, |v| v.split(',').count()))
-        .sum()
+        .filter_map(|l| l.split_once(':').map(|(_, v)| v.to_string()))
+        .flat_map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
+        .collect()
 }

@@ -12,14 +12,18 @@
 //! - `BENCH_REPS` (200): requests per measurement against calproxy.
 //! - `BENCH_PEER_REPS` (= `BENCH_REPS`): the same against the peers (10k).
 //! - `BENCH_LARGE=1`: run the 100,000-object scenarios (loading takes minutes).
+//! - `BENCH_LARGE_PUT=1`: also PUT latency at 100,000 (calproxy loaded by PUT: an hour).
+//! - `BENCH_LARGE_PEER_PUTS` (50): PUTs against the peers at 100k.
 //! - `BENCH_LARGE_PEER_REPS` (5): requests against the peers at 100k.
 //! - `BENCH_LOAD_SECS` (60), `BENCH_LOAD_CLIENTS` (50): the load scenario.
 //! - `BENCH_RESTARTS` (5): restarts measured by `startup` and `freebusy`.
+//! - `BENCH_FB_SWEEPS` (3): one-year calendar-query sweeps over the 20 calendars (`freebusy`).
 //! - `BENCH_PUTS` (200): PUTs measured per server and collection size.
 //! - `BENCH_LOAD_WRITERS` (4): parallel connections loading calproxy.
 //! - `BENCH_ALLOW_MISMATCH=1`: record object-count disagreements, don't panic.
 
 pub mod calproxy;
+pub mod calproxy_load;
 pub mod check;
 pub mod data;
 pub mod dav;
@@ -74,17 +78,26 @@ pub fn env_usize(name: &str, default: usize) -> usize {
     }
 }
 
-/// Whether the 100,000-object scenarios run (`BENCH_LARGE=1`); records the
-/// skip in `report` when they don't.
-pub fn large_enabled(report: &mut Report, what: &str) -> bool {
-    if std::env::var("BENCH_LARGE").as_deref() == Ok("1") {
+/// Whether an opt-in part runs (`var=1`); records the skip and `why` in
+/// `report` when it doesn't.
+pub fn opt_in(report: &mut Report, var: &str, what: &str, why: &str) -> bool {
+    if std::env::var(var).as_deref() == Ok("1") {
         return true;
     }
     let mut s = Section::new(&format!("{what}: skipped"), &[]);
-    s.notes
-        .push("set BENCH_LARGE=1 to load 100,000 objects (several minutes) and run it".into());
+    s.notes.push(format!("set {var}=1 to run it ({why})"));
     report.add(s);
     false
+}
+
+/// Whether the 100,000-object scenarios run (`BENCH_LARGE=1`).
+pub fn large_enabled(report: &mut Report, what: &str) -> bool {
+    opt_in(
+        report,
+        "BENCH_LARGE",
+        what,
+        "loads 100,000 objects into each server: minutes",
+    )
 }
 
 /// The entry point of every bench target.

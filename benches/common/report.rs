@@ -67,6 +67,15 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
+/// The 1, 5 and 15 minute load averages (other work on the machine).
+fn loadavg() -> String {
+    read("/proc/loadavg")
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn machine() -> Value {
     let cpu = read("/proc/cpuinfo")
         .lines()
@@ -93,7 +102,7 @@ fn machine() -> Value {
         "memory_gib": (mem_kib as f64 / 1048576.0 * 10.0).round() / 10.0,
         "kernel": read("/proc/sys/kernel/osrelease").trim(),
         "commit": commit,
-        "loadavg_at_start": read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        "loadavg_at_start": loadavg(),
     })
 }
 
@@ -123,8 +132,9 @@ impl Report {
         std::fs::create_dir_all(&dir).expect("create target/bench-results");
         let took = self.clock.elapsed().as_secs_f64();
         let m = &self.machine;
+        let load_end = loadavg();
         let mut md = format!(
-            "## calproxy bench `{}`\n\n{} UTC, {:.0} s; {} ({} cores, {} GiB), Linux {}, commit {}, load average at start {}\n\n",
+            "## calproxy bench `{}`\n\n{} UTC, {:.0} s; {} ({} cores, {} GiB), Linux {}, commit {}, load average at start {}, at end {}\n\n",
             self.target,
             self.started.format("%Y-%m-%d %H:%M"),
             took,
@@ -134,6 +144,7 @@ impl Report {
             m["kernel"].as_str().unwrap_or(""),
             m["commit"].as_str().unwrap_or(""),
             m["loadavg_at_start"].as_str().unwrap_or(""),
+            load_end,
         );
         for s in &self.sections {
             md += &s.markdown();
@@ -144,6 +155,7 @@ impl Report {
             "started": self.started.to_rfc3339(),
             "seconds": took,
             "machine": self.machine,
+            "loadavg_at_end": load_end,
             "sections": self.sections.iter().map(|s| json!({
                 "title": s.title,
                 "header": s.header,

@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::common::data::{Event, TEN_K};
 use crate::common::dav;
 use crate::common::env_usize;
-use crate::common::fixtures::{Trio, COLLECTION};
+use crate::common::fixtures::{Access, Trio};
 use crate::common::http::Conn;
 use crate::common::process::{self, Memory};
 use crate::common::report::{Report, Section};
@@ -62,7 +62,7 @@ struct Shared {
 pub async fn run(report: &mut Report) {
     let clients = env_usize("BENCH_LOAD_CLIENTS", 50);
     let secs = env_usize("BENCH_LOAD_SECS", 60);
-    let trio = Trio::load(TEN_K).await;
+    let trio = Trio::load(TEN_K, Access::Write).await;
     report.add(trio.load_section("Loading the 10k-object calendar"));
     let events: Rc<[Event]> = trio.events.clone().into();
     let mut kinds = Section::new(
@@ -84,7 +84,14 @@ pub async fn run(report: &mut Report) {
     let mut data = Vec::new();
     for s in &trio.servers {
         println!("  {}: {clients} clients for {secs} s", s.kind.label());
-        let r = drive(s, events.clone(), clients, Duration::from_secs(secs as u64)).await;
+        let r = drive(
+            s,
+            trio.collection,
+            events.clone(),
+            clients,
+            Duration::from_secs(secs as u64),
+        )
+        .await;
         let label = s.kind.label().to_string();
         let mut per_kind = Vec::new();
         for (op, name) in OPS {
@@ -157,8 +164,14 @@ struct Run {
     memory: Vec<(f64, Memory)>,
 }
 
-async fn drive(s: &Server, events: Rc<[Event]>, clients: usize, length: Duration) -> Run {
-    let ep = s.collection(COLLECTION);
+async fn drive(
+    s: &Server,
+    collection: &str,
+    events: Rc<[Event]>,
+    clients: usize,
+    length: Duration,
+) -> Run {
+    let ep = s.collection(collection);
     // Warm-up outside the window (Radicale builds its item cache on the
     // first query: about a minute at 10,000 objects).
     let t = Instant::now();

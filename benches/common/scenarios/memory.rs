@@ -1,15 +1,15 @@
 //! Scenario 8: calproxy's resident memory (VmRSS, VmHWM from
-//! /proc/PID/status) right after loading the objects by PUT (always a fresh
-//! load), and after a restart on the same data: once up, 5 s later (serve
+//! /proc/PID/status) right after loading the objects (always a fresh load:
+//! 10,000 by PUT, 100,000 by its own sync), and after a restart on the same data: once up, 5 s later (serve
 //! warms its busy-time cache in the background), after a one-month
 //! calendar-query and after a one-year free-busy-query. The 10,000-object
 //! calendar always; 100,000 with `BENCH_LARGE=1`. Target (issue 10): at
 //! 100,000 objects <= 150 MB after the load and after a restart.
 
 use crate::common::calproxy;
-use crate::common::data::{self, Dataset, LARGE, TEN_K};
+use crate::common::data::{Dataset, LARGE, TEN_K};
 use crate::common::dav;
-use crate::common::fixtures::{calproxy_loaded, COLLECTION};
+use crate::common::fixtures::Alone;
 use crate::common::http::Conn;
 use crate::common::large_enabled;
 use crate::common::process::Memory;
@@ -58,19 +58,32 @@ pub async fn run(report: &mut Report) {
     report.add(s);
 }
 
-async fn measure(ds: Dataset) -> Vec<(&'static str, Memory, Option<f64>)> {
-    let events = data::generate(ds, "ev", data::base_date());
-    let (mut cp, info) = calproxy_loaded(ds, &events, true).await;
+async fn measure(ds: Dataset) -> Vec<(String, Memory, Option<f64>)> {
+    let mut alone = Alone::load(ds, true).await;
+    let how = if alone.load.method.starts_with("HTTP PUT") {
+        "by PUT"
+    } else {
+        "by its own sync"
+    };
+    let cp = &mut alone.calproxy;
     let mut rows = Vec::new();
-    if let Some(m) = info.memory_after_load {
-        rows.push(("after loading by PUT (the loading process)", m, None));
+    if let Some(m) = alone.load.memory_after_load {
+        rows.push((
+            format!("right after loading {how} (the serving process)"),
+            m,
+            None,
+        ));
     }
-    calproxy::restart(&mut cp).await;
-    rows.push(("after a restart, /healthz 200", cp.memory(), None));
+    calproxy::restart(cp).await;
+    rows.push(("after a restart, /healthz 200".into(), cp.memory(), None));
     // serve warms its busy-time cache in the background after start.
     tokio::time::sleep(SETTLE).await;
-    rows.push(("after a restart, 5 s later (idle)", cp.memory(), None));
-    let ep = cp.collection(COLLECTION);
+    rows.push((
+        "after a restart, 5 s later (idle)".into(),
+        cp.memory(),
+        None,
+    ));
+    let ep = cp.collection(alone.collection);
     let mut conn = Conn::new(cp.port);
     let (_, d) = conn
         .expect(
@@ -78,11 +91,19 @@ async fn measure(ds: Dataset) -> Vec<(&'static str, Memory, Option<f64>)> {
             &[207],
         )
         .await;
-    rows.push(("then a one-month calendar-query", cp.memory(), Some(ms(d))));
+    rows.push((
+        "then a one-month calendar-query".into(),
+        cp.memory(),
+        Some(ms(d)),
+    ));
     let path = format!("/dav/{TENANT}/{USER}/availability/");
     let (_, d) = conn
         .expect(&ep.report_at(&path, dav::free_busy(year())), &[200])
         .await;
-    rows.push(("then a one-year free-busy-query", cp.memory(), Some(ms(d))));
+    rows.push((
+        "then a one-year free-busy-query".into(),
+        cp.memory(),
+        Some(ms(d)),
+    ));
     rows
 }

@@ -8,7 +8,7 @@
 use crate::common::check::same_objects;
 use crate::common::data::{Dataset, LARGE, TEN_K};
 use crate::common::dav;
-use crate::common::fixtures::{Trio, COLLECTION};
+use crate::common::fixtures::{Access, Trio};
 use crate::common::report::Report;
 use crate::common::stats::{fmt_ms, Stats};
 use crate::common::{env_usize, large_enabled};
@@ -33,7 +33,7 @@ pub async fn large(report: &mut Report) {
 }
 
 async fn run(report: &mut Report, ds: Dataset, reps: [usize; 3], p99_target: f64) {
-    let trio = Trio::load(ds).await;
+    let trio = Trio::load(ds, Access::Read).await;
     report.add(trio.load_section(&format!("Loading the {}-object calendar", ds.name)));
     let w = month();
     let body = dav::calendar_query(w, true);
@@ -43,7 +43,7 @@ async fn run(report: &mut Report, ds: Dataset, reps: [usize; 3], p99_target: f64
             "  {}: 1 + {n} one-month calendar-query REPORTs",
             s.kind.label()
         );
-        let ep = s.collection(COLLECTION);
+        let ep = s.collection(trio.collection);
         all.push(series(s, n, &[207], true, |_| ep.report(body.clone(), Some("1"))).await);
     }
     let what = format!("one-month calendar-query on {} objects", ds.name);

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use crate::common::calproxy;
-use crate::common::data::{self, Dataset, LARGE, TEN_K};
+use crate::common::data::{Dataset, LARGE, TEN_K};
 use crate::common::dav;
-use crate::common::fixtures::{calproxy_loaded, COLLECTION};
+use crate::common::fixtures::Alone;
 use crate::common::http::Conn;
 use crate::common::process::Memory;
 use crate::common::report::{Report, Section};
@@ -79,20 +79,9 @@ struct Restarts {
 }
 
 async fn measure(ds: Dataset) -> Restarts {
-    let events = data::generate(ds, "ev", data::base_date());
-    let (mut cp, info) = calproxy_loaded(ds, &events, false).await;
-    println!(
-        "  calproxy with {} objects ({} in {:.0} s{})",
-        events.len(),
-        info.method,
-        info.seconds,
-        if info.cached {
-            ", copied from an earlier run"
-        } else {
-            ""
-        }
-    );
-    let ep = cp.collection(COLLECTION);
+    let mut alone = Alone::load(ds, false).await;
+    let cp = &mut alone.calproxy;
+    let ep = cp.collection(alone.collection);
     let body = dav::calendar_query(month(), true);
     let mut r = Restarts {
         health: Vec::new(),
@@ -101,8 +90,8 @@ async fn measure(ds: Dataset) -> Restarts {
         memory: Memory::default(),
     };
     for k in 0..env_usize("BENCH_RESTARTS", 5) {
-        r.stop.push(calproxy::stop(&mut cp).await);
-        r.health.push(calproxy::restart(&mut cp).await);
+        r.stop.push(calproxy::stop(cp).await);
+        r.health.push(calproxy::restart(cp).await);
         let mut conn = Conn::new(cp.port);
         let (_, d) = conn
             .expect(&ep.report(body.clone(), Some("1")), &[207])

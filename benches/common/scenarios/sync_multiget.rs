@@ -11,7 +11,7 @@ use crate::common::check::same_objects;
 use crate::common::data::TEN_K;
 use crate::common::dav;
 use crate::common::env_usize;
-use crate::common::fixtures::{Trio, COLLECTION};
+use crate::common::fixtures::{Access, Trio};
 use crate::common::report::Report;
 use crate::common::stats::{fmt_ms, Stats};
 
@@ -24,7 +24,7 @@ const BATCH: usize = 100;
 pub async fn run(report: &mut Report) {
     let reps = env_usize("BENCH_REPS", 200);
     let peers = env_usize("BENCH_PEER_REPS", reps);
-    let trio = Trio::load(TEN_K).await;
+    let trio = Trio::load(TEN_K, Access::Read).await;
     report.add(trio.load_section("Loading the 10k-object calendar"));
     let counts = [reps, peers, peers];
 
@@ -32,7 +32,7 @@ pub async fn run(report: &mut Report) {
     let mut all = Vec::new();
     for (s, n) in trio.servers.iter().zip(counts) {
         println!("  {}: 1 + {n} sync-collection REPORTs", s.kind.label());
-        let ep = s.collection(COLLECTION);
+        let ep = s.collection(trio.collection);
         all.push(series(s, n, &[207], true, |_| ep.report(body.clone(), None)).await);
     }
     let agreed = same_objects(
@@ -64,7 +64,7 @@ pub async fn run(report: &mut Report) {
     let mut all = Vec::new();
     for (s, n) in trio.servers.iter().zip(counts) {
         println!("  {}: 1 + {n} calendar-multiget REPORTs", s.kind.label());
-        let ep = s.collection(COLLECTION);
+        let ep = s.collection(trio.collection);
         let one = |i: usize| {
             let hrefs: Vec<String> = batch(i).iter().map(|n| ep.object(n)).collect();
             ep.report(dav::multiget(&hrefs), Some("1"))
