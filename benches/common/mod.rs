@@ -12,7 +12,7 @@
 //! - `BENCH_REPS` (200): requests per measurement against calproxy.
 //! - `BENCH_PEER_REPS` (= `BENCH_REPS`): the same against the peers (10k).
 //! - `BENCH_LARGE=1`: run the 100,000-object scenarios (loading takes minutes).
-//! - `BENCH_LARGE_PUT=1`: also PUT latency at 100,000 (calproxy loaded by PUT: an hour).
+//! - `BENCH_LARGE_PUT=1`: also PUT latency at 100,000 (calproxy loaded by PUT: about an hour).
 //! - `BENCH_LARGE_PEER_PUTS` (50): PUTs against the peers at 100k.
 //! - `BENCH_LARGE_PEER_REPS` (5): requests against the peers at 100k.
 //! - `BENCH_LOAD_SECS` (60), `BENCH_LOAD_CLIENTS` (50): the load scenario.
