@@ -1,5 +1,5 @@
 //! The cross-check: for every query, all servers must list the same
-//! objects. On a disagreement it prints which objects each server missed
+//! objects, and each server the same objects every time it is asked. On a disagreement it prints which objects each server missed
 //! (with their iCalendar text, so the case can be judged by hand) and
 //! panics, unless `BENCH_ALLOW_MISMATCH=1`, in which case it records the
 //! disagreement in the report and carries on.
@@ -74,6 +74,32 @@ pub fn same_objects(what: &str, listings: &[Listing], events: &[Event]) -> Resul
     if std::env::var("BENCH_ALLOW_MISMATCH").as_deref() == Ok("1") {
         println!("WARNING {msg}");
         Err(msg)
+    } else {
+        panic!("{msg} (set BENCH_ALLOW_MISMATCH=1 to record this and go on)");
+    }
+}
+
+/// A later answer (number `i`) of `kind` to the same request listed other
+/// objects than the first: prints the difference and panics unless
+/// `BENCH_ALLOW_MISMATCH=1`; returns the description to record.
+pub fn consistent(kind: Kind, i: usize, first: &[String], later: &[String]) -> Option<String> {
+    let a: BTreeSet<&str> = first.iter().map(String::as_str).collect();
+    let b: BTreeSet<&str> = later.iter().map(String::as_str).collect();
+    let gone: Vec<&str> = a.difference(&b).copied().collect();
+    let new: Vec<&str> = b.difference(&a).copied().collect();
+    let msg = format!(
+        "answer {i} of {} listed {} objects, the first {}; missing {:?}{}, added {:?}{}",
+        kind.label(),
+        later.len(),
+        first.len(),
+        &gone[..gone.len().min(5)],
+        if gone.len() > 5 { " …" } else { "" },
+        &new[..new.len().min(5)],
+        if new.len() > 5 { " …" } else { "" },
+    );
+    if std::env::var("BENCH_ALLOW_MISMATCH").as_deref() == Ok("1") {
+        println!("WARNING {msg}");
+        Some(msg)
     } else {
         panic!("{msg} (set BENCH_ALLOW_MISMATCH=1 to record this and go on)");
     }

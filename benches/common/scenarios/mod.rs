@@ -17,7 +17,7 @@ use chrono::{Duration as Days, NaiveTime};
 use super::dav::{self, Window};
 use serde_json::json;
 
-use super::check::Listing;
+use super::check::{consistent, Listing};
 use super::data;
 use super::http::{Answer, Conn, Req};
 use super::process::Memory;
@@ -60,17 +60,30 @@ pub struct Series {
     pub reconnects: usize,
     /// The server's memory after the series.
     pub memory: Memory,
+    /// Where a later answer listed other objects than the first.
+    pub varied: Vec<String>,
+}
+
+/// What every answer of a series must have in common with the first.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Same {
+    /// The same objects (the same request each time).
+    Objects,
+    /// As many objects (a different request each time, e.g. multiget batches).
+    Count,
+    /// Nothing beyond the status.
+    Status,
 }
 
 /// Sends `make(0)` once as a warm-up (timed as `first`), then `make(1..=n)`
 /// on the same keep-alive connection. Every answer must have a status in
-/// `ok` (a 207 must parse as a multistatus); with `same_count` it must also list as
-/// many objects as the first.
+/// `ok` (a 207 must parse as a multistatus) and list what `same` asks for
+/// (a difference is a mismatch: see `check::consistent`).
 pub async fn series(
     server: &Server,
     n: usize,
     ok: &[u16],
-    same_count: bool,
+    same: Same,
     make: impl Fn(usize) -> Req,
 ) -> Series {
     let mut conn = Conn::new(server.port);
@@ -78,18 +91,18 @@ pub async fn series(
     let names = listed(server.kind, &a);
     let bytes = a.body.len();
     let mut samples = Vec::with_capacity(n);
+    let mut varied = Vec::new();
     for i in 1..=n {
         let (a, d) = conn.expect(&make(i), ok).await;
         samples.push(d);
-        if same_count {
-            let got = listed(server.kind, &a).len();
-            assert_eq!(
-                got,
-                names.len(),
-                "{}: answer {i} listed {got} objects, the first {}",
-                server.kind.label(),
-                names.len()
-            );
+        let got = match same {
+            Same::Status => continue,
+            Same::Count => listed(server.kind, &a).len() == names.len(),
+            Same::Objects => same_set(&listed(server.kind, &a), &names),
+        };
+        if !got {
+            let later = listed(server.kind, &a);
+            varied.extend(consistent(server.kind, i, &names, &later));
         }
     }
     Series {
@@ -100,7 +113,16 @@ pub async fn series(
         bytes,
         reconnects: conn.reconnects,
         memory: server.memory(),
+        varied,
     }
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let mut a: Vec<&String> = a.iter().collect();
+    let mut b: Vec<&String> = b.iter().collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
 }
 
 /// Object names of a 207 multistatus answer (none for any other status,
@@ -158,7 +180,17 @@ pub fn table(title: &str, all: &[Series], agreed: &Result<usize, String>) -> Sec
             "bytes": x.bytes,
             "memory": x.memory,
             "reconnects": x.reconnects,
+            "varied": x.varied,
         }));
+    }
+    for x in all {
+        if let Some(first) = x.varied.first() {
+            s.notes.push(format!(
+                "MISMATCH: {} answered the same request differently {} times; first: {first}",
+                x.kind.label(),
+                x.varied.len()
+            ));
+        }
     }
     match agreed {
         Ok(n) => s.notes.push(format!(

@@ -17,7 +17,7 @@ use crate::common::report::Report;
 use crate::common::stats::{fmt_ms, Stats};
 use crate::common::{env_usize, opt_in};
 
-use super::{listed, listings, series, table, verdict};
+use super::{listed, listings, series, table, verdict, Same};
 
 /// Why the 100,000-object part is opt-in on its own.
 const LARGE_PUT_WHY: &str = "calproxy is then loaded by 100,000 PUTs into blocked/: on a busy 2-core machine 20,000 took 318 s and every PUT gets slower as the collection grows, about an hour in all; the loaded copy is kept for later runs of the same binary";
@@ -64,7 +64,7 @@ async fn measure(report: &mut Report, ds: Dataset, reps: [usize; 3]) {
             ds.name
         );
         let ep = s.collection(trio.collection);
-        let mut x = series(s, n, &[201], false, |i| {
+        let mut x = series(s, n, &[201], Same::Status, |i| {
             ep.put(&fresh[i].name, &fresh[i].text, true)
         })
         .await;

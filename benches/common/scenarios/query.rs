@@ -13,7 +13,7 @@ use crate::common::report::Report;
 use crate::common::stats::{fmt_ms, Stats};
 use crate::common::{env_usize, large_enabled};
 
-use super::{listings, month, series, table, verdict};
+use super::{listings, month, series, table, verdict, Same};
 
 /// Scenario 1: the 10,000-object calendar.
 pub async fn ten_k(report: &mut Report) {
@@ -44,7 +44,12 @@ async fn run(report: &mut Report, ds: Dataset, reps: [usize; 3], p99_target: f64
             s.kind.label()
         );
         let ep = s.collection(trio.collection);
-        all.push(series(s, n, &[207], true, |_| ep.report(body.clone(), Some("1"))).await);
+        all.push(
+            series(s, n, &[207], Same::Objects, |_| {
+                ep.report(body.clone(), Some("1"))
+            })
+            .await,
+        );
     }
     let what = format!("one-month calendar-query on {} objects", ds.name);
     let agreed = same_objects(&what, &listings(&all), &trio.events);

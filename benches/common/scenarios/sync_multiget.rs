@@ -15,7 +15,7 @@ use crate::common::fixtures::{Access, Trio};
 use crate::common::report::Report;
 use crate::common::stats::{fmt_ms, Stats};
 
-use super::{listings, series, table, verdict};
+use super::{listings, series, table, verdict, Same};
 
 /// Objects per calendar-multiget.
 const BATCH: usize = 100;
@@ -33,7 +33,12 @@ pub async fn run(report: &mut Report) {
     for (s, n) in trio.servers.iter().zip(counts) {
         println!("  {}: 1 + {n} sync-collection REPORTs", s.kind.label());
         let ep = s.collection(trio.collection);
-        all.push(series(s, n, &[207], true, |_| ep.report(body.clone(), None)).await);
+        all.push(
+            series(s, n, &[207], Same::Objects, |_| {
+                ep.report(body.clone(), None)
+            })
+            .await,
+        );
     }
     let agreed = same_objects(
         "sync-collection from an empty token",
@@ -69,7 +74,7 @@ pub async fn run(report: &mut Report) {
             let hrefs: Vec<String> = batch(i).iter().map(|n| ep.object(n)).collect();
             ep.report(dav::multiget(&hrefs), Some("1"))
         };
-        let x = series(s, n, &[207], true, one).await;
+        let x = series(s, n, &[207], Same::Count, one).await;
         let mut want: Vec<&str> = batch(0);
         let mut got: Vec<&str> = x.names.iter().map(String::as_str).collect();
         want.sort_unstable();
