@@ -77,10 +77,7 @@ fn serve(data: &Path, port: u16) -> std::process::Command {
 
 /// A fresh temporary directory for a calproxy instance (data in `data/`).
 pub fn new_dir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::Builder::new()
-        .prefix("calproxy-bench-")
-        .tempdir_in(super::tmp_dir())
-        .expect("temporary directory");
+    let dir = super::work_dir("calproxy");
     let data = dir.path().join("data");
     (dir, data)
 }

@@ -21,6 +21,7 @@
 //! - `BENCH_PUTS` (200): PUTs measured per server and collection size.
 //! - `BENCH_LOAD_WRITERS` (4): parallel connections loading calproxy.
 //! - `BENCH_ALLOW_MISMATCH=1`: record object-count disagreements, don't panic.
+//! - `BENCH_KEEP=1`: keep the servers' working directories (data, logs).
 
 pub mod calproxy;
 pub mod calproxy_load;
@@ -66,6 +67,24 @@ pub fn tmp_dir() -> PathBuf {
     let d = bench_data_dir().join("tmp");
     std::fs::create_dir_all(&d).expect("create target/bench-data/tmp");
     d
+}
+
+/// A fresh working directory for one server under `tmp_dir()`, removed
+/// with the server unless `BENCH_KEEP=1` (to read its log afterwards).
+pub fn work_dir(server: &str) -> tempfile::TempDir {
+    let keep = std::env::var("BENCH_KEEP").as_deref() == Ok("1");
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("{server}-bench-"))
+        .disable_cleanup(keep)
+        .tempdir_in(tmp_dir())
+        .expect("temporary directory");
+    if keep {
+        println!(
+            "  {server}: working directory {} (kept)",
+            dir.path().display()
+        );
+    }
+    dir
 }
 
 /// A numeric setting from the environment.

@@ -34,12 +34,22 @@ impl Section {
         }
     }
 
+    /// Whether every cell of column `i` is a figure (right-aligned).
+    fn numeric(&self, i: usize) -> bool {
+        self.rows.iter().all(|r| {
+            r.get(i).is_some_and(|c| {
+                c.chars()
+                    .all(|ch| ch.is_ascii_digit() || ",.×–- ".contains(ch))
+            })
+        })
+    }
+
     fn markdown(&self) -> String {
         let mut s = format!("### {}\n\n", self.title);
         if !self.header.is_empty() {
             s += &format!("| {} |\n", self.header.join(" | "));
             let align: Vec<&str> = (0..self.header.len())
-                .map(|i| if i == 0 { "---" } else { "---:" })
+                .map(|i| if self.numeric(i) { "---:" } else { "---" })
                 .collect();
             s += &format!("| {} |\n", align.join(" | "));
             for r in &self.rows {
