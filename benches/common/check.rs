@@ -1,5 +1,6 @@
 //! The cross-check: for every query, all servers must list the same
-//! objects, and each server the same objects every time it is asked. On a disagreement it prints which objects each server missed
+//! objects, and each server the same objects every time it is asked
+//! (except the known peer defects in `KNOWN_VARYING`). On a disagreement it prints which objects each server missed
 //! (with their iCalendar text, so the case can be judged by hand) and
 //! panics, unless `BENCH_ALLOW_MISMATCH=1`, in which case it records the
 //! disagreement in the report and carries on.
@@ -97,6 +98,10 @@ pub fn consistent(kind: Kind, i: usize, first: &[String], later: &[String]) -> O
         &new[..new.len().min(5)],
         if new.len() > 5 { " …" } else { "" },
     );
+    if let Some((_, why)) = KNOWN_VARYING.iter().find(|(k, _)| *k == kind) {
+        println!("KNOWN {msg}");
+        return Some(format!("{msg} (known: {why})"));
+    }
     if std::env::var("BENCH_ALLOW_MISMATCH").as_deref() == Ok("1") {
         println!("WARNING {msg}");
         Some(msg)
@@ -104,3 +109,14 @@ pub fn consistent(kind: Kind, i: usize, first: &[String], later: &[String]) -> O
         panic!("{msg} (set BENCH_ALLOW_MISMATCH=1 to record this and go on)");
     }
 }
+
+/// Peers known to answer a repeated request differently, and why: recorded
+/// in the report, not fatal. calproxy is never in this table.
+const KNOWN_VARYING: &[(Kind, &str)] = &[(
+    Kind::Xandikos,
+    "Xandikos 0.4 answers calendar-query from a filter index once it has seen the same filter 5 times \
+     (store/index.py AutoIndexManager); the indexed answer leaves out zoned events near the window's end \
+     (2027-01-07T07:30 Australia/Sydney is 2027-01-06T20:30Z, inside the window) and overrides whose \
+     RECURRENCE-ID lies after the end of the series' COUNT, which its first 5 answers, Radicale, calproxy \
+     and python recurring-ical-events all include",
+)];

@@ -15,6 +15,8 @@
 //! - `BENCH_LARGE_PUT=1`: also PUT latency at 100,000 (calproxy loaded by PUT: about an hour).
 //! - `BENCH_LARGE_PEER_PUTS` (50): PUTs against the peers at 100k.
 //! - `BENCH_LARGE_PEER_REPS` (5): requests against the peers at 100k.
+//! - `BENCH_PEER_BUDGET_SECS` (3600): a peer whose calendar-query series takes
+//!   longer is reported as not measured (Radicale builds its cache on the first).
 //! - `BENCH_LOAD_SECS` (60), `BENCH_LOAD_CLIENTS` (50): the load scenario.
 //! - `BENCH_RESTARTS` (5): restarts measured by `startup` and `freebusy`.
 //! - `BENCH_FB_SWEEPS` (3): one-year calendar-query sweeps over the 20 calendars (`freebusy`).

@@ -86,7 +86,33 @@ pub async fn series(
     same: Same,
     make: impl Fn(usize) -> Req,
 ) -> Series {
-    let mut conn = Conn::new(server.port);
+    run_series(server, Conn::new(server.port), n, ok, same, make).await
+}
+
+/// `series` for a peer that may be too slow: gives up (returning `None`)
+/// when the whole series takes longer than `budget`.
+pub async fn series_within(
+    budget: Duration,
+    server: &Server,
+    n: usize,
+    ok: &[u16],
+    same: Same,
+    make: impl Fn(usize) -> Req,
+) -> Option<Series> {
+    let conn = Conn::with_timeout(server.port, budget);
+    tokio::time::timeout(budget, run_series(server, conn, n, ok, same, make))
+        .await
+        .ok()
+}
+
+async fn run_series(
+    server: &Server,
+    mut conn: Conn,
+    n: usize,
+    ok: &[u16],
+    same: Same,
+    make: impl Fn(usize) -> Req,
+) -> Series {
     let (a, first) = conn.expect(&make(0), ok).await;
     let names = listed(server.kind, &a);
     let bytes = a.body.len();
