@@ -25,6 +25,7 @@ mod budget;
 mod busy;
 mod calendar_data;
 mod derive;
+mod hours;
 mod index;
 pub(crate) mod lines;
 mod offsets;
@@ -32,6 +33,7 @@ mod parse;
 mod recurrence;
 mod repair;
 mod rule;
+mod rules;
 mod series;
 mod tz;
 mod vtimezone;
@@ -46,6 +48,8 @@ mod tests_exporters;
 #[cfg(test)]
 mod tests_recurrence;
 #[cfg(test)]
+mod tests_rules;
+#[cfg(test)]
 mod tests_zones;
 
 use std::sync::Arc;
@@ -56,13 +60,15 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{EventUid, IdError};
 
 pub use budget::{ExpandBudget, DEFAULT_REQUEST_BUDGET};
-pub use busy::{busy_intervals, merge, BusyInterval, BusyKind};
+pub use busy::{busy_for, busy_intervals, merge, widen, BusyInterval, BusyKind};
 pub use calendar_data::expand_calendar;
 pub use derive::{
     derive, parse_tree, BusySettings, Derived, Occupancy, ParsedTree, Shape, StoredBusy, MAX_SPANS,
 };
+pub use hours::{HoursError, Period, WorkingHours, MAX_EXCEPTION_DAYS};
 pub use index::{parse_lenient, parse_strict};
 pub use repair::{repair, repair_strict, Repaired};
+pub use rules::{AllDay, BusyRules, Tentative, MAX_TRAVEL_SECS};
 pub use vtimezone::{vtimezone, vtimezone_for};
 pub use write::{busy_calendar, busy_event, ensure_end, fold_line, strip, vfreebusy, StripSpec};
 
@@ -357,6 +363,12 @@ pub struct Instance {
     pub summary: Option<String>,
     /// PARTSTAT of the owner's ATTENDEE line (only from [`instances_for_owner`]).
     pub owner_partstat: Option<String>,
+    /// TRANSP was written on the component (not the RFC default).
+    pub transp_set: bool,
+    /// Apple travel time before the instance (`X-APPLE-TRAVEL-DURATION`), seconds (0: none).
+    pub travel_before: i64,
+    /// Apple return travel time after it (`X-APPLE-TRAVEL-RETURN-DURATION`), seconds (0: none).
+    pub travel_after: i64,
 }
 
 /// Resolves a TZID without a VTIMEZONE: an IANA name, a prefixed IANA

@@ -90,7 +90,7 @@ pub(crate) fn object_busy(
     if let Some(b) = budget {
         opts = opts.with_budget(b.clone());
     }
-    match ical::busy_intervals(data, window, &s.owners, &opts) {
+    match ical::busy_for(data, window, s, &opts) {
         Ok(v) => Ok(ical::merge(v)),
         Err(ical::Error::BudgetExceeded { limit }) => Err(super::Error::Budget { limit }),
         Err(e) => {
