@@ -59,8 +59,10 @@
 //! `sync::plan::backoff` only (one retry rule for everything),
 //! `server`→`store` is the user and admin records that authentication
 //! reads (and `server`→`accounts` its login-name rule), and
-//! `handlers`→`console` is one dispatch arm: the console answers its own
-//! pages and signs people in itself (`route::Access::Session`).
+//! `handlers`→`console` is one dispatch arm (the console answers its own
+//! pages and signs people in itself: `route::Access::Session`) plus
+//! `console::session_user`, which lets the JSON API take a console
+//! session in place of Basic auth (`route::Access::UserOrSession`).
 //!
 //! # The one-way contract
 //!

@@ -15,6 +15,7 @@ mod availability;
 mod connections;
 mod disconnect;
 pub mod overview;
+mod settings;
 #[cfg(unix)]
 mod socket;
 mod status;
@@ -86,7 +87,8 @@ pub enum Request {
     /// List the calendars of the connections, with whether each can be connected.
     Calendars(CalendarsArgs),
     /// Choose a user's primary calendar and conflict calendars (ids,
-    /// `connection/id`, or unique names).
+    /// `connection/id`, or unique names), privacy, time zone, working hours
+    /// and busy rules.
     Configure(ConfigureArgs),
     /// Remove a connection from a tenant (or from calproxy): its calendar
     /// links and local copies go; nothing is deleted in iCloud.
@@ -107,6 +109,9 @@ pub enum Request {
     Feed(FeedCommand),
     /// Why is a user busy: merged busy intervals in a range and their sources.
     Busy(BusyArgs),
+    /// Free slots of a user: bookable start times inside their working
+    /// hours, and whether every calendar consulted is current.
+    Slots(SlotsArgs),
     /// The running syncs' progress as JSON (what the CLI's progress bar polls).
     #[command(hide = true)]
     Progress,
@@ -187,6 +192,80 @@ pub struct ConfigureArgs {
     /// What the user's own views keep of iCloud events (R5): full, summary (default) or busy.
     #[arg(long, value_enum)]
     pub privacy: Option<crate::store::Privacy>,
+    /// Time zone, working hours and busy rules (each changed only when given).
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum OnOff {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
+
+/// How the feed shows time outside working hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+pub enum OutsideHours {
+    /// As busy (opt-in; the feed only).
+    Busy,
+    /// As free, like every other view (the default).
+    Free,
+}
+
+/// The settings part of `calproxy configure`: each is changed only when
+/// given. A `configure` that gives only these leaves the calendar choice
+/// (primary, conflicts, conflict users) as it is.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Args)]
+pub struct SettingsArgs {
+    /// IANA time zone of the user (floating and all-day times, working hours).
+    #[arg(long)]
+    pub timezone: Option<String>,
+    /// Working hours in the user's zone, e.g. 'Mon-Fri 09:00-17:00' or
+    /// 'Mon-Fri 09:00-12:00,13:00-17:00; Sat 10:00-12:00' ('none': no
+    /// working hours, every hour counts).
+    #[arg(long)]
+    pub hours: Option<String>,
+    /// A date whose hours replace the weekly ones (repeatable; the list
+    /// replaces the stored one): '2026-12-24 off', '2026-12-27 10:00-14:00',
+    /// '2026-12-28..2026-12-31 off' ('none' clears them).
+    #[arg(long = "hours-exception")]
+    pub hours_exceptions: Vec<String>,
+    /// All-day events: busy (default) or free-unless-opaque.
+    #[arg(long, value_enum)]
+    pub all_day: Option<crate::ical::AllDay>,
+    /// Tentative and unanswered invitations: busy-tentative (default), busy or free.
+    #[arg(long, value_enum)]
+    pub tentative: Option<crate::ical::Tentative>,
+    /// Apple travel time before and after events counts as busy: on (default) or off.
+    #[arg(long, value_enum)]
+    pub travel_time: Option<OnOff>,
+    /// Time kept free before every busy block, ISO 8601 (PT10M; PT0S: none, the default).
+    #[arg(long)]
+    pub buffer_before: Option<String>,
+    /// Time kept free after every busy block, ISO 8601 (PT10M; PT0S: none, the default).
+    #[arg(long)]
+    pub buffer_after: Option<String>,
+    /// The feed shows time outside working hours as busy, or free (the default).
+    #[arg(long, value_enum)]
+    pub feed_outside_hours: Option<OutsideHours>,
+}
+
+impl SettingsArgs {
+    /// Whether any setting is given.
+    pub fn any(&self) -> bool {
+        self.timezone.is_some()
+            || self.hours.is_some()
+            || !self.hours_exceptions.is_empty()
+            || self.all_day.is_some()
+            || self.tentative.is_some()
+            || self.travel_time.is_some()
+            || self.buffer_before.is_some()
+            || self.buffer_after.is_some()
+            || self.feed_outside_hours.is_some()
+    }
 }
 
 /// `calproxy disconnect`
@@ -278,6 +357,38 @@ pub struct BusyArgs {
     #[arg(long)]
     pub to: chrono::DateTime<chrono::FixedOffset>,
     /// Print JSON (the shape of `GET /api/{tenant}/{user}/busy`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `calproxy slots`
+#[derive(Debug, Clone, Serialize, Deserialize, Args)]
+pub struct SlotsArgs {
+    /// Whose slots.
+    #[command(flatten)]
+    pub who: UserArgs,
+    /// Window start (RFC 3339).
+    #[arg(long)]
+    pub from: chrono::DateTime<chrono::FixedOffset>,
+    /// Window end (RFC 3339, exclusive; at most 62 days after --from).
+    #[arg(long)]
+    pub to: chrono::DateTime<chrono::FixedOffset>,
+    /// Slot length, ISO 8601 (PT30M; 5 minutes to 24 hours).
+    #[arg(long)]
+    pub duration: String,
+    /// Between slot starts, ISO 8601 (default: the duration).
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// Free time required before each slot, ISO 8601.
+    #[arg(long)]
+    pub buffer_before: Option<String>,
+    /// Free time required after each slot, ISO 8601.
+    #[arg(long)]
+    pub buffer_after: Option<String>,
+    /// Zone of the local times shown (default: the user's).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Print JSON (the shape of `GET /api/{tenant}/{user}/slots`).
     #[arg(long)]
     pub json: bool,
 }
@@ -400,6 +511,7 @@ pub async fn execute(app: &App, req: Request) -> Response {
         Request::Feed(FeedCommand::Show(who)) => availability::feed(app, &who, false).await,
         Request::Feed(FeedCommand::Rotate(who)) => availability::feed(app, &who, true).await,
         Request::Busy(b) => availability::busy(app, &b),
+        Request::Slots(s) => availability::slots(app, &s),
         Request::Progress => match serde_json::to_string(&app.engine.progress().all()) {
             Ok(json) => Response::ok(json),
             Err(e) => Response::fail(format!("cannot render: {e}\n")),

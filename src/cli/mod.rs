@@ -50,6 +50,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             config.tls_dir = tls;
             config.tls_names = tls_names;
             config.limits.max_body_bytes = max_body;
+            config.sync_interval = std::time::Duration::from_secs(sync_interval.max(1));
             for l in &limits {
                 config
                     .limits
@@ -62,7 +63,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open_store(&data)?;
             let app = App::new(store, config);
             let engine = sync::EngineConfig {
-                interval: std::time::Duration::from_secs(sync_interval.max(1)),
+                interval: app.config.sync_interval,
                 jitter: std::time::Duration::from_secs(sync_interval / 10),
                 ..Default::default()
             };

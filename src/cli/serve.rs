@@ -33,6 +33,7 @@ pub(super) async fn run_demo(
     let mut config = Config::new(listen, dir);
     config.tls_dir = tls_dir;
     config.tls_names = tls_names;
+    config.sync_interval = std::time::Duration::from_secs(15);
     let app = App::new(store, config);
     let sim_stop = CancellationToken::new();
     let (sim, who) = demo::start_with_sim(&app, sim_stop.clone()).await?;
@@ -40,7 +41,7 @@ pub(super) async fn run_demo(
         .context("demo user missing")?;
     app.store.flush().await?;
     let engine = sync::EngineConfig {
-        interval: std::time::Duration::from_secs(15),
+        interval: app.config.sync_interval,
         jitter: std::time::Duration::from_secs(1),
         ..Default::default()
     };

@@ -121,6 +121,10 @@ pub struct Config {
     pub traffic: TrafficLimits,
     /// Who may read `/metrics` besides loopback peers and local admins.
     pub metrics: MetricsAccess,
+    /// Time between sync ticks of a connection (`serve --sync-interval`):
+    /// the slots API calls a source stale when its last sync is older than
+    /// a few of these.
+    pub sync_interval: std::time::Duration,
 }
 
 /// Access to `/metrics` (issue 12 #6). Without a token, loopback peers read
@@ -152,6 +156,7 @@ impl Config {
             availability: AvailabilityWindow::default(),
             traffic: TrafficLimits::default(),
             metrics: MetricsAccess::default(),
+            sync_interval: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -219,6 +219,7 @@ fn configure(user: &UserRef, m: &Model, form: &Form) -> ConfigureArgs {
         conflicts: m.links.conflicts.iter().map(qualified).collect(),
         conflict_users: m.links.conflict_users.clone(),
         privacy: None,
+        settings: Default::default(),
     };
     match section {
         "primary" => args.primary = form.text("primary").map(str::to_string),

@@ -136,6 +136,17 @@ impl Request {
     }
 }
 
+/// The tenant user signed in to the console by the session a `Cookie`
+/// header names, if any: the JSON API (`/api/…`) accepts it in place of
+/// Basic auth. An admin's session names no tenant user.
+pub fn session_user(app: &App, cookies: Option<&str>) -> Option<crate::ids::UserRef> {
+    let now = chrono::Utc::now().timestamp();
+    match session::current(app, cookies, now)?.viewer() {
+        Viewer::User(u) => Some(u),
+        Viewer::Admin(_) => None,
+    }
+}
+
 fn json_page(page: &Page) -> bool {
     matches!(page, Page::Progress | Page::TrafficRows)
 }

@@ -21,6 +21,7 @@ mod propfind;
 mod props;
 mod report;
 mod request;
+mod slots_api;
 mod write;
 
 pub use debug::EXPORT_LIMIT;
@@ -199,6 +200,7 @@ pub(crate) fn load(ctx: &Ctx<'_>, route: &Route) -> Result<Option<Resource>> {
         | Route::Metrics
         | Route::DebugHar
         | Route::BusyApi(_)
+        | Route::SlotsApi(_)
         | Route::Console(_) => Err(Error::NotFound),
     }
 }

@@ -267,8 +267,16 @@ impl WorkingHours {
 
     /// The exceptions in their text form, one per date.
     pub fn exception_lines(&self) -> Vec<String> {
+        self.exceptions_between(NaiveDate::MIN, NaiveDate::MAX)
+    }
+
+    /// The exceptions on dates `from..=to`, in their text form.
+    pub fn exceptions_between(&self, from: NaiveDate, to: NaiveDate) -> Vec<String> {
+        if to < from {
+            return Vec::new();
+        }
         self.exceptions
-            .iter()
+            .range(from..=to)
             .map(|(d, ps)| format!("{d} {}", fmt_periods(ps)))
             .collect()
     }

@@ -379,6 +379,36 @@ pub fn resolve_tzid(tzid: &str) -> Option<chrono_tz::Tz> {
     tz::iana(tzid)
 }
 
+/// An RFC 5545 (ISO 8601) duration such as `PT30M`, `P1D` or `-PT5M`, in
+/// exact seconds (a day counted as 24 hours).
+pub fn duration_seconds(s: &str) -> Option<i64> {
+    tz::parse_duration(s).map(|d| d.days * 86_400 + d.secs)
+}
+
+/// Seconds as an RFC 5545 duration: `PT1H30M`, `P1DT2H`, `PT0S`.
+pub fn format_duration(secs: i64) -> String {
+    let (sign, mut s) = if secs < 0 { ("-", -secs) } else { ("", secs) };
+    let mut out = format!("{sign}P");
+    if s >= 86_400 {
+        out.push_str(&format!("{}D", s / 86_400));
+        s %= 86_400;
+    }
+    if s > 0 || out.ends_with('P') {
+        out.push('T');
+        let (h, m, sec) = (s / 3600, s % 3600 / 60, s % 60);
+        if h > 0 {
+            out.push_str(&format!("{h}H"));
+        }
+        if m > 0 {
+            out.push_str(&format!("{m}M"));
+        }
+        if sec > 0 || (h == 0 && m == 0) {
+            out.push_str(&format!("{sec}S"));
+        }
+    }
+    out
+}
+
 /// All instances (VEVENT, VTODO, VJOURNAL) meeting the window, sorted by start.
 pub fn instances(bytes: &[u8], window: TimeRange, opts: &ExpandOptions) -> Result<Vec<Instance>> {
     instances_for_owner(bytes, window, &[], opts)

@@ -2,12 +2,16 @@
 //! merged busy time in the materialised window as one iCalendar document,
 //! with a content ETag. Kept per user with the [`ViewStamp`] it was built
 //! from, so an unchanged feed is a lookup and a conditional GET a 304.
+//!
+//! A user who opts in (`configure --feed-outside-hours busy`) also sees
+//! the time outside their working hours as busy here, and only here: the
+//! `availability/` collection and free-busy stay pure busy time (RFC 4791).
 
 use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::ical;
+use crate::ical::{self, BusyInterval, BusyKind};
 use crate::ids::{ETag, UserRef};
 
 use super::{flatten, Views};
@@ -37,10 +41,22 @@ impl Views {
             }
         }
         let window = self.window_at(Utc::now());
-        let body = ical::busy_calendar(
-            "Availability",
-            &flatten(&self.busy_for_user(who, window, None)?),
-        );
+        let mut busy = self.busy_for_user(who, window, None)?;
+        let own = self.store().user_settings(&who.tenant, &who.user)?;
+        if let (true, Some(hours)) = (own.feed_outside_hours_busy, &own.hours) {
+            let zone = self.store().busy_settings(who).tz;
+            busy.extend(
+                hours
+                    .closed(zone, window)
+                    .into_iter()
+                    .map(|r| BusyInterval {
+                        start: r.start,
+                        end: r.end,
+                        kind: BusyKind::Busy,
+                    }),
+            );
+        }
+        let body = ical::busy_calendar("Availability", &flatten(&busy));
         let doc = Arc::new(FeedDoc {
             etag: ETag::of_content(body.as_bytes()),
             body,
