@@ -39,7 +39,10 @@ pub(crate) struct CollectionEntry {
 }
 
 struct UserEntry {
-    states: Vec<(CollectionKey, SyncToken)>,
+    /// Each source with its token and the fingerprint of the settings its
+    /// entry was merged under (another user's refresh may replace the
+    /// collection entries with other settings in between).
+    states: Vec<(CollectionKey, SyncToken, u64)>,
     window: TimeRange,
     merged: Arc<Vec<BusyInterval>>,
 }
@@ -261,9 +264,15 @@ impl BusyCache {
         window: TimeRange,
     ) -> store::Result<Arc<Vec<BusyInterval>>> {
         let mut g = self.lock();
-        let states: Vec<(CollectionKey, SyncToken)> = sources
+        let states: Vec<(CollectionKey, SyncToken, u64)> = sources
             .iter()
-            .map(|s| (s.key.clone(), Store::sync_token(&s.record)))
+            .map(|s| {
+                (
+                    s.key.clone(),
+                    Store::sync_token(&s.record),
+                    s.settings.fingerprint(),
+                )
+            })
             .collect();
         let ukey = who.clone();
         let settings_same = sources.iter().all(|s| {
