@@ -58,3 +58,7 @@ mod console_security;
 mod console_browser;
 // issue 11: disconnect, the typed overview queries and sync progress behind the console and the CLI
 mod console_admin;
+// issue 13: the free-slots API and CLI (hand-checked cases, limits, auth, stale sources)
+mod slots;
+// issue 13: busy switches, buffers and working hours in availability/, free-busy, why-busy and the feed
+mod busy_settings;
