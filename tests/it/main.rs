@@ -62,3 +62,5 @@ mod console_admin;
 mod slots;
 // issue 13: busy switches, buffers and working hours in availability/, free-busy, why-busy and the feed
 mod busy_settings;
+// issue 13: every busy switch (all-day, tentative, travel time, buffers) against the python oracle
+mod r4_switches_oracle;
