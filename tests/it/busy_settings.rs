@@ -266,7 +266,7 @@ async fn issue_13_configure_with_settings_only_keeps_the_calendar_choice() {
         )
         .unwrap();
     assert_eq!(before, after);
-    assert_eq!(ic.names("work").await.is_empty(), false);
+    assert!(!ic.names("work").await.is_empty());
     // A bad value changes nothing at all.
     let r = icloud::admin(
         &ic.env,
