@@ -33,6 +33,7 @@ mod connections;
 mod form;
 mod page;
 mod session;
+mod settings;
 mod signin;
 mod status;
 mod throttle;

@@ -139,7 +139,7 @@ fn minutes(s: &str) -> Option<u16> {
 /// Parses `HH:MM-HH:MM[,HH:MM-HH:MM…]`.
 fn periods_of(spec: &str) -> Result<Vec<Period>, HoursError> {
     let mut out = Vec::new();
-    for p in spec.split(',') {
+    for p in spec.split(',').map(str::trim) {
         let bad = || HoursError::Period { period: p.into() };
         let (a, b) = p.split_once('-').ok_or_else(bad)?;
         let (start, end) = (minutes(a).ok_or_else(bad)?, minutes(b).ok_or_else(bad)?);
@@ -191,8 +191,9 @@ impl WorkingHours {
             let (days, periods) = rule
                 .split_once(char::is_whitespace)
                 .ok_or_else(|| HoursError::Rule { rule: rule.into() })?;
-            let periods = periods_of(&periods.split_whitespace().collect::<String>())?;
-            for d in days_of(days)? {
+            let days = days_of(days)?;
+            let periods = periods_of(periods)?;
+            for d in days {
                 weekly[d].extend(periods.iter().copied());
                 weekly[d] = normalise(std::mem::take(&mut weekly[d]));
             }
@@ -226,7 +227,7 @@ impl WorkingHours {
         let periods = if rest.eq_ignore_ascii_case("off") {
             Vec::new()
         } else {
-            periods_of(&rest.split_whitespace().collect::<String>())?
+            periods_of(rest)?
         };
         let dates = (0..days).map(|i| from + Duration::days(i)).collect();
         Ok((dates, periods))

@@ -64,3 +64,5 @@ mod slots;
 mod busy_settings;
 // issue 13: every busy switch (all-day, tentative, travel time, buffers) against the python oracle
 mod r4_switches_oracle;
+// issue 13: working hours and busy rules in the web console
+mod console_settings;
