@@ -74,7 +74,7 @@
 //! | R1 system events go to the primary calendar | `policy::writes::object_write`, `policy::outbound::put_target`, `handlers` (write), `sync::outbox` |
 //! | R2 iCloud events are read-only | `policy::writes::object_denial` |
 //! | R3 `blocked/` stays local | `policy::writes::object_write` (`Forward::LocalOnly`) |
-//! | R4 what counts as busy | `ical::busy` |
+//! | R4 what counts as busy | `ical::busy`, with each user's switches in `ical::rules` (stored as `store::UserSettings`) |
 //! | R5 no contacts, privacy | `policy::inbound::view` |
 //! | R6 subscribed and reminder calendars refused | `policy::calendars::refusal` |
 //! | R7 one primary, conflict calendars and users | `policy::calendars::check_selection`, `views::deps` |
