@@ -44,6 +44,12 @@ pub(super) fn plan(app: &App, who: &UserRef, args: &SettingsArgs) -> Result<Plan
             None
         } else {
             let weekly = WorkingHours::parse_weekly(h).map_err(|e| format!("--hours: {e}"))?;
+            if weekly.iter().all(Vec::is_empty) {
+                return Err(
+                    "--hours needs at least one rule such as 'Mon-Fri 09:00-17:00' (or none)"
+                        .into(),
+                );
+            }
             let exceptions = s.hours.take().map(|h| h.exceptions).unwrap_or_default();
             Some(WorkingHours { weekly, exceptions })
         };
