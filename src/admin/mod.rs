@@ -21,6 +21,7 @@ mod socket;
 mod status;
 mod traffic;
 
+pub use settings::{OnOff, OutsideHours, SettingsArgs};
 #[cfg(unix)]
 pub use socket::{send_to_server, serve_socket};
 
@@ -195,77 +196,6 @@ pub struct ConfigureArgs {
     /// Time zone, working hours and busy rules (each changed only when given).
     #[command(flatten)]
     pub settings: SettingsArgs,
-}
-
-/// On or off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-pub enum OnOff {
-    /// On.
-    On,
-    /// Off.
-    Off,
-}
-
-/// How the feed shows time outside working hours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-pub enum OutsideHours {
-    /// As busy (opt-in; the feed only).
-    Busy,
-    /// As free, like every other view (the default).
-    Free,
-}
-
-/// The settings part of `calproxy configure`: each is changed only when
-/// given. A `configure` that gives only these leaves the calendar choice
-/// (primary, conflicts, conflict users) as it is.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, Args)]
-pub struct SettingsArgs {
-    /// IANA time zone of the user (floating and all-day times, working hours).
-    #[arg(long)]
-    pub timezone: Option<String>,
-    /// Working hours in the user's zone, e.g. 'Mon-Fri 09:00-17:00' or
-    /// 'Mon-Fri 09:00-12:00,13:00-17:00; Sat 10:00-12:00' ('none': no
-    /// working hours, every hour counts).
-    #[arg(long)]
-    pub hours: Option<String>,
-    /// A date whose hours replace the weekly ones (repeatable; the list
-    /// replaces the stored one): '2026-12-24 off', '2026-12-27 10:00-14:00',
-    /// '2026-12-28..2026-12-31 off' ('none' clears them).
-    #[arg(long = "hours-exception")]
-    pub hours_exceptions: Vec<String>,
-    /// All-day events: busy (default) or free-unless-opaque.
-    #[arg(long, value_enum)]
-    pub all_day: Option<crate::ical::AllDay>,
-    /// Tentative and unanswered invitations: busy-tentative (default), busy or free.
-    #[arg(long, value_enum)]
-    pub tentative: Option<crate::ical::Tentative>,
-    /// Apple travel time before and after events counts as busy: on (default) or off.
-    #[arg(long, value_enum)]
-    pub travel_time: Option<OnOff>,
-    /// Time kept free before every busy block, ISO 8601 (PT10M; PT0S: none, the default).
-    #[arg(long)]
-    pub buffer_before: Option<String>,
-    /// Time kept free after every busy block, ISO 8601 (PT10M; PT0S: none, the default).
-    #[arg(long)]
-    pub buffer_after: Option<String>,
-    /// The feed shows time outside working hours as busy, or free (the default).
-    #[arg(long, value_enum)]
-    pub feed_outside_hours: Option<OutsideHours>,
-}
-
-impl SettingsArgs {
-    /// Whether any setting is given.
-    pub fn any(&self) -> bool {
-        self.timezone.is_some()
-            || self.hours.is_some()
-            || !self.hours_exceptions.is_empty()
-            || self.all_day.is_some()
-            || self.tentative.is_some()
-            || self.travel_time.is_some()
-            || self.buffer_before.is_some()
-            || self.buffer_after.is_some()
-            || self.feed_outside_hours.is_some()
-    }
 }
 
 /// `calproxy disconnect`
