@@ -186,6 +186,7 @@ pub async fn start_with_sim(
             conflicts: vec!["work".into()],
             conflict_users: vec![],
             privacy: None,
+            settings: Default::default(),
         }),
         Request::Sync(SyncArgs::default()),
     ];

@@ -62,8 +62,10 @@
 //! `sync::plan::backoff` only (one retry rule for everything),
 //! `server`→`store` is the user and admin records that authentication
 //! reads (and `server`→`accounts` its login-name rule), and
-//! `handlers`→`console` is one dispatch arm: the console answers its own
-//! pages and signs people in itself (`route::Access::Session`).
+//! `handlers`→`console` is one dispatch arm (the console answers its own
+//! pages and signs people in itself: `route::Access::Session`) plus
+//! `console::session_user`, which lets the JSON API take a console
+//! session in place of Basic auth (`route::Access::UserOrSession`).
 //!
 //! # The one-way contract
 //!
@@ -75,7 +77,7 @@
 //! | R1 system events go to the primary calendar | `policy::writes::object_write`, `policy::outbound::put_target`, `handlers` (write), `sync::outbox` |
 //! | R2 iCloud events are read-only | `policy::writes::object_denial` |
 //! | R3 `blocked/` stays local | `policy::writes::object_write` (`Forward::LocalOnly`) |
-//! | R4 what counts as busy | `ical::busy` |
+//! | R4 what counts as busy | `ical::busy`, with each user's switches in `ical::rules` (stored as `store::UserSettings`) |
 //! | R5 no contacts, privacy | `policy::inbound::view` |
 //! | R6 subscribed and reminder calendars refused | `policy::calendars::refusal` |
 //! | R7 one primary, conflict calendars and users | `policy::calendars::check_selection`, `views::deps` |

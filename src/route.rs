@@ -51,6 +51,8 @@ pub enum Route {
     DebugHar,
     /// `/api/{tenant}/{user}/busy`: "why busy" as JSON.
     BusyApi(UserRef),
+    /// `/api/{tenant}/{user}/slots`: free slots as JSON.
+    SlotsApi(UserRef),
     /// `/healthz`
     Health,
     /// `/metrics`
@@ -163,6 +165,10 @@ pub enum Access {
     /// The web console: it signs people in itself (a session cookie); the
     /// transport passes the request through.
     Session,
+    /// The JSON API: a tenant user by Basic auth when the request carries
+    /// an `Authorization` header, else by a console session (checked by
+    /// the handler).
+    UserOrSession,
 }
 
 /// The characters escaped in a path segment (the complement of RFC 3986 `pchar`).
@@ -254,6 +260,15 @@ impl Route {
                 ],
                 false,
             ),
+            Route::SlotsApi(u) => (
+                vec![
+                    seg("api"),
+                    seg(u.tenant.as_str()),
+                    seg(u.user.as_str()),
+                    seg("slots"),
+                ],
+                false,
+            ),
             Route::Health => (vec![seg("healthz")], false),
             Route::Metrics => (vec![seg("metrics")], false),
             Route::Console(p) => (p.segments(), false),
@@ -327,6 +342,7 @@ impl Route {
             ["debug", "traffic.har"] => Route::DebugHar,
             ["feeds", token, "availability.ics"] => Route::Feed(FeedToken::new(*token).ok()?),
             ["api", t, u, "busy"] => Route::BusyApi(user(t, u)?),
+            ["api", t, u, "slots"] => Route::SlotsApi(user(t, u)?),
             ["dav"] => Route::Root,
             ["dav", t, u] => Route::Home(user(t, u)?),
             ["dav", t, u, c] => {
@@ -354,7 +370,7 @@ impl Route {
         // Objects, the JSON API and console pages are files: a trailing
         // slash names nothing.
         let file = match &route {
-            Route::Object { .. } | Route::BusyApi(_) => true,
+            Route::Object { .. } | Route::BusyApi(_) | Route::SlotsApi(_) => true,
             Route::Console(p) => *p != Page::Home,
             _ => false,
         };
@@ -376,6 +392,7 @@ impl Route {
             Route::Feed(_) => "feed",
             Route::DebugHar => "debug",
             Route::BusyApi(_) => "busy_api",
+            Route::SlotsApi(_) => "slots_api",
             Route::Health => "health",
             Route::Metrics => "metrics",
             Route::Console(_) => "console",
@@ -388,19 +405,19 @@ impl Route {
             Route::WellKnown | Route::Feed(_) | Route::Health | Route::Metrics => Access::Public,
             Route::DebugHar => Access::Admin,
             Route::Console(_) => Access::Session,
+            Route::BusyApi(_) | Route::SlotsApi(_) => Access::UserOrSession,
             Route::Root
             | Route::Home(_)
             | Route::Collection(_)
             | Route::Object { .. }
-            | Route::Below { .. }
-            | Route::BusyApi(_) => Access::User,
+            | Route::Below { .. } => Access::User,
         }
     }
 
     /// The user whose resources the route names, if any.
     pub fn owner(&self) -> Option<UserRef> {
         match self {
-            Route::Home(u) | Route::BusyApi(u) => Some(u.clone()),
+            Route::Home(u) | Route::BusyApi(u) | Route::SlotsApi(u) => Some(u.clone()),
             Route::Collection(k)
             | Route::Object { collection: k, .. }
             | Route::Below { collection: k, .. } => Some(k.owner()),

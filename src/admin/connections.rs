@@ -13,7 +13,7 @@ use crate::sync::{self, materialize};
 use crate::traffic::Trigger;
 use crate::upstream::{self, Credentials};
 
-use super::{ConfigureArgs, ConnectArgs, Response, UserArgs, AUTH_ADVICE, ICLOUD};
+use super::{settings, ConfigureArgs, ConnectArgs, Response, UserArgs, AUTH_ADVICE, ICLOUD};
 
 /// A free connection id from the Apple ID (`ann@icloud.com` → `ann`,
 /// `ann-2`, …), or the id already used for this Apple ID. `None` when the
@@ -301,12 +301,31 @@ pub(super) async fn configure(app: &App, c: &ConfigureArgs) -> Response {
         Ok(Some(u)) => u,
         _ => return Response::fail(format!("no user {user}@{tenant}\n")),
     };
+    let who = crate::ids::UserRef::new(tenant, user);
+    // Settings are checked before anything changes.
+    let plan = if c.settings.any() {
+        match settings::plan(app, &who, &c.settings) {
+            Ok(p) => Some(p),
+            Err(msg) => return Response::fail(format!("{msg}\n")),
+        }
+    } else {
+        None
+    };
+    // The calendar choice is replaced as a whole, unless the command only
+    // changes settings (then it stays as it is).
+    let replace_links =
+        primary.is_some() || !conflicts.is_empty() || !conflict_users.is_empty() || plan.is_none();
     let mut chosen = Vec::new();
-    for (is_primary, name) in primary
-        .iter()
-        .map(|p| (true, *p))
-        .chain(conflicts.iter().map(|c| (false, c.as_str())))
-    {
+    let wanted: Vec<(bool, &str)> = if replace_links {
+        primary
+            .iter()
+            .map(|p| (true, *p))
+            .chain(conflicts.iter().map(|c| (false, c.as_str())))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for (is_primary, name) in wanted {
         match resolve(app, tenant, name) {
             Ok((cid, id, cal)) => {
                 if let Some(why) = policy::calendars::refusal(&cal.kind) {
@@ -363,11 +382,21 @@ pub(super) async fn configure(app: &App, c: &ConfigureArgs) -> Response {
         Ok(l) => l,
         Err(e) => return Response::fail(format!("storage failed: {e}\n")),
     };
+    let mut out = String::new();
+    if !replace_links {
+        let rest = Rest {
+            privacy,
+            links: previous,
+            chosen,
+            plan,
+            out,
+        };
+        return finish(app, &who, &mut urec, rest).await;
+    }
     let mut links = crate::store::UserLinks {
         conflict_users: conflict_users.to_vec(),
         ..Default::default()
     };
-    let mut out = String::new();
     for (is_primary, cid, id, cal) in &chosen {
         let local = if *is_primary {
             CalendarId::new("primary")
@@ -434,10 +463,56 @@ pub(super) async fn configure(app: &App, c: &ConfigureArgs) -> Response {
             );
         }
     }
+    let rest = Rest {
+        privacy,
+        links,
+        chosen,
+        plan,
+        out,
+    };
+    finish(app, &who, &mut urec, rest).await
+}
+
+/// A remote calendar chosen by `configure`: primary or not, its
+/// connection, its id, its record.
+type Chosen = (
+    bool,
+    ConnectionId,
+    CalendarId,
+    crate::store::RemoteCalendarRecord,
+);
+
+/// What `configure` still has to do once the links are stored.
+struct Rest {
+    privacy: Option<crate::store::Privacy>,
+    /// The links now stored.
+    links: crate::store::UserLinks,
+    chosen: Vec<Chosen>,
+    plan: Option<settings::Plan>,
+    /// What was done so far.
+    out: String,
+}
+
+/// The rest of `configure` once the links are stored: privacy, the
+/// settings, the copies of the chosen calendars.
+async fn finish(
+    app: &App,
+    who: &crate::ids::UserRef,
+    urec: &mut crate::store::UserRecord,
+    rest: Rest,
+) -> Response {
+    let Rest {
+        privacy,
+        links,
+        chosen,
+        plan,
+        mut out,
+    } = rest;
+    let (tenant, user) = (&who.tenant, &who.user);
     if let Some(p) = privacy {
         if p != urec.privacy {
             urec.privacy = p;
-            if let Err(e) = app.store.put_user(tenant, user, &urec) {
+            if let Err(e) = app.store.put_user(tenant, user, urec) {
                 return Response::fail(format!("storage failed: {e}\n"));
             }
             // Re-render every iCloud copy at the new level (R5).
@@ -449,6 +524,12 @@ pub(super) async fn configure(app: &App, c: &ConfigureArgs) -> Response {
             }
         }
         let _ = writeln!(out, "privacy {p:?}");
+    }
+    if let Some(plan) = plan {
+        match settings::apply(app, who, urec, plan) {
+            Ok(text) => out.push_str(&text),
+            Err(msg) => return Response::fail(format!("{msg}\n")),
+        }
     }
     for (_, cid, id, _) in &chosen {
         if let Err(e) = materialize::reconcile_calendar(&app.store, cid, id) {

@@ -15,11 +15,13 @@ mod availability;
 mod connections;
 mod disconnect;
 pub mod overview;
+mod settings;
 #[cfg(unix)]
 mod socket;
 mod status;
 mod traffic;
 
+pub use settings::{OnOff, OutsideHours, SettingsArgs};
 #[cfg(unix)]
 pub use socket::{send_to_server, serve_socket};
 
@@ -87,7 +89,8 @@ pub enum Request {
     /// List the calendars of the connections, with whether each can be connected.
     Calendars(CalendarsArgs),
     /// Choose a user's primary calendar and conflict calendars (ids,
-    /// `connection/id`, or unique names).
+    /// `connection/id`, or unique names), privacy, time zone, working hours
+    /// and busy rules.
     Configure(ConfigureArgs),
     /// Remove a connection from a tenant (or from calproxy): its calendar
     /// links and local copies go; nothing is deleted in iCloud.
@@ -108,6 +111,9 @@ pub enum Request {
     Feed(FeedCommand),
     /// Why is a user busy: merged busy intervals in a range and their sources.
     Busy(BusyArgs),
+    /// Free slots of a user: bookable start times inside their working
+    /// hours, and whether every calendar consulted is current.
+    Slots(SlotsArgs),
     /// The running syncs' progress as JSON (what the CLI's progress bar polls).
     #[command(hide = true)]
     Progress,
@@ -209,6 +215,9 @@ pub struct ConfigureArgs {
     /// What the user's own views keep of iCloud events (R5): full, summary (default) or busy.
     #[arg(long, value_enum)]
     pub privacy: Option<crate::store::Privacy>,
+    /// Time zone, working hours and busy rules (each changed only when given).
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }
 
 /// `calproxy disconnect`
@@ -305,6 +314,38 @@ pub struct BusyArgs {
     #[arg(long)]
     pub to: chrono::DateTime<chrono::FixedOffset>,
     /// Print JSON (the shape of `GET /api/{tenant}/{user}/busy`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `calproxy slots`
+#[derive(Debug, Clone, Serialize, Deserialize, Args)]
+pub struct SlotsArgs {
+    /// Whose slots.
+    #[command(flatten)]
+    pub who: UserArgs,
+    /// Window start (RFC 3339).
+    #[arg(long)]
+    pub from: chrono::DateTime<chrono::FixedOffset>,
+    /// Window end (RFC 3339, exclusive; at most 62 days after --from).
+    #[arg(long)]
+    pub to: chrono::DateTime<chrono::FixedOffset>,
+    /// Slot length, ISO 8601 (PT30M; 5 minutes to 24 hours).
+    #[arg(long)]
+    pub duration: String,
+    /// Between slot starts, ISO 8601 (default: the duration).
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// Free time required before each slot, ISO 8601.
+    #[arg(long)]
+    pub buffer_before: Option<String>,
+    /// Free time required after each slot, ISO 8601.
+    #[arg(long)]
+    pub buffer_after: Option<String>,
+    /// Zone of the local times shown (default: the user's).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Print JSON (the shape of `GET /api/{tenant}/{user}/slots`).
     #[arg(long)]
     pub json: bool,
 }
@@ -441,6 +482,7 @@ pub async fn execute(app: &App, req: Request) -> Response {
         Request::Feed(FeedCommand::Show(who)) => availability::feed(app, &who, false).await,
         Request::Feed(FeedCommand::Rotate(who)) => availability::feed(app, &who, true).await,
         Request::Busy(b) => availability::busy(app, &b),
+        Request::Slots(s) => availability::slots(app, &s),
         Request::Progress => match serde_json::to_string(&app.engine.progress().all()) {
             Ok(json) => Response::ok(json),
             Err(e) => Response::fail(format!("cannot render: {e}\n")),

@@ -23,6 +23,16 @@ pub enum Error {
         /// The DAV precondition, if one names it.
         precondition: Option<Precondition>,
     },
+    /// A query of the JSON API outside its limits or malformed.
+    #[error("invalid query")]
+    InvalidQuery {
+        /// What was wrong, naming the limit.
+        #[source]
+        source: crate::views::slots::QueryError,
+    },
+    /// Neither Basic auth nor a console session (the JSON API).
+    #[error("sign in: Basic auth or a console session")]
+    Unauthenticated,
     /// The resource does not exist (or is not visible to this user).
     #[error("no such resource")]
     NotFound,

@@ -42,6 +42,7 @@ pub(crate) fn allow(route: &Route) -> &'static str {
         | Route::Feed(_)
         | Route::DebugHar
         | Route::BusyApi(_)
+        | Route::SlotsApi(_)
         | Route::Health
         | Route::Metrics
         | Route::Console(_) => NOTHING,

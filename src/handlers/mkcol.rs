@@ -81,6 +81,7 @@ pub(crate) fn make_collection(ctx: &Ctx<'_>, route: &Route, calendar: bool) -> R
         | Route::Feed(_)
         | Route::DebugHar
         | Route::BusyApi(_)
+        | Route::SlotsApi(_)
         | Route::Health
         | Route::Metrics
         | Route::Console(_) => Error::NotFound,

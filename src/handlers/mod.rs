@@ -26,6 +26,7 @@ mod proppatch;
 mod props;
 mod report;
 mod request;
+mod slots_api;
 mod write;
 
 pub use debug::EXPORT_LIMIT;
@@ -196,6 +197,7 @@ pub(crate) fn load(ctx: &Ctx<'_>, route: &Route) -> Result<Option<Resource>> {
         | Route::Metrics
         | Route::DebugHar
         | Route::BusyApi(_)
+        | Route::SlotsApi(_)
         | Route::Console(_) => Err(Error::NotFound),
     }
 }

@@ -13,7 +13,7 @@ use crate::traffic;
 
 use super::{
     busy_api, copy_move, debug, describe, feed, methods, mkcol, object, propfind, proppatch,
-    report, write, Ctx, Error, Reply, Result,
+    report, slots_api, write, Ctx, Error, Reply, Result,
 };
 
 /// Who asks, as the transport authenticated them.
@@ -51,6 +51,17 @@ pub enum Request {
         owner: UserRef,
         /// The query string.
         query: Option<String>,
+        /// The `Cookie` headers (a console session may stand for Basic auth).
+        cookies: Option<String>,
+    },
+    /// `/api/{t}/{u}/slots?start=…&end=…&duration=…`.
+    SlotsApi {
+        /// Whose slots.
+        owner: UserRef,
+        /// The query string.
+        query: Option<String>,
+        /// The `Cookie` headers (a console session may stand for Basic auth).
+        cookies: Option<String>,
     },
     /// A page of the web console (it signs people in itself).
     Console(crate::console::Request),
@@ -95,6 +106,29 @@ fn get_or_head(method: &Method) -> Result<()> {
     }
 }
 
+/// Every `Cookie` header, joined.
+fn cookies(headers: &HeaderMap) -> Option<String> {
+    let all: Vec<&str> = headers
+        .get_all(hyper::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!all.is_empty()).then(|| all.join("; "))
+}
+
+/// Who a JSON API request is from: the Basic-auth user, else the tenant
+/// user of the console session its cookie names (401 without either).
+/// Runs on the blocking pool (a session lookup touches the store).
+fn api_user(app: &App, caller: &Caller, cookies: Option<&str>) -> Result<UserRef> {
+    match caller {
+        Caller::User(u) => Ok(u.clone()),
+        Caller::Anonymous => {
+            crate::console::session_user(app, cookies).ok_or(Error::Unauthenticated)
+        }
+        Caller::Admin(_) => Err(Error::NotFound),
+    }
+}
+
 /// Parses a routed request with its collected body.
 pub fn parse(
     route: Route,
@@ -120,6 +154,15 @@ pub fn parse(
             Request::BusyApi {
                 owner,
                 query: query.map(str::to_string),
+                cookies: cookies(headers),
+            }
+        }
+        Route::SlotsApi(owner) => {
+            get_or_head(method)?;
+            Request::SlotsApi {
+                owner,
+                query: query.map(str::to_string),
+                cookies: cookies(headers),
             }
         }
         Route::Console(page) => Request::Console(crate::console::Request::new(
@@ -221,9 +264,27 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
             Caller::Admin(_) => debug::har(app, &filter),
             _ => Err(Error::NotFound),
         },
-        Request::BusyApi { owner, query } => {
-            as_user(app, signed_in(caller)?, move |ctx| {
-                busy_api::get(ctx.app, ctx.principal, &owner, query.as_deref())
+        Request::BusyApi {
+            owner,
+            query,
+            cookies,
+        } => {
+            let caller = caller.clone();
+            blocking(app, move |app| {
+                let principal = api_user(app, &caller, cookies.as_deref())?;
+                busy_api::get(app, &principal, &owner, query.as_deref())
+            })
+            .await
+        }
+        Request::SlotsApi {
+            owner,
+            query,
+            cookies,
+        } => {
+            let caller = caller.clone();
+            blocking(app, move |app| {
+                let principal = api_user(app, &caller, cookies.as_deref())?;
+                slots_api::get(app, &principal, &owner, query.as_deref())
             })
             .await
         }

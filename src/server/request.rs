@@ -111,6 +111,16 @@ async fn caller(
             .await
             .map(Caller::User)
             .map_err(denied),
+        // The JSON API: Basic auth when given, else the handler looks for
+        // a console session.
+        Access::UserOrSession => match header {
+            Some(_) => auth
+                .user(&app.store, header, peer)
+                .await
+                .map(Caller::User)
+                .map_err(denied),
+            None => Ok(Caller::Anonymous),
+        },
         Access::Admin => match auth.admin(&app.store, header, peer).await {
             Ok(name) => Ok(Caller::Admin(name)),
             Err(Denied::Unauthenticated) => {

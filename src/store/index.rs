@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::rows::{bucket, decode_derived, Prepared, Rows, LONG};
 use super::{codec, keys, tx_err, Error, ObjectMeta, ObjectRecord, Result, Store, TxResult};
 use crate::ical::{BusySettings, Derived, ParsedTree, TimeRange};
-use crate::ids::{CollectionKey, ETag, ObjectName, UserRef};
+use crate::ids::{CollectionKey, ETag, ObjectName};
 
 use sled::transaction::Transactional;
 
@@ -180,18 +180,6 @@ impl Store {
         out.sort();
         out.dedup();
         Ok(out)
-    }
-
-    /// The owner's settings that shape busy time (UTC without a user record).
-    pub fn busy_settings(&self, owner: &UserRef) -> BusySettings {
-        let rec = self.user(&owner.tenant, &owner.user).ok().flatten();
-        BusySettings {
-            tz: rec
-                .as_ref()
-                .and_then(|r| r.timezone.parse::<chrono_tz::Tz>().ok())
-                .unwrap_or(chrono_tz::UTC),
-            owners: rec.map(|r| r.addresses).unwrap_or_default(),
-        }
     }
 
     /// The window every object's time answers cover.

@@ -13,6 +13,7 @@
 //! | --- | --- | --- |
 //! | `tenants` | tenant | [`TenantRecord`] |
 //! | `users` | tenant ∅ user | [`UserRecord`] |
+//! | `user_settings` | tenant ∅ user | [`UserSettings`]: busy rules, buffers, working hours, feed opt-in (absent: the defaults) |
 //! | `collections` | tenant ∅ user ∅ calendar | [`CollectionRecord`] |
 //! | `objects` | collection ∅ name | [`ObjectMeta`] |
 //! | `bodies` | collection ∅ name | the object's bytes, as stored and served |
@@ -54,6 +55,7 @@ mod records;
 mod rows;
 mod sealed;
 mod sessions;
+mod settings;
 mod traffic;
 
 pub use busy::BusySnapshot;
@@ -74,6 +76,7 @@ pub use records::{
 };
 pub use sealed::Sealer;
 pub use sessions::{FailureRecord, SessionOwner, SessionRecord};
+pub use settings::{Buffers, UserSettings, MAX_BUFFER_SECS};
 pub use traffic::{StoredExchange, TrafficSize};
 
 /// The collection a key belongs to (defined in `ids`, used everywhere).
@@ -129,6 +132,7 @@ pub struct Store {
     db: sled::Db,
     tenants: sled::Tree,
     users: sled::Tree,
+    user_settings: sled::Tree,
     collections: sled::Tree,
     objects: sled::Tree,
     bodies: sled::Tree,
@@ -229,6 +233,7 @@ impl Store {
         Ok(Self {
             tenants: db.open_tree("tenants")?,
             users: db.open_tree("users")?,
+            user_settings: db.open_tree("user_settings")?,
             collections: db.open_tree("collections")?,
             objects: db.open_tree("objects")?,
             bodies: db.open_tree("bodies")?,

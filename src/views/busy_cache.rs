@@ -57,7 +57,10 @@ impl CollectionEntry {
 type Slot = Arc<Mutex<Option<CollectionEntry>>>;
 
 struct UserEntry {
-    states: Vec<(CollectionKey, SyncToken)>,
+    /// Each source with its token and the fingerprint of the settings its
+    /// entry was merged under (another user's refresh may replace the
+    /// collection entries with other settings in between).
+    states: Vec<(CollectionKey, SyncToken, u64)>,
     window: TimeRange,
     merged: Arc<Vec<BusyInterval>>,
 }
@@ -122,7 +125,7 @@ pub(crate) fn object_busy(
     if let Some(b) = budget {
         opts = opts.with_budget(b.clone());
     }
-    match ical::busy_intervals(data, window, &s.owners, &opts) {
+    match ical::busy_for(data, window, s, &opts) {
         Ok(v) => Ok(ical::merge(v)),
         Err(ical::Error::BudgetExceeded { limit }) => Err(super::Error::Budget { limit }),
         Err(e) => {
@@ -389,9 +392,15 @@ impl BusyCache {
         sources: &[super::deps::Source],
         window: TimeRange,
     ) -> store::Result<Arc<Vec<BusyInterval>>> {
-        let states: Vec<(CollectionKey, SyncToken)> = sources
+        let states: Vec<(CollectionKey, SyncToken, u64)> = sources
             .iter()
-            .map(|s| (s.key.clone(), Store::sync_token(&s.record)))
+            .map(|s| {
+                (
+                    s.key.clone(),
+                    Store::sync_token(&s.record),
+                    s.settings.fingerprint(),
+                )
+            })
             .collect();
         let slots: Vec<Slot> = sources.iter().map(|s| self.slot(&s.key)).collect();
         let settings_same = sources.iter().zip(&slots).all(|(s, slot)| {

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::ical::{self, BusyInterval};
 use crate::ids::{ETag, EventUid, ObjectName, UserRef};
 use crate::store::{
-    self, ObjectMeta, ObjectRecord, Origin, SourceVersion, ViewStamp, WriteCondition,
+    self, ObjectMeta, ObjectRecord, Origin, SourceVersion, UserSettings, ViewStamp, WriteCondition,
 };
 
 use super::deps::{self, Source};
@@ -32,7 +32,11 @@ use super::{flatten, Error, Retry, Views};
 /// the block was computed (it was DTSTART before).
 const BLOCK_FORMAT: &[u8] = b"blocks-2";
 
-fn settings_fingerprint(sources: &[Source]) -> u64 {
+/// A fingerprint of what shapes a user's views besides the sources'
+/// contents: the blocks' format, each source owner's zone, addresses and
+/// busy rules, and the user's own buffers and (when the feed counts it)
+/// working hours.
+fn settings_fingerprint(sources: &[Source], own: &UserSettings) -> u64 {
     let mut h = Sha256::new();
     h.update(BLOCK_FORMAT);
     for s in sources {
@@ -45,7 +49,20 @@ fn settings_fingerprint(sources: &[Source]) -> u64 {
             h.update([1]);
             h.update(o.as_bytes());
         }
+        let rules = s.settings.rules.fingerprint_bytes();
+        if !rules.is_empty() {
+            h.update([3]);
+            h.update(&rules);
+        }
         h.update([2]);
+    }
+    if !own.buffers.is_none() || own.feed_outside_hours_busy {
+        h.update([4]);
+        h.update(own.buffers.before.to_be_bytes());
+        h.update(own.buffers.after.to_be_bytes());
+        if own.feed_outside_hours_busy {
+            h.update(serde_json::to_vec(&own.hours).unwrap_or_default());
+        }
     }
     let d = h.finalize();
     u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
@@ -88,6 +105,7 @@ impl Views {
     /// What `who`'s views would be derived from now.
     pub(super) fn stamp_now(&self, who: &UserRef) -> store::Result<(ViewStamp, Vec<Source>)> {
         let sources = deps::sources(self.store(), who)?;
+        let own = self.store().user_settings(&who.tenant, &who.user)?;
         let mut versions: Vec<SourceVersion> = sources
             .iter()
             .map(|s| SourceVersion {
@@ -100,7 +118,7 @@ impl Views {
         let w = self.window_at(Utc::now());
         let stamp = ViewStamp {
             sources: versions,
-            settings: settings_fingerprint(&sources),
+            settings: settings_fingerprint(&sources, &own),
             window: (w.start.timestamp(), w.end.timestamp()),
         };
         Ok((stamp, sources))

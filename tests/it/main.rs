@@ -70,3 +70,11 @@ mod sync_window;
 mod conformance;
 // issue 12 #11: RFC 6764 discovery by libdav (pimsync's CalDAV library)
 mod peers_libdav;
+// issue 13: the free-slots API and CLI (hand-checked cases, limits, auth, stale sources)
+mod slots;
+// issue 13: busy switches, buffers and working hours in availability/, free-busy, why-busy and the feed
+mod busy_settings;
+// issue 13: every busy switch (all-day, tentative, travel time, buffers) against the python oracle
+mod r4_switches_oracle;
+// issue 13: working hours and busy rules in the web console
+mod console_settings;

@@ -118,6 +118,7 @@ async fn scenario(upstream_url: &str, user: &str, home: &str, work: &str) -> Tes
             conflicts: vec![work_id.clone()],
             conflict_users: vec![],
             privacy: None,
+            settings: Default::default(),
         }),
     )
     .await;

@@ -191,6 +191,7 @@ async fn issue_9_bug_a_against_radicale() {
             conflicts: vec![],
             conflict_users: vec![],
             privacy: None,
+            settings: Default::default(),
         }),
     )
     .await;

@@ -90,6 +90,7 @@ pub fn configure_req(
         conflicts: conflicts.iter().map(|s| s.to_string()).collect(),
         conflict_users: vec![],
         privacy: None,
+        settings: Default::default(),
     })
 }
 
