@@ -118,12 +118,18 @@ fn cookies(headers: &HeaderMap) -> Option<String> {
 
 /// Who a JSON API request is from: the Basic-auth user, else the tenant
 /// user of the console session its cookie names (401 without either).
-/// Runs on the blocking pool (a session lookup touches the store).
-fn api_user(app: &App, caller: &Caller, cookies: Option<&str>) -> Result<UserRef> {
+/// A session lookup touches the store, so it runs on the blocking pool.
+/// The work that follows runs on the user's share of the blocking pool
+/// (`as_user`), like a CalDAV request: one user's expensive API calls
+/// queue behind their own, not behind other users'.
+async fn api_user(app: &App, caller: &Caller, cookies: Option<String>) -> Result<UserRef> {
     match caller {
         Caller::User(u) => Ok(u.clone()),
         Caller::Anonymous => {
-            crate::console::session_user(app, cookies).ok_or(Error::Unauthenticated)
+            blocking(app, move |app| {
+                crate::console::session_user(app, cookies.as_deref()).ok_or(Error::Unauthenticated)
+            })
+            .await
         }
         Caller::Admin(_) => Err(Error::NotFound),
     }
@@ -269,10 +275,9 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
             query,
             cookies,
         } => {
-            let caller = caller.clone();
-            blocking(app, move |app| {
-                let principal = api_user(app, &caller, cookies.as_deref())?;
-                busy_api::get(app, &principal, &owner, query.as_deref())
+            let principal = api_user(app, caller, cookies).await?;
+            as_user(app, &principal, move |ctx| {
+                busy_api::get(ctx.app, ctx.principal, &owner, query.as_deref())
             })
             .await
         }
@@ -281,10 +286,9 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
             query,
             cookies,
         } => {
-            let caller = caller.clone();
-            blocking(app, move |app| {
-                let principal = api_user(app, &caller, cookies.as_deref())?;
-                slots_api::get(app, &principal, &owner, query.as_deref())
+            let principal = api_user(app, caller, cookies).await?;
+            as_user(app, &principal, move |ctx| {
+                slots_api::get(ctx.app, ctx.principal, &owner, query.as_deref())
             })
             .await
         }
