@@ -14,9 +14,9 @@
 //! demo       admin sim state store accounts ical ids secret
 //! admin      state views sync traffic upstream store accounts policy route ical crypto ids secret
 //! server     handlers state store accounts route dav crypto ids secret config metrics
-//! handlers   console state views sync traffic store policy route dav ical jobs ids config metrics
+//! handlers   console state views sync traffic store policy route dav ical jobs answers ids config metrics
 //! console    admin state views sync traffic store accounts route crypto ical ids secret config
-//! state      views sync store ical crypto jobs config metrics
+//! state      views sync store ical crypto jobs answers config metrics
 //! views      sync store ical ids config metrics
 //! sync       traffic upstream store policy ical ids secret config metrics
 //! traffic    upstream store dav ids config metrics
@@ -30,6 +30,7 @@
 //! ical       ids
 //! crypto     secret
 //! jobs       ids
+//! answers
 //! metrics
 //! config
 //! ids
@@ -56,10 +57,12 @@
 //!   the only code that knows key layouts. `dav`, `ical`: pure protocol and
 //!   format layers. `ids`, `secret`, `crypto`, `config`, `metrics`: leaves.
 //!   `jobs`: admission of request work to the blocking pool (a total and a
-//!   per-user share).
+//!   per-user share). `answers`: rendered REPORT answers kept by the
+//!   digest of everything they depend on (a repeated read is a lookup).
 //!
 //! Three edges are narrower than they look: `views`→`sync` is
-//! `sync::plan::backoff` only (one retry rule for everything),
+//! `sync::plan::backoff` (one retry rule for everything) and
+//! `sync::plan::feed_interval` (when an ICS feed counts as stale) only,
 //! `server`→`store` is the user and admin records that authentication
 //! reads (and `server`→`accounts` its login-name rule), and
 //! `handlers`→`console` is one dispatch arm (the console answers its own
@@ -101,6 +104,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod answers;
 pub mod cli;
 pub mod config;
 pub mod console;

@@ -51,6 +51,8 @@ pub struct Gauges {
     pub object_expansions: u64,
     /// Deletions held back by safe sync, waiting for confirmation.
     pub held_deletions: u64,
+    /// REPORT answers served from the answer cache / rendered.
+    pub answers: (u64, u64),
 }
 
 fn escape(v: &str) -> String {
@@ -271,6 +273,14 @@ impl Metrics {
              # TYPE calproxy_object_expansions_total counter\n\
              calproxy_object_expansions_total {}",
             g.object_expansions
+        );
+        let _ = writeln!(
+            out,
+            "# HELP calproxy_report_answers_total REPORT answers by how they were made (cached: the bytes rendered for the same request and collection state).\n\
+             # TYPE calproxy_report_answers_total counter\n\
+             calproxy_report_answers_total{{source=\"cached\"}} {}\n\
+             calproxy_report_answers_total{{source=\"rendered\"}} {}",
+            g.answers.0, g.answers.1
         );
         out
     }

@@ -32,6 +32,8 @@ pub struct App {
     /// The bounded password-hashing pool (`max_concurrent_hashes`,
     /// `hash_queue`): Basic auth and the console's sign-in both use it.
     pub hashes: Arc<crate::crypto::Hasher<bool>>,
+    /// Rendered REPORT answers, by the digest of what they depend on.
+    pub answers: Arc<crate::answers::Answers>,
 }
 
 impl App {
@@ -42,6 +44,9 @@ impl App {
         let views = Views::new(&store, config.availability.clone(), &metrics);
         Self {
             jobs: Arc::new(crate::jobs::Jobs::new(config.limits.blocking_jobs)),
+            answers: Arc::new(crate::answers::Answers::new(
+                config.limits.answer_cache_bytes,
+            )),
             hashes: Arc::new(crate::crypto::Hasher::new(
                 config.limits.max_concurrent_hashes,
                 config.limits.hash_queue,

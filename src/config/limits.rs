@@ -65,6 +65,9 @@ pub struct Limits {
     /// sled's page cache (resident memory follows it; sled's own default
     /// is 1 GiB). Read by `serve` when it opens the store.
     pub store_cache_bytes: usize,
+    /// Rendered REPORT answers kept for repeated requests
+    /// (`answers::Answers`; 0 keeps none).
+    pub answer_cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -89,6 +92,7 @@ impl Default for Limits {
             blocking_jobs: 4 * std::thread::available_parallelism().map_or(2, |n| n.get()),
             expansion_budget: DEFAULT_EXPANSION_BUDGET,
             store_cache_bytes: 64 * 1024 * 1024,
+            answer_cache_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -199,6 +203,7 @@ impl Limits {
             "blocking_jobs" => self.blocking_jobs = count("blocking_jobs", v)?,
             "expansion_budget" => self.expansion_budget = count("expansion_budget", v)?,
             "store_cache_bytes" => self.store_cache_bytes = size("store_cache_bytes", v)?,
+            "answer_cache_bytes" => self.answer_cache_bytes = size("answer_cache_bytes", v)?,
             other => {
                 return Err(LimitError::Unknown {
                     name: other.to_string(),

@@ -10,7 +10,7 @@ use super::xml::Element;
 use super::{Error, Result, TimeRangeProblem};
 
 /// RFC 4791 §9.7.1.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Hash)]
 pub struct CompFilter {
     /// Component name.
     pub name: String,
@@ -25,7 +25,7 @@ pub struct CompFilter {
 }
 
 /// RFC 4791 §9.9: at least one bound, UTC, end after start.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TimeRangeFilter {
     /// Inclusive start.
     pub start: Option<DateTime<Utc>>,
@@ -34,7 +34,7 @@ pub struct TimeRangeFilter {
 }
 
 /// RFC 4791 §9.7.2.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Hash)]
 pub struct PropFilter {
     /// iCalendar property name.
     pub name: String,
@@ -49,7 +49,7 @@ pub struct PropFilter {
 }
 
 /// RFC 4791 §9.7.3.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Hash)]
 pub struct ParamFilter {
     /// Parameter name.
     pub name: String,
@@ -60,7 +60,7 @@ pub struct ParamFilter {
 }
 
 /// RFC 4791 §9.7.5 (plus the `match-type` attribute of RFC 6352 §10.5.4).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TextMatch {
     /// Text to look for (not trimmed).
     pub text: String,
@@ -73,7 +73,7 @@ pub struct TextMatch {
 }
 
 /// `match-type` attribute values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 pub enum MatchType {
     /// Whole value equal.
     Equals,

@@ -19,7 +19,7 @@ use super::{child_text, Error, Result, TimeRangeProblem};
 use crate::ids::{Href, SyncToken};
 
 /// The property part of a report.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PropRequest {
     /// `DAV:allprop`.
     AllProp,
@@ -30,7 +30,7 @@ pub enum PropRequest {
 }
 
 /// A parsed REPORT body.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Report {
     /// `C:calendar-query`.
     CalendarQuery(CalendarQuery),
@@ -43,7 +43,7 @@ pub enum Report {
 }
 
 /// RFC 4791 §9.5.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CalendarQuery {
     /// Requested properties.
     pub props: PropRequest,
@@ -61,7 +61,7 @@ pub struct CalendarQuery {
 pub type Interval = (DateTime<Utc>, DateTime<Utc>);
 
 /// RFC 4791 §9.6: how calendar data should be returned.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Hash)]
 pub struct CalendarDataRequest {
     /// `content-type` attribute (default text/calendar).
     pub content_type: Option<String>,
@@ -78,7 +78,7 @@ pub struct CalendarDataRequest {
 }
 
 /// RFC 4791 §9.6.1 `C:comp`: which components and properties to return.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Hash)]
 pub struct CompRequest {
     /// Component name, e.g. `VEVENT`.
     pub name: String,
@@ -93,7 +93,7 @@ pub struct CompRequest {
 }
 
 /// RFC 4791 §9.6.4 `C:prop` inside calendar-data.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PropProjection {
     /// iCalendar property name.
     pub name: String,
@@ -102,7 +102,7 @@ pub struct PropProjection {
 }
 
 /// RFC 4791 §9.10.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct CalendarMultiget {
     /// Requested properties.
     pub props: PropRequest,
@@ -113,7 +113,7 @@ pub struct CalendarMultiget {
 }
 
 /// RFC 6578 §6.3 sync-level.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SyncLevel {
     /// `1`: direct members.
     One,
@@ -122,7 +122,7 @@ pub enum SyncLevel {
 }
 
 /// RFC 6578 §6.1.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SyncCollection {
     /// Previous token; `None` for an empty element (initial sync).
     pub token: Option<SyncToken>,
@@ -135,7 +135,7 @@ pub struct SyncCollection {
 }
 
 /// RFC 4791 §9.11.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FreeBusyQuery {
     /// The requested range.
     pub range: TimeRangeFilter,

@@ -44,6 +44,10 @@ pub(super) fn metrics(app: &App) -> Reply {
         views_stale: app.views.status().stale.len() as u64,
         object_expansions: app.store.derivations(),
         held_deletions: held_deletions(app),
+        answers: {
+            let s = app.answers.stats();
+            (s.hits, s.misses)
+        },
     };
     Reply::with_type(
         StatusCode::OK,

@@ -96,10 +96,14 @@ impl Reply {
     }
     /// A 207 Multi-Status.
     pub fn multistatus(ms: &MultiStatus) -> Self {
+        Self::multistatus_bytes(ms.to_xml())
+    }
+    /// A 207 Multi-Status already rendered.
+    pub fn multistatus_bytes(body: impl Into<Bytes>) -> Self {
         Self::with_type(
             StatusCode::MULTI_STATUS,
             "application/xml; charset=utf-8",
-            ms.to_xml(),
+            body,
         )
     }
     /// Adds a header.

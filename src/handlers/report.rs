@@ -4,11 +4,18 @@
 //!
 //! A `C:calendar-data` request with `C:expand` (§9.6.5) answers each
 //! object's instances in the window instead of the stored bytes.
+//!
+//! The first three depend on nothing but the request, the collection's
+//! state (its sync token), the owner's expansion settings and the stored
+//! window: their rendered answers are kept in `answers::Answers` under the
+//! digest of all of that, so a repeated request is a lookup. free-busy-query
+//! is not kept (on `availability/` it reads other collections too).
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use hyper::StatusCode;
 
+use crate::answers;
 use crate::dav::report::CompFilter;
 use crate::dav::report::{
     CalendarDataRequest, CalendarMultiget, CalendarQuery, FreeBusyQuery, SyncCollection,
@@ -44,12 +51,47 @@ pub(crate) fn report(ctx: &Ctx<'_>, route: &Route, report: Report) -> Result<Rep
             precondition: Some(Precondition::SupportedReport),
         });
     };
-    match report {
-        Report::CalendarQuery(q) => query(ctx, &key, &rec, &q),
-        Report::CalendarMultiget(m) => multiget(ctx, &key, &rec, &m),
-        Report::SyncCollection(s) => sync(ctx, &key, &rec, &s),
-        Report::FreeBusyQuery(f) => free_busy(ctx, &key, &rec, &f),
+    if let Report::FreeBusyQuery(f) = &report {
+        return free_busy(ctx, &key, &rec, f);
     }
+    let answer = answer_key(ctx, &key, &rec, &report);
+    if let Some(body) = ctx.app.answers.get(&answer) {
+        return Ok(Reply::multistatus_bytes(body));
+    }
+    let reply = match &report {
+        Report::CalendarQuery(q) => query(ctx, &key, &rec, q),
+        Report::CalendarMultiget(m) => multiget(ctx, &key, &rec, m),
+        Report::SyncCollection(s) => sync(ctx, &key, &rec, s),
+        Report::FreeBusyQuery(f) => free_busy(ctx, &key, &rec, f),
+    }?;
+    if reply.status == StatusCode::MULTI_STATUS {
+        ctx.app.answers.put(answer, reply.body.clone());
+    }
+    Ok(reply)
+}
+
+/// The digest of everything a REPORT's answer depends on: the collection
+/// (its path and kind), its state (the sync token advances on every
+/// change of an object), the owner's expansion settings (zone, addresses,
+/// busy rules: floating times and `C:expand` follow them), the stored
+/// window (it decides what `availability/` admits) and the parsed request.
+fn answer_key(
+    ctx: &Ctx<'_>,
+    key: &CollectionKey,
+    rec: &CollectionRecord,
+    report: &Report,
+) -> answers::Key {
+    let window = ctx.app.views.window_at(Utc::now());
+    let mut k = answers::KeyBuilder::new("report");
+    k.part(key.tenant.as_str().as_bytes())
+        .part(key.user.as_str().as_bytes())
+        .part(key.calendar.as_str().as_bytes())
+        .part(format!("{:?}", rec.kind).as_bytes())
+        .part(Store::sync_token(rec).as_str().as_bytes())
+        .hashed(&ctx.app.store.busy_settings(&key.owner()).fingerprint())
+        .hashed(&(window.start.timestamp(), window.end.timestamp()))
+        .hashed(report);
+    k.finish()
 }
 
 fn object_response(

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::client::DavClient;
 use crate::support::env::TestEnv;
+use crate::support::icloud::admin_ok;
 use crate::support::{icloud, ics, process};
 
 /// A strong enough password for set-up.
@@ -367,4 +368,102 @@ async fn issue_10_a_cold_cache_answers_free_busy_from_busy_snapshots() {
         after.contains("20270120T090000Z/20270120T100000Z"),
         "{after}"
     );
+}
+
+/// `(cached, rendered)` from `calproxy_report_answers_total` on /metrics.
+async fn answers(env: &TestEnv) -> (u64, u64) {
+    let text = env.anonymous().get("/metrics").await.status(200).text();
+    let count = |source: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!(
+                    "calproxy_report_answers_total{{source=\"{source}\"}} "
+                ))
+            })
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .expect("calproxy_report_answers_total on /metrics")
+    };
+    (count("cached"), count("rendered"))
+}
+
+fn query_body(expand: bool) -> String {
+    let data = if expand {
+        r#"<C:calendar-data><C:expand start="20270301T000000Z" end="20270401T000000Z"/></C:calendar-data>"#
+    } else {
+        "<C:calendar-data/>"
+    };
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/>{data}</D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="20270301T000000Z" end="20270401T000000Z"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#
+    )
+}
+
+/// A floating (zone-less) event at 09:00 local on 2027-03-10.
+const FLOATING: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:float\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20270310T090000\r\nDTEND:20270310T100000\r\nSUMMARY:float\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+#[tokio::test]
+async fn issue_10_a_repeated_report_is_a_lookup_and_never_outlives_what_it_was_made_from() {
+    let env = TestEnv::start().await;
+    let ann = icloud::add_user(&env, "demo", "ann");
+    let col = "/dav/demo/ann/blocked/";
+    for (name, start, end) in [
+        ("a", "20270302T090000Z", "20270302T100000Z"),
+        ("b", "20270305T090000Z", "20270305T100000Z"),
+    ] {
+        ann.put(
+            &format!("{col}{name}.ics"),
+            &ics::event(name, start, end, name),
+            &[],
+        )
+        .await
+        .status(201);
+    }
+    let q = query_body(false);
+    let first = ann.report(col, "1", &q).await.status(207).text();
+    let (c0, r0) = answers(&env).await;
+    let again = ann.report(col, "1", &q).await.status(207).text();
+    assert_eq!(first, again);
+    assert_eq!(
+        answers(&env).await,
+        (c0 + 1, r0),
+        "the repeat is served as kept"
+    );
+    // A write makes a new answer at once.
+    ann.put(
+        &format!("{col}c.ics"),
+        &ics::event("c", "20270307T090000Z", "20270307T100000Z", "c"),
+        &[],
+    )
+    .await
+    .status(201);
+    let after_put = ann.report(col, "1", &q).await.status(207).text();
+    assert!(
+        after_put.contains("UID:c") && after_put.contains("UID:a"),
+        "{after_put}"
+    );
+    ann.delete(&format!("{col}a.ics"), &[]).await.status(204);
+    let after_delete = ann.report(col, "1", &q).await.status(207).text();
+    assert!(!after_delete.contains("UID:a") && after_delete.contains("UID:c"));
+    // multiget and sync-collection too, and a different request is its own answer.
+    let mg = format!(
+        r#"<?xml version="1.0"?><C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><D:href>{col}b.ics</D:href><D:href>{col}a.ics</D:href></C:calendar-multiget>"#
+    );
+    let m1 = ann.report(col, "1", &mg).await.status(207).text();
+    let (c1, _) = answers(&env).await;
+    assert_eq!(ann.report(col, "1", &mg).await.status(207).text(), m1);
+    assert_eq!(answers(&env).await.0, c1 + 1);
+    assert!(m1.contains("404"), "a.ics is gone: {m1}");
+    // The owner's zone decides floating times: a new zone is a new answer.
+    ann.put(&format!("{col}float.ics"), FLOATING, &[])
+        .await
+        .status(201);
+    let x = query_body(true);
+    let utc = ann.report(col, "1", &x).await.status(207).text();
+    assert!(utc.contains("DTSTART:20270310T090000Z"), "{utc}");
+    admin_ok(
+        &env,
+        crate::slots::settings("ann", |s| s.timezone = Some("Europe/Berlin".into())),
+    )
+    .await;
+    let berlin = ann.report(col, "1", &x).await.status(207).text();
+    assert!(berlin.contains("DTSTART:20270310T080000Z"), "{berlin}");
 }

@@ -95,6 +95,16 @@ impl Big {
         .await
     }
 
+    /// ann's free slots on the day of the `big` events.
+    async fn slots(&self) -> serde_json::Value {
+        let a = self
+            .ann
+            .get("/api/demo/ann/slots?start=2027-03-10T00:00:00Z&end=2027-03-11T00:00:00Z&duration=PT30M")
+            .await
+            .status(200);
+        serde_json::from_slice(&a.body).unwrap()
+    }
+
     fn health(&self) -> overview::Health {
         overview::connections(&self.env.app, &overview::Scope::All)
             .unwrap()
@@ -126,6 +136,24 @@ async fn issue_13_an_empty_listing_deletes_nothing_until_confirmed() {
     );
     // The console's connection view reads the same typed query.
     assert_eq!(b.health(), overview::Health::Held { deletions: 100 });
+    // Free slots are computed from copies iCloud may have deleted: the
+    // calendar is reported stale, with what to do, never silently used.
+    let slots = b.slots().await;
+    assert_eq!(slots["complete"], false, "{slots}");
+    let big = slots["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["calendar"] == "big")
+        .unwrap();
+    assert_eq!(big["status"], "stale", "{slots}");
+    assert!(
+        big["reason"]
+            .as_str()
+            .unwrap()
+            .contains("--confirm-deletions"),
+        "{big}"
+    );
     let metrics = b.env.anonymous().get("/metrics").await.status(200).text();
     assert!(metrics.contains("calproxy_held_deletions 100"), "{metrics}");
     // Syncing again keeps holding; nothing is deleted.
@@ -141,6 +169,8 @@ async fn issue_13_an_empty_listing_deletes_nothing_until_confirmed() {
     assert_eq!(b.copies().await, 0);
     let status = admin_ok(&b.env, Request::Status).await;
     assert!(!status.contains("held"), "{status}");
+    let slots = b.slots().await;
+    assert_eq!(slots["complete"], true, "{slots}");
     assert_eq!(b.health(), overview::Health::Ok);
 }
 
