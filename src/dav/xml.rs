@@ -263,19 +263,39 @@ const FIXED: [(&str, &str); 4] = [
 /// calendar data survives XML end-of-line normalisation, and replaces
 /// characters XML 1.0 cannot carry with U+FFFD.
 pub fn escape(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' | '\n' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
+    // Runs of ordinary text are copied whole; every byte that needs work
+    // is ASCII or the lead byte of U+FFFE/U+FFFF (EF BF BE/BF), so each
+    // cut falls on a character boundary.
+    let b = s.as_bytes();
+    out.reserve(s.len());
+    let (mut from, mut i) = (0, 0);
+    while i < b.len() {
+        let (with, len) = match b[i] {
+            b'<' => ("&lt;", 1),
+            b'>' => ("&gt;", 1),
+            b'&' => ("&amp;", 1),
+            b'"' => ("&quot;", 1),
+            b'\'' => ("&apos;", 1),
+            b'\r' => ("&#13;", 1),
+            b'\t' | b'\n' => {
+                i += 1;
+                continue;
+            }
+            c if c < 0x20 => ("\u{FFFD}", 1),
+            0xEF if b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)) => {
+                ("\u{FFFD}", 3)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.push_str(&s[from..i]);
+        out.push_str(with);
+        i += len;
+        from = i;
     }
+    out.push_str(&s[from..]);
 }
 
 /// [`escape`] into a new string.
@@ -454,6 +474,44 @@ pub fn pretty(bytes: &[u8]) -> Option<String> {
 mod tests {
     use super::*;
     use crate::dav::names;
+
+    /// The character-by-character definition `escape` must equal.
+    fn escape_by_chars(s: &str) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            match c {
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '&' => out.push_str("&amp;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&apos;"),
+                '\r' => out.push_str("&#13;"),
+                '\t' | '\n' => out.push(c),
+                c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {
+                    out.push('\u{FFFD}')
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn escape_equals_its_definition_on_random_text() {
+        use rand::{Rng, SeedableRng};
+        let alphabet: Vec<char> =
+            "ab <>&\"'\r\n\t\u{1}\u{1f}\u{7f}é€\u{FFFD}\u{FFFE}\u{FFFF}\u{EFFF}\u{10000}😀"
+                .chars()
+                .collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..5_000 {
+            let n = rng.gen_range(0..40);
+            let s: String = (0..n)
+                .map(|_| alphabet[rng.gen_range(0..alphabet.len())])
+                .collect();
+            assert_eq!(escape_text(&s), escape_by_chars(&s), "{s:?}");
+        }
+    }
 
     #[test]
     fn resolves_default_and_prefixed_namespaces() {
