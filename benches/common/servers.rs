@@ -139,6 +139,23 @@ impl Endpoint {
         }
     }
 
+    /// PROPFIND `Depth: 0` of `path` asking `displayname` (a cheap
+    /// authenticated request).
+    pub fn propfind_at(&self, path: &str) -> Req {
+        Req {
+            method: "PROPFIND",
+            path: path.to_string(),
+            headers: vec![
+                ("authorization", self.auth.clone()),
+                ("content-type", "application/xml; charset=utf-8".to_string()),
+                ("depth", "0".to_string()),
+            ],
+            body: Bytes::from_static(
+                br#"<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:displayname/></D:prop></D:propfind>"#,
+            ),
+        }
+    }
+
     /// GET of object `name`.
     pub fn get(&self, name: &str) -> Req {
         Req {
