@@ -9,7 +9,7 @@
 //! never skipped.
 
 use calproxy::admin::{AdminCommand, Request, WirePassword};
-use calproxy::ical::TimeRange;
+use calproxy::ical::{AllDay, Tentative, TimeRange};
 use calproxy::ids::{CalendarId, ConnectionId, TenantId, UserId, UserRef};
 use calproxy::secret::Secret;
 
@@ -24,6 +24,7 @@ per_browser!(
     issue_11_browser_busy_block_and_why_busy,
     issue_11_browser_feed_rotate_old_url_is_404,
     issue_11_browser_admin_traffic_entry_live_rows_and_har,
+    issue_13_browser_working_hours_and_busy_rules,
 );
 
 /// A zone with a half-hour offset and summer time, named alike by both
@@ -194,4 +195,28 @@ async fn issue_11_browser_admin_traffic_entry_live_rows_and_har(engine: Engine) 
     calproxy::traffic::har::validate(&doc).unwrap();
     assert!(doc["log"]["entries"].as_array().unwrap().len() >= 3);
     assert!(!har.contains(icloud::PASSWORD));
+}
+
+async fn issue_13_browser_working_hours_and_busy_rules(engine: Engine) {
+    let env = TestEnv::start().await;
+    icloud::add_user(&env, "demo", "ann");
+    Scenario::new(engine, "settings", &env.base(), "ann@demo", "pw")
+        .arg("zone", "Europe/Berlin")
+        .run()
+        .await;
+    let (t, u) = (TenantId::new("demo").unwrap(), UserId::new("ann").unwrap());
+    let s = env.app.store.user_settings(&t, &u).unwrap();
+    let hours = s.hours.as_ref().expect("working hours");
+    assert_eq!(hours.weekly_text(), "Mon-Fri 09:00-12:00,13:00-17:00");
+    assert_eq!(hours.exception_lines().len(), 2);
+    assert!(s.feed_outside_hours_busy);
+    assert_eq!(
+        env.app.store.user(&t, &u).unwrap().unwrap().timezone,
+        "Europe/Berlin"
+    );
+    assert_eq!(s.rules.all_day, AllDay::FreeUnlessOpaque);
+    assert_eq!(s.rules.tentative, Tentative::Free);
+    assert!(!s.rules.travel);
+    // The refused minutes (empty, letters) never reached `configure`.
+    assert_eq!((s.buffers.before, s.buffers.after), (600, 300));
 }

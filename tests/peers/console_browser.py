@@ -11,6 +11,7 @@ simulated iCloud behind it), once per browser. One scenario per run:
   availability    a busy block in the week view and its "why busy" sources, by mouse and keyboard
   feed            create and rotate the feed; the old URL answers 404
   traffic         (admin) live rows, one exchange in full, the HAR download
+  settings        working hours (by keyboard) and busy rules; a minutes field must hold a number
 
 Every page visited is fetched again as raw HTML and parsed by html5lib in
 strict mode (any parse error fails), and the browser's console must hold
@@ -433,6 +434,71 @@ def scenario_availability(c, a):
     print("RESULT " + json.dumps({"sources": sources, "kinds": sorted(kinds)}), flush=True)
 
 
+def scenario_settings(c, a):
+    """Issue 13's cards: working hours by keyboard alone, busy rules by
+    mouse, and a minutes field left empty or not a number is stopped by
+    the browser (it is required) instead of reaching `configure`."""
+    c.sign_in(a.login, a.password)
+    c.go("/calendars")
+    c.expect_text("Working hours", "Busy rules")
+    link = c.d.find_element(By.LINK_TEXT, "Edit working hours")
+    c.new_page(lambda: link.send_keys(Keys.ENTER))
+    c.validate()
+    # The link's #edit is where Tab goes on from: the form's first field.
+    c.keys(Keys.TAB)
+    if c.active().get_attribute("id") != "timezone":
+        fail(f"Tab after 'Edit working hours' went to {c.active().get_attribute('outerHTML')[:200]}")
+    ActionChains(c.d).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).perform()
+    c.keys(a.zone, Keys.TAB, "Mon-Fri 09:00-12:00, 13:00-17:00", Keys.TAB)
+    c.keys("2027-12-24 off", Keys.ENTER, "2027-12-27 10:00-14:00", Keys.TAB)
+    if c.active().get_attribute("name") != "feed_outside_hours":
+        fail(f"Tab from the exceptions went to {c.active().get_attribute('outerHTML')[:200]}")
+    c.keys(Keys.SPACE)
+    c.keys(Keys.TAB)
+    if c.active().text != "Save":
+        fail(f"Tab from the checkbox went to {c.active().get_attribute('outerHTML')[:200]}")
+    c.new_page(lambda: c.keys(Keys.ENTER))
+    c.validate(c.base + "/calendars")
+    c.expect_text(
+        f"Mon-Fri 09:00-12:00,13:00-17:00 ({a.zone})",
+        "Except 2027-12-24 off",
+        "Except 2027-12-27 10:00-14:00",
+        "Your feed shows the time outside working hours as busy",
+    )
+    c.d.find_element(By.LINK_TEXT, "Edit busy rules").click()
+    c.wait_for(By.ID, "buffer_before")
+    c.validate()
+    choose(c, "//input[@name='all_day' and @value='free-unless-opaque']")
+    choose(c, "//input[@name='tentative' and @value='free']")
+    travel = c.d.find_element(By.NAME, "travel")
+    if travel.is_selected():
+        travel.click()
+    for name, value in (("buffer_before", "10"), ("buffer_after", "5")):
+        field = c.d.find_element(By.ID, name)
+        field.clear()
+        field.send_keys(value)
+    c.submit_form("//button[normalize-space()='Save']")
+    c.expect_text(
+        "Apple travel time is ignored",
+        "10 minutes before and 5 minutes after every busy block are kept free",
+    )
+    # An empty minutes field, or letters typed into it, never reach configure.
+    for typed in ("", "abc"):
+        c.d.find_element(By.LINK_TEXT, "Edit busy rules").click()
+        field = c.wait_for(By.ID, "buffer_before")
+        field.clear()
+        if typed:
+            field.send_keys(typed)
+        c.stays(
+            lambda: c.d.find_element(By.XPATH, "//button[normalize-space()='Save']").click(),
+            f"minutes before a busy block set to {typed!r}",
+        )
+        if c.d.execute_script("return arguments[0].validity.valid", field):
+            fail(f"the browser takes {typed!r} as minutes")
+        c.go("/calendars")
+    c.shot("settings")
+
+
 def status_of(url):
     try:
         with urllib.request.urlopen(url, timeout=30) as r:
@@ -518,6 +584,7 @@ SCENARIOS = {
     "configure": scenario_configure,
     "availability": scenario_availability,
     "feed": scenario_feed,
+    "settings": scenario_settings,
     "traffic": scenario_traffic,
 }
 
@@ -541,6 +608,7 @@ def main():
     p.add_argument("--conflicts", default="")
     p.add_argument("--member", default="")
     p.add_argument("--week", default="")
+    p.add_argument("--zone", default="")
     a = p.parse_args()
     c = Console(a.browser, a.binary, a.driver, a.base, a.screens, a.downloads, a.profile)
     try:
