@@ -43,7 +43,11 @@ async fn issue_11_browser_sign_in_and_every_panel(engine: Engine) {
     // that instant in its zone.
     assert_eq!(o.results[0]["browser_tz"], BROWSER_ZONE);
     assert_eq!(o.results[0]["tz"], BROWSER_ZONE);
-    assert!(o.results[0]["times"].as_u64().unwrap() >= 2, "{:?}", o.results);
+    assert!(
+        o.results[0]["times"].as_u64().unwrap() >= 2,
+        "{:?}",
+        o.results
+    );
 }
 
 async fn issue_11_browser_add_connection_wrong_then_right_password(engine: Engine) {
@@ -189,7 +193,11 @@ async fn issue_11_browser_admin_traffic_entry_live_rows_and_har(engine: Engine) 
         .on_ready(sync)
         .run()
         .await;
-    assert!(o.shots.iter().any(|s| s == "traffic_entry"), "{:?}", o.shots);
+    assert!(
+        o.shots.iter().any(|s| s == "traffic_entry"),
+        "{:?}",
+        o.shots
+    );
     let har = std::fs::read_to_string(o.results[0]["har"].as_str().unwrap()).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&har).unwrap();
     calproxy::traffic::har::validate(&doc).unwrap();
