@@ -16,7 +16,7 @@ simulated iCloud behind it), once per browser. One scenario per run:
 Every page visited is fetched again as raw HTML and parsed by html5lib in
 strict mode (any parse error fails), and the browser's console must hold
 no error (Chromium: its browser log; Firefox, which has no such log over
-WebDriver: WebDriver BiDi's log events). Each scenario saves a screenshot
+WebDriver: WebDriver BiDi's log and network events). Each scenario saves a screenshot
 into --screens. Prints "RESULT {json}" lines for the Rust side and
 "ALL OK" at the end.
 
@@ -610,16 +610,29 @@ def main():
     p.add_argument("--week", default="")
     p.add_argument("--zone", default="")
     a = p.parse_args()
-    c = Console(a.browser, a.binary, a.driver, a.base, a.screens, a.downloads, a.profile)
     try:
-        SCENARIOS[a.scenario](c, a)
-        c.no_console_errors()
-        if c.checked == 0:
-            fail("no page was checked")
-        print(f"checked {c.checked} pages", flush=True)
-    finally:
-        c.quit()
+        c = Console(a.browser, a.binary, a.driver, a.base, a.screens, a.downloads, a.profile)
+        try:
+            SCENARIOS[a.scenario](c, a)
+            c.no_console_errors()
+            if c.checked == 0:
+                fail("no page was checked")
+            print(f"checked {c.checked} pages", flush=True)
+        finally:
+            c.quit()
+    except BaseException:
+        driver_log(a.profile)
+        raise
     print("ALL OK", flush=True)
+
+
+def driver_log(profile):
+    """The end of geckodriver's log (Firefox's own messages too) on stderr."""
+    path = os.path.join(profile, "geckodriver.log")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            tail = f.read()[-6000:]
+        print(f"--- {path} (end) ---\n{tail}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
