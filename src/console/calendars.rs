@@ -102,6 +102,14 @@ fn privacy_meaning(p: Privacy) -> &'static str {
     }
 }
 
+/// A meaning as the start of a sentence (its first letter upper case).
+fn sentence(meaning: &str) -> String {
+    let mut chars = meaning.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
 fn privacy_name(p: Privacy) -> &'static str {
     match p {
         Privacy::Full => "full",
@@ -154,7 +162,7 @@ fn view(m: &Model) -> Markup {
         section class="card" aria-labelledby="privacy-h" {
             h2 id="privacy-h" { "Privacy" }
             p class="choice" { (privacy_name(m.privacy)) }
-            p class="meaning" { "Your own calendars: " (privacy_meaning(m.privacy)) ". Your availability always shows only “Busy”." }
+            p class="meaning" { (sentence(privacy_meaning(m.privacy))) ". Your availability always shows only “Busy”." }
             a class="button" href=(edit_href("privacy")) { "Edit privacy" }
         }
         (settings::cards(&m.settings, &m.timezone, edit_href))

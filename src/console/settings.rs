@@ -102,7 +102,10 @@ pub fn hours_fields(s: &UserSettings, timezone: &str) -> Markup {
     }
 }
 
-/// The fields of the busy-rules form.
+/// The fields of the busy-rules form. The minutes are `required`: the
+/// browser stops an empty field (or, in Chromium, letters it drops) with
+/// its own message instead of sending "" for `configure` to refuse in
+/// its command-line words.
 pub fn rules_fields(s: &UserSettings) -> Markup {
     html! {
         fieldset {
@@ -122,11 +125,11 @@ pub fn rules_fields(s: &UserSettings) -> Markup {
             p { label { input type="checkbox" name="travel" value="on" checked[s.rules.travel]; " Apple travel time before and after events is busy" } }
             p {
                 label for="buffer_before" { "Minutes kept free before every busy block" }
-                " " input id="buffer_before" name="buffer_before" type="number" min="0" max="1440" value=(minutes(s.buffers.before));
+                " " input id="buffer_before" name="buffer_before" type="number" min="0" max="1440" required value=(minutes(s.buffers.before));
             }
             p {
                 label for="buffer_after" { "Minutes kept free after every busy block" }
-                " " input id="buffer_after" name="buffer_after" type="number" min="0" max="1440" value=(minutes(s.buffers.after));
+                " " input id="buffer_after" name="buffer_after" type="number" min="0" max="1440" required value=(minutes(s.buffers.after));
             }
         }
     }

@@ -1,179 +1,81 @@
-//! Issue 11 in a real headless Chromium: tests/peers/console_browser.py
-//! drives the console through selenium (Debian's chromium and
-//! chromium-driver, installed by .ci/setup-peers) against calproxy and the
-//! simulated iCloud. Every page it visits is parsed by html5lib in strict
-//! mode and the browser's console must stay free of errors; each scenario
-//! saves a screenshot under target/console-screenshots/. A missing
-//! browser fails the test and names the package; it is never skipped.
-
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
+//! Issue 11 in real headless browsers, Chromium and Firefox (one test per
+//! browser, `<test>::chromium` and `<test>::firefox`):
+//! tests/peers/console_browser.py drives the console through selenium
+//! (`support::real_browser`) against calproxy and the simulated iCloud.
+//! Every page it visits is parsed by html5lib in strict mode and the
+//! browser's console must stay free of errors; each scenario saves a
+//! screenshot under target/console-screenshots/<browser>/. A missing
+//! browser or driver fails the test and names what to install; it is
+//! never skipped.
 
 use calproxy::admin::{AdminCommand, Request, WirePassword};
-use calproxy::ical::TimeRange;
+use calproxy::ical::{AllDay, Tentative, TimeRange};
 use calproxy::ids::{CalendarId, ConnectionId, TenantId, UserId, UserRef};
 use calproxy::secret::Secret;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::env::TestEnv;
 use crate::support::icloud::{self, admin_ok, Icloud};
-use crate::support::peers;
+use crate::support::real_browser::{per_browser, Engine, Scenario, Trigger};
 
-/// One Chromium at a time: the machine has two cores.
-static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+per_browser!(
+    issue_11_browser_sign_in_and_every_panel,
+    issue_11_browser_add_connection_wrong_then_right_password,
+    issue_11_browser_primary_two_conflict_calendars_and_a_conflict_user,
+    issue_11_browser_busy_block_and_why_busy,
+    issue_11_browser_feed_rotate_old_url_is_404,
+    issue_11_browser_admin_traffic_entry_live_rows_and_har,
+    issue_13_browser_working_hours_and_busy_rules,
+);
 
-fn screenshots() -> PathBuf {
-    peers::repo().join("target/console-screenshots")
-}
+/// A zone with a half-hour offset and summer time, named alike by both
+/// browsers (no older alias).
+const BROWSER_ZONE: &str = "America/St_Johns";
 
-#[track_caller]
-fn require(path: &str, package: &str) {
+async fn issue_11_browser_sign_in_and_every_panel(engine: Engine) {
+    let ic = Icloud::start(true).await;
+    let o = Scenario::new(engine, "sign_in", &ic.env.base(), "ann@demo", "pw")
+        .arg("login-shown", "ann@demo")
+        .tz(BROWSER_ZONE)
+        .run()
+        .await;
+    // The browser reported its zone at sign-in; it is shown, and every
+    // time on the pages (last sync, …) reads as the browser itself shows
+    // that instant in its zone.
+    assert_eq!(o.results[0]["browser_tz"], BROWSER_ZONE);
+    assert_eq!(o.results[0]["tz"], BROWSER_ZONE);
     assert!(
-        Path::new(path).exists(),
-        "{path} is missing: install the Debian package {package} (.ci/setup-peers does it)"
+        o.results[0]["times"].as_u64().unwrap() >= 2,
+        "{:?}",
+        o.results
     );
 }
 
-/// What one scenario printed.
-struct Outcome {
-    results: Vec<serde_json::Value>,
-    /// Where the browser saved downloads (removed with the outcome).
-    _downloads: tempfile::TempDir,
-}
-
-type Trigger = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
-
-/// Runs one scenario; `on_ready` runs when the script prints `READY`.
-async fn scenario(
-    name: &str,
-    base: &str,
-    login: (&str, &str),
-    extra: &[(&str, &str)],
-    on_ready: Option<Trigger>,
-) -> Outcome {
-    require("/usr/bin/chromium", "chromium");
-    require("/usr/bin/chromedriver", "chromium-driver");
-    let python = peers::venv_tool("python");
-    let _one = ONE_BROWSER.lock().await;
-    let profile = tempfile::tempdir().unwrap();
-    let downloads = tempfile::tempdir().unwrap();
-    let mut cmd = tokio::process::Command::new(python);
-    cmd.arg(peers::repo().join("tests/peers/console_browser.py"))
-        .args(["--base", base, "--scenario", name])
-        .arg("--screens")
-        .arg(screenshots())
-        .arg("--downloads")
-        .arg(downloads.path())
-        .arg("--profile")
-        .arg(profile.path())
-        .args(["--login", login.0, "--password", login.1])
-        .env("TZ", "UTC")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for (k, v) in extra {
-        cmd.arg(format!("--{k}")).arg(v);
-    }
-    let mut child = cmd.spawn().expect("python starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let err_task = tokio::spawn(async move {
-        let mut s = String::new();
-        let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut s).await;
-        s
-    });
-    let mut lines = BufReader::new(stdout).lines();
-    let mut out = String::new();
-    let mut results = Vec::new();
-    let mut on_ready = on_ready;
-    let read = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            out.push_str(&line);
-            out.push('\n');
-            if line == "READY" {
-                if let Some(t) = on_ready.take() {
-                    t.await;
-                }
-            }
-            if let Some(json) = line.strip_prefix("RESULT ") {
-                results.push(serde_json::from_str(json).unwrap());
-            }
-        }
-    };
-    let timed_out = tokio::time::timeout(Duration::from_secs(240), read)
-        .await
-        .is_err();
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
-    let err = err_task.await.unwrap_or_default();
-    assert!(!timed_out, "scenario {name} timed out\n{out}\n{err}");
-    let ok = matches!(status, Ok(Ok(s)) if s.success());
-    assert!(
-        ok && out.contains("ALL OK"),
-        "browser scenario {name} failed\n--- stdout ---\n{out}\n--- stderr ---\n{err}"
-    );
-    assert!(screenshots().join(format!("{name}.png")).exists() || name == "traffic");
-    Outcome {
-        results,
-        _downloads: downloads,
-    }
-}
-
-#[tokio::test]
-async fn issue_11_browser_sign_in_and_every_panel() {
-    let env = TestEnv::start().await;
-    let o = scenario(
-        "sign_in",
-        &env.base(),
-        ("demo", "demo"),
-        &[("login-shown", "demo@demo")],
-        None,
-    )
-    .await;
-    // The browser reported its zone at sign-in; times are shown in it.
-    assert_eq!(o.results[0]["tz"], "UTC");
-}
-
-#[tokio::test]
-async fn issue_11_browser_add_connection_wrong_then_right_password() {
+async fn issue_11_browser_add_connection_wrong_then_right_password(engine: Engine) {
     let (sim, _stop) = icloud::start_sim().await;
     let env = TestEnv::start().await;
     icloud::add_user(&env, "demo", "ann");
     let front = sim.front_url();
-    scenario(
-        "add_connection",
-        &env.base(),
-        ("ann@demo", "pw"),
-        &[
-            ("sim", &front),
-            ("apple-id", icloud::APPLE_ID),
-            ("app-password", icloud::PASSWORD),
-        ],
-        None,
-    )
-    .await;
+    Scenario::new(engine, "add_connection", &env.base(), "ann@demo", "pw")
+        .arg("sim", &front)
+        .arg("apple-id", icloud::APPLE_ID)
+        .arg("app-password", icloud::PASSWORD)
+        .run()
+        .await;
     let conns = env.app.store.connections().unwrap();
     assert_eq!(conns.len(), 1);
     assert_eq!(conns[0].1.apple_id, icloud::APPLE_ID);
     assert_eq!(conns[0].1.tenants, vec![TenantId::new("demo").unwrap()]);
 }
 
-#[tokio::test]
-async fn issue_11_browser_primary_two_conflict_calendars_and_a_conflict_user() {
+async fn issue_11_browser_primary_two_conflict_calendars_and_a_conflict_user(engine: Engine) {
     let ic = Icloud::start(false).await;
     icloud::add_user(&ic.env, "demo", "bob");
     let family = "icloud/6E1B2C3D-4F50-4A6B-9C7D-8E9F0A1B2C3D";
-    scenario(
-        "configure",
-        &ic.env.base(),
-        ("ann@demo", "pw"),
-        &[
-            ("conflicts", &format!("icloud/work,{family}")),
-            ("member", "bob"),
-        ],
-        None,
-    )
-    .await;
+    Scenario::new(engine, "configure", &ic.env.base(), "ann@demo", "pw")
+        .arg("conflicts", &format!("icloud/work,{family}"))
+        .arg("member", "bob")
+        .run()
+        .await;
     let links = ic
         .env
         .app
@@ -205,8 +107,7 @@ async fn issue_11_browser_primary_two_conflict_calendars_and_a_conflict_user() {
     assert_eq!(links.conflict_users, vec![UserId::new("bob").unwrap()]);
 }
 
-#[tokio::test]
-async fn issue_11_browser_busy_block_and_why_busy() {
+async fn issue_11_browser_busy_block_and_why_busy(engine: Engine) {
     let ic = Icloud::start(true).await;
     let ann = UserRef::new(
         &TenantId::new("demo").unwrap(),
@@ -241,14 +142,10 @@ async fn issue_11_browser_busy_block_and_why_busy() {
         .max_by_key(|(_, n)| **n)
         .map(|(d, _)| d.to_string())
         .unwrap();
-    let o = scenario(
-        "availability",
-        &ic.env.base(),
-        ("ann@demo", "pw"),
-        &[("week", &week)],
-        None,
-    )
-    .await;
+    let o = Scenario::new(engine, "availability", &ic.env.base(), "ann@demo", "pw")
+        .arg("week", &week)
+        .run()
+        .await;
     let sources = o.results[0]["sources"].as_array().unwrap();
     assert!(!sources.is_empty());
     let named: Vec<String> = busy
@@ -263,10 +160,11 @@ async fn issue_11_browser_busy_block_and_why_busy() {
     );
 }
 
-#[tokio::test]
-async fn issue_11_browser_feed_rotate_old_url_is_404() {
+async fn issue_11_browser_feed_rotate_old_url_is_404(engine: Engine) {
     let env = TestEnv::start().await;
-    let o = scenario("feed", &env.base(), ("demo", "demo"), &[], None).await;
+    let o = Scenario::new(engine, "feed", &env.base(), "demo", "demo")
+        .run()
+        .await;
     let (old, new) = (
         o.results[0]["old"].as_str().unwrap(),
         o.results[0]["new"].as_str().unwrap(),
@@ -276,8 +174,7 @@ async fn issue_11_browser_feed_rotate_old_url_is_404() {
     assert_eq!(env.anonymous().get(&path(new)).await.status.as_u16(), 200);
 }
 
-#[tokio::test]
-async fn issue_11_browser_admin_traffic_entry_live_rows_and_har() {
+async fn issue_11_browser_admin_traffic_entry_live_rows_and_har(engine: Engine) {
     let ic = Icloud::start(true).await;
     admin_ok(
         &ic.env,
@@ -292,18 +189,42 @@ async fn issue_11_browser_admin_traffic_entry_live_rows_and_har() {
         let r = calproxy::admin::execute(&app, Request::Sync(Default::default())).await;
         assert!(r.ok, "{}", r.output);
     });
-    let o = scenario(
-        "traffic",
-        &ic.env.base(),
-        ("root", "root-password"),
-        &[],
-        Some(sync),
-    )
-    .await;
-    assert!(screenshots().join("traffic_entry.png").exists());
+    let o = Scenario::new(engine, "traffic", &ic.env.base(), "root", "root-password")
+        .on_ready(sync)
+        .run()
+        .await;
+    assert!(
+        o.shots.iter().any(|s| s == "traffic_entry"),
+        "{:?}",
+        o.shots
+    );
     let har = std::fs::read_to_string(o.results[0]["har"].as_str().unwrap()).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&har).unwrap();
     calproxy::traffic::har::validate(&doc).unwrap();
     assert!(doc["log"]["entries"].as_array().unwrap().len() >= 3);
     assert!(!har.contains(icloud::PASSWORD));
+}
+
+async fn issue_13_browser_working_hours_and_busy_rules(engine: Engine) {
+    let env = TestEnv::start().await;
+    icloud::add_user(&env, "demo", "ann");
+    Scenario::new(engine, "settings", &env.base(), "ann@demo", "pw")
+        .arg("zone", "Europe/Berlin")
+        .run()
+        .await;
+    let (t, u) = (TenantId::new("demo").unwrap(), UserId::new("ann").unwrap());
+    let s = env.app.store.user_settings(&t, &u).unwrap();
+    let hours = s.hours.as_ref().expect("working hours");
+    assert_eq!(hours.weekly_text(), "Mon-Fri 09:00-12:00,13:00-17:00");
+    assert_eq!(hours.exception_lines().len(), 2);
+    assert!(s.feed_outside_hours_busy);
+    assert_eq!(
+        env.app.store.user(&t, &u).unwrap().unwrap().timezone,
+        "Europe/Berlin"
+    );
+    assert_eq!(s.rules.all_day, AllDay::FreeUnlessOpaque);
+    assert_eq!(s.rules.tentative, Tentative::Free);
+    assert!(!s.rules.travel);
+    // The refused minutes (empty, letters) never reached `configure`.
+    assert_eq!((s.buffers.before, s.buffers.after), (600, 300));
 }

@@ -150,3 +150,22 @@ async fn issue_13_console_sets_working_hours_and_busy_rules() {
     assert!(a.text().contains("outcome ok"), "{}", a.text());
     assert!(env.app.store.user_settings(&t, &u).unwrap().hours.is_none());
 }
+
+#[tokio::test]
+async fn console_privacy_card_says_what_it_means_once() {
+    let env = TestEnv::start().await;
+    let mut b = ann(&env).await;
+    let page = b.get("/calendars").await.text();
+    assert!(
+        page.contains(
+            "Your own calendars keep the title of iCloud events; notes and location are dropped. \
+             Your availability always shows only “Busy”."
+        ),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Your own calendars: your own calendars"),
+        "{page}"
+    );
+    valid_html(&page).await;
+}

@@ -1,26 +1,34 @@
 #!/usr/bin/env python3
-"""The web console (issue 11) in a real headless Chromium, driven by selenium.
+"""The web console (issues 11 and 13) in a real headless Chromium or Firefox,
+driven by selenium.
 
 Called by tests/it/console_browser.rs with a running calproxy (and the
-simulated iCloud behind it). One scenario per run:
+simulated iCloud behind it), once per browser. One scenario per run:
 
-  sign_in         sign in, visit every panel
+  sign_in         sign in, visit every panel; times are shown in the browser's zone
   add_connection  a wrong app-specific password shows the advice; the right one lists calendars
   configure       primary, two conflict calendars and a conflict user
   availability    a busy block in the week view and its "why busy" sources, by mouse and keyboard
   feed            create and rotate the feed; the old URL answers 404
   traffic         (admin) live rows, one exchange in full, the HAR download
+  settings        working hours (by keyboard) and busy rules; a minutes field must hold a number
 
 Every page visited is fetched again as raw HTML and parsed by html5lib in
-strict mode (any parse error fails), and the browser's console log must
-hold no error. Each scenario saves a screenshot. Prints "RESULT {json}"
-lines for the Rust side and "ALL OK" at the end.
+strict mode (any parse error fails), and the browser's console must hold
+no error (Chromium: its browser log; Firefox, which has no such log over
+WebDriver: WebDriver BiDi's log and network events). Each scenario saves a screenshot
+into --screens. Prints "RESULT {json}" lines for the Rust side and
+"ALL OK" at the end.
+
+The browser and its WebDriver server are the paths given (--binary,
+--driver): selenium is never left to find or download one.
 """
 
 import argparse
 import json
 import os
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -28,14 +36,21 @@ import urllib.request
 import html5lib
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, WebDriverException
-from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chrome.service import Service as ChromeService
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.firefox.service import Service as FirefoxService
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMIUM = "/usr/bin/chromium"
-DRIVER = "/usr/bin/chromedriver"
+# What to install when a browser or its driver is missing.
+PACKAGES = {
+    "chromium": ("chromium", "chromium-driver"),
+    "firefox": ("firefox-esr", "the crate geckodriver (cargo install geckodriver)"),
+}
+
+WIDTH, HEIGHT = 1280, 1100
 
 
 def fail(msg):
@@ -43,46 +58,112 @@ def fail(msg):
     sys.exit(1)
 
 
+def chromium(binary, driver, downloads, profile):
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = binary
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        f"--window-size={WIDTH},{HEIGHT}",
+    ):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    opts.add_experimental_option(
+        "prefs",
+        {
+            "download.default_directory": downloads,
+            "download.prompt_for_download": False,
+            "safebrowsing.enabled": False,
+        },
+    )
+    d = webdriver.Chrome(service=ChromeService(driver), options=opts)
+    d.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads}
+    )
+    return d
+
+
+def firefox(binary, driver, downloads, profile):
+    opts = webdriver.FirefoxOptions()
+    opts.binary_location = binary
+    opts.add_argument("-headless")
+    opts.add_argument(f"--width={WIDTH}")
+    opts.add_argument(f"--height={HEIGHT}")
+    # WebDriver BiDi: the console log and script errors arrive as events.
+    opts.enable_bidi = True
+    for name, value in (
+        # Downloads go to the given folder without asking.
+        ("browser.download.folderList", 2),
+        ("browser.download.dir", downloads),
+        ("browser.download.useDownloadDir", True),
+        ("browser.download.always_ask_before_handling_new_types", False),
+        ("browser.download.manager.showWhenStarting", False),
+        ("browser.helperApps.neverAsk.saveToDisk", "application/json,application/har+json"),
+        # Nothing but calproxy on the network.
+        ("network.captive-portal-service.enabled", False),
+        ("network.connectivity-service.enabled", False),
+        ("browser.safebrowsing.malware.enabled", False),
+        ("browser.safebrowsing.phishing.enabled", False),
+        ("extensions.update.enabled", False),
+        ("app.update.disabledForTesting", True),
+        ("datareporting.policy.dataSubmissionEnabled", False),
+        ("toolkit.telemetry.enabled", False),
+    ):
+        opts.set_preference(name, value)
+    log = os.path.join(profile, "geckodriver.log")
+    # geckodriver makes its throw-away profile under --profile-root (our temporary folder).
+    service = FirefoxService(driver, service_args=["--profile-root", profile], log_output=log)
+    return webdriver.Firefox(service=service, options=opts)
+
+
 class Console:
-    def __init__(self, base, shots, downloads, profile):
-        for path, pkg in ((CHROMIUM, "chromium"), (DRIVER, "chromium-driver")):
+    def __init__(self, browser, binary, driver, base, shots, downloads, profile):
+        browser_pkg, driver_pkg = PACKAGES[browser]
+        for path, pkg in ((binary, browser_pkg), (driver, driver_pkg)):
             if not os.path.exists(path):
-                fail(f"{path} is missing: install the Debian package {pkg} (.ci/setup-peers does)")
+                fail(f"{path} is missing: install {pkg} (.ci/setup-peers does)")
+        self.browser = browser
         self.base = base.rstrip("/")
         self.shots = shots
         self.downloads = downloads
-        opts = webdriver.ChromeOptions()
-        opts.binary_location = CHROMIUM
-        for arg in (
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            f"--user-data-dir={profile}",
-            "--window-size=1280,1100",
-        ):
-            opts.add_argument(arg)
-        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        opts.add_experimental_option(
-            "prefs",
-            {
-                "download.default_directory": downloads,
-                "download.prompt_for_download": False,
-                "safebrowsing.enabled": False,
-            },
-        )
-        self.d = webdriver.Chrome(service=Service(DRIVER), options=opts)
-        self.d.set_page_load_timeout(60)
-        self.d.execute_cdp_cmd(
-            "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": downloads}
-        )
         self.errors = []
+        self.lock = threading.Lock()
         self.checked = 0
+        start = chromium if browser == "chromium" else firefox
+        self.d = start(binary, driver, downloads, profile)
+        self.d.set_page_load_timeout(60)
+        if browser == "firefox":
+            # What Chromium's log holds as SEVERE: console errors, script
+            # errors (CSP violations among them) and failed loads.
+            self.d.script.add_console_message_handler(self.on_log)
+            self.d.script.add_javascript_error_handler(self.on_log)
+            self.d.network.add_event_handler("response_completed", self.on_response)
+            self.d.network.add_event_handler("fetch_error", self.on_fetch_error)
+
+    def error(self, text):
+        with self.lock:
+            self.errors.append(text)
+
+    def on_log(self, entry):
+        if entry.level == "error":
+            self.error(f"{entry.type_}: {entry.text}")
+
+    def on_response(self, event):
+        response = event.response or {}
+        if response.get("status", 0) >= 400:
+            self.error(f"{response.get('url')} - Failed to load resource: status {response.get('status')}")
+
+    def on_fetch_error(self, event):
+        url = (event.request or {}).get("url")
+        self.error(f"{url} - Failed to load resource: {event.error_text}")
 
     def quit(self):
         self.d.quit()
@@ -112,20 +193,24 @@ class Console:
         self.logs()
 
     def logs(self):
+        if self.browser != "chromium":
+            return  # BiDi events arrive by themselves (on_log)
         for entry in self.d.get_log("browser"):
             if entry.get("level") == "SEVERE":
                 self.errors.append(entry.get("message", ""))
 
     def no_console_errors(self):
         self.logs()
-        if self.errors:
-            fail("browser console errors:\n" + "\n".join(self.errors))
+        with self.lock:
+            errors = list(self.errors)
+        if errors:
+            fail(f"{self.browser} console errors:\n" + "\n".join(errors))
 
     def shot(self, name):
         os.makedirs(self.shots, exist_ok=True)
         path = os.path.join(self.shots, f"{name}.png")
         height = self.d.execute_script("return document.documentElement.scrollHeight")
-        self.d.set_window_size(1280, max(900, min(int(height) + 40, 4000)))
+        self.d.set_window_size(WIDTH, max(900, min(int(height) + 40, 4000)))
         self.d.execute_script("window.scrollTo(0, 0)")
         self.d.save_screenshot(path)
         print(f"screenshot {path}", flush=True)
@@ -160,8 +245,12 @@ class Console:
                 fail(f"{n!r} not on {self.d.current_url}:\n{body[:3000]}")
 
     def submit_form(self, button_xpath):
+        self.new_page(lambda: self.d.find_element(By.XPATH, button_xpath).click())
+
+    def new_page(self, action):
+        """Runs `action` (a click, a key) and waits for the page it loads."""
         old = self.d.find_element(By.TAG_NAME, "html")
-        self.d.find_element(By.XPATH, button_xpath).click()
+        action()
 
         def replaced(_):
             try:
@@ -174,6 +263,23 @@ class Console:
         self.wait_for(By.TAG_NAME, "main")
         self.logs()
 
+    def stays(self, action, what, seconds=2):
+        """Runs `action` and checks that no new page loads within `seconds`."""
+        old = self.d.find_element(By.TAG_NAME, "html")
+        action()
+        time.sleep(seconds)
+        try:
+            old.is_enabled()
+        except WebDriverException:
+            fail(f"{what}: the form was sent; now at {self.d.current_url}:\n{self.text()[:2000]}")
+
+    def active(self):
+        return self.d.switch_to.active_element
+
+    def keys(self, *keys):
+        """Keys typed wherever the focus is."""
+        ActionChains(self.d).send_keys(*keys).perform()
+
     def sign_in(self, login, password):
         self.go("/signin")
         self.d.find_element(By.ID, "login").send_keys(login)
@@ -184,17 +290,43 @@ class Console:
         self.validate()
 
 
+# Every <time datetime=…> on the page as [datetime, text shown, the same
+# instant formatted by the browser itself in its own zone].
+TIMES_JS = """
+var f = new Intl.DateTimeFormat("sv-SE", {year: "numeric", month: "2-digit", day: "2-digit",
+  hour: "2-digit", minute: "2-digit", hourCycle: "h23"});
+return Array.from(document.querySelectorAll("time[datetime]")).map(function (t) {
+  var at = t.getAttribute("datetime");
+  return [at, t.textContent, f.format(new Date(at))];
+});
+"""
+
+
+def times_in_browser_zone(c):
+    """Times on the page are those the browser shows in its own zone."""
+    times = c.d.execute_script(TIMES_JS)
+    for at, shown, local in times:
+        if shown != local:
+            fail(f"{at} is shown as {shown!r} on {c.d.current_url}; the browser's own zone says {local!r}")
+    return len(times)
+
+
 def scenario_sign_in(c, a):
     c.sign_in(a.login, a.password)
     c.expect_text("Connections", "+ Add connection", a.login_shown)
     tz = c.d.find_element(By.CSS_SELECTOR, ".signout .tz").text
     if not tz:
         fail("no time zone shown")
+    browser_tz = c.d.execute_script("return Intl.DateTimeFormat().resolvedOptions().timeZone")
+    times = times_in_browser_zone(c)
     for path in ("/calendars", "/availability", "/status", "/connections/new"):
         c.go(path)
+        times += times_in_browser_zone(c)
+    c.go("/availability?block=0#why")
+    times += times_in_browser_zone(c)
     c.go("/connections")
     c.shot("sign_in")
-    print("RESULT " + json.dumps({"tz": tz}), flush=True)
+    print("RESULT " + json.dumps({"tz": tz, "browser_tz": browser_tz, "times": times}), flush=True)
 
 
 def scenario_add_connection(c, a):
@@ -302,6 +434,71 @@ def scenario_availability(c, a):
     print("RESULT " + json.dumps({"sources": sources, "kinds": sorted(kinds)}), flush=True)
 
 
+def scenario_settings(c, a):
+    """Issue 13's cards: working hours by keyboard alone, busy rules by
+    mouse, and a minutes field left empty or not a number is stopped by
+    the browser (it is required) instead of reaching `configure`."""
+    c.sign_in(a.login, a.password)
+    c.go("/calendars")
+    c.expect_text("Working hours", "Busy rules")
+    link = c.d.find_element(By.LINK_TEXT, "Edit working hours")
+    c.new_page(lambda: link.send_keys(Keys.ENTER))
+    c.validate()
+    # The link's #edit is where Tab goes on from: the form's first field.
+    c.keys(Keys.TAB)
+    if c.active().get_attribute("id") != "timezone":
+        fail(f"Tab after 'Edit working hours' went to {c.active().get_attribute('outerHTML')[:200]}")
+    ActionChains(c.d).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).perform()
+    c.keys(a.zone, Keys.TAB, "Mon-Fri 09:00-12:00, 13:00-17:00", Keys.TAB)
+    c.keys("2027-12-24 off", Keys.ENTER, "2027-12-27 10:00-14:00", Keys.TAB)
+    if c.active().get_attribute("name") != "feed_outside_hours":
+        fail(f"Tab from the exceptions went to {c.active().get_attribute('outerHTML')[:200]}")
+    c.keys(Keys.SPACE)
+    c.keys(Keys.TAB)
+    if c.active().text != "Save":
+        fail(f"Tab from the checkbox went to {c.active().get_attribute('outerHTML')[:200]}")
+    c.new_page(lambda: c.keys(Keys.ENTER))
+    c.validate(c.base + "/calendars")
+    c.expect_text(
+        f"Mon-Fri 09:00-12:00,13:00-17:00 ({a.zone})",
+        "Except 2027-12-24 off",
+        "Except 2027-12-27 10:00-14:00",
+        "Your feed shows the time outside working hours as busy",
+    )
+    c.d.find_element(By.LINK_TEXT, "Edit busy rules").click()
+    c.wait_for(By.ID, "buffer_before")
+    c.validate()
+    choose(c, "//input[@name='all_day' and @value='free-unless-opaque']")
+    choose(c, "//input[@name='tentative' and @value='free']")
+    travel = c.d.find_element(By.NAME, "travel")
+    if travel.is_selected():
+        travel.click()
+    for name, value in (("buffer_before", "10"), ("buffer_after", "5")):
+        field = c.d.find_element(By.ID, name)
+        field.clear()
+        field.send_keys(value)
+    c.submit_form("//button[normalize-space()='Save']")
+    c.expect_text(
+        "Apple travel time is ignored",
+        "10 minutes before and 5 minutes after every busy block are kept free",
+    )
+    # An empty minutes field, or letters typed into it, never reach configure.
+    for typed in ("", "abc"):
+        c.d.find_element(By.LINK_TEXT, "Edit busy rules").click()
+        field = c.wait_for(By.ID, "buffer_before")
+        field.clear()
+        if typed:
+            field.send_keys(typed)
+        c.stays(
+            lambda: c.d.find_element(By.XPATH, "//button[normalize-space()='Save']").click(),
+            f"minutes before a busy block set to {typed!r}",
+        )
+        if c.d.execute_script("return arguments[0].validity.valid", field):
+            fail(f"the browser takes {typed!r} as minutes")
+        c.go("/calendars")
+    c.shot("settings")
+
+
 def status_of(url):
     try:
         with urllib.request.urlopen(url, timeout=30) as r:
@@ -363,7 +560,15 @@ def scenario_traffic(c, a):
     deadline = time.time() + 30
     path = None
     while time.time() < deadline and path is None:
-        done = [f for f in os.listdir(c.downloads) if f.endswith(".har")]
+        names = os.listdir(c.downloads)
+        # Firefox writes into NAME.part next to an empty NAME until it is done.
+        done = [
+            f
+            for f in names
+            if f.endswith(".har")
+            and f + ".part" not in names
+            and os.path.getsize(os.path.join(c.downloads, f)) > 0
+        ]
         if done:
             path = os.path.join(c.downloads, done[0])
         else:
@@ -379,12 +584,16 @@ SCENARIOS = {
     "configure": scenario_configure,
     "availability": scenario_availability,
     "feed": scenario_feed,
+    "settings": scenario_settings,
     "traffic": scenario_traffic,
 }
 
 
 def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--browser", required=True, choices=sorted(PACKAGES))
+    p.add_argument("--binary", required=True)
+    p.add_argument("--driver", required=True)
     p.add_argument("--base", required=True)
     p.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
     p.add_argument("--screens", required=True)
@@ -399,17 +608,31 @@ def main():
     p.add_argument("--conflicts", default="")
     p.add_argument("--member", default="")
     p.add_argument("--week", default="")
+    p.add_argument("--zone", default="")
     a = p.parse_args()
-    c = Console(a.base, a.screens, a.downloads, a.profile)
     try:
-        SCENARIOS[a.scenario](c, a)
-        c.no_console_errors()
-        if c.checked == 0:
-            fail("no page was checked")
-        print(f"checked {c.checked} pages", flush=True)
-    finally:
-        c.quit()
+        c = Console(a.browser, a.binary, a.driver, a.base, a.screens, a.downloads, a.profile)
+        try:
+            SCENARIOS[a.scenario](c, a)
+            c.no_console_errors()
+            if c.checked == 0:
+                fail("no page was checked")
+            print(f"checked {c.checked} pages", flush=True)
+        finally:
+            c.quit()
+    except BaseException:
+        driver_log(a.profile)
+        raise
     print("ALL OK", flush=True)
+
+
+def driver_log(profile):
+    """The end of geckodriver's log (Firefox's own messages too) on stderr."""
+    path = os.path.join(profile, "geckodriver.log")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            tail = f.read()[-6000:]
+        print(f"--- {path} (end) ---\n{tail}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

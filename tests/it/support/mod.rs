@@ -1,4 +1,5 @@
-//! Shared test support: a running server (`env`) and a DAV client (`client`).
+//! Shared test support: a running server (`env`), a DAV client (`client`),
+//! the console over HTTP (`console`) and in real browsers (`real_browser`).
 
 pub mod client;
 pub mod console;
@@ -8,3 +9,4 @@ pub mod icloud;
 pub mod ics;
 pub mod peers;
 pub mod process;
+pub mod real_browser;
