@@ -16,14 +16,22 @@ use crate::support::{icloud, ics, process};
 const PASSWORD: &str = "read-path-pw";
 
 /// The expansions counter once the views have caught up with the writes
-/// (`availability/`'s blocks are stored objects too): unchanged for 300 ms.
+/// (`availability/`'s blocks are stored objects too): unchanged over four
+/// samples 300 ms apart (one quiet interval was too short on a loaded
+/// machine: the views' worker can pause longer between two refreshes).
 async fn settled(base: &str) -> u64 {
     let mut last = expansions(base).await;
-    for _ in 0..50 {
+    let mut quiet = 0;
+    for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let now = expansions(base).await;
         if now == last {
-            return now;
+            quiet += 1;
+            if quiet == 4 {
+                return now;
+            }
+        } else {
+            quiet = 0;
         }
         last = now;
     }
