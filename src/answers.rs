@@ -11,7 +11,7 @@
 //! old entries just stop being asked for and age out.
 //!
 //! Bounded by bytes (`limits.answer_cache_bytes`), least recently used
-//! first out; one answer larger than a quarter of the bound is not kept.
+//! first out; one answer larger than half the bound is not kept.
 //! Bytes are reference-counted: a hit copies nothing. Knows nothing of
 //! DAV or the store (a leaf): keys are SHA-256 digests made by the caller,
 //! so two different requests cannot share an entry.
@@ -152,10 +152,10 @@ impl Answers {
     }
 
     /// Keeps `body` as the answer for `key`, evicting the least recently
-    /// used answers beyond the bound. An answer over a quarter of the
-    /// bound is not kept.
+    /// used answers beyond the bound. An answer over half the bound is
+    /// not kept.
     pub fn put(&self, key: Key, body: Bytes) {
-        if body.len() > self.max_bytes / 4 {
+        if body.len() > self.max_bytes / 2 {
             return;
         }
         let mut g = self.lock();
@@ -248,8 +248,8 @@ mod tests {
         c.put(key("a"), Bytes::from(vec![2; 50]));
         assert_eq!(c.stats().bytes, 50);
         assert_eq!(c.get(&key("a")).unwrap().len(), 50);
-        c.put(key("big"), Bytes::from(vec![0; 101]));
-        assert_eq!(c.get(&key("big")), None, "over a quarter of the bound");
+        c.put(key("big"), Bytes::from(vec![0; 201]));
+        assert_eq!(c.get(&key("big")), None, "over half the bound");
         let none = Answers::new(0);
         none.put(key("a"), Bytes::from_static(b"x"));
         assert_eq!(none.get(&key("a")), None);
