@@ -190,6 +190,18 @@ pub fn parse(
     })
 }
 
+/// How much work a request can be, for admission (`jobs`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Weight {
+    /// Bounded by one object or resource: GET, PUT, DELETE, COPY/MOVE of
+    /// an object, PROPPATCH, MKCOL, PROPFIND `Depth: 0`. The light lane.
+    Light,
+    /// May read a whole collection or expand series: REPORT, PROPFIND
+    /// `Depth: 1`, GET of a collection, the JSON API. Within the user's
+    /// share.
+    Heavy,
+}
+
 /// [`blocking`] with the request's context, admitted within the
 /// principal's share of the pool (`jobs`).
 async fn as_user<T: Send + 'static>(
@@ -197,11 +209,21 @@ async fn as_user<T: Send + 'static>(
     principal: &UserRef,
     f: impl FnOnce(&Ctx<'_>) -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    let permit = app
-        .jobs
-        .admit(Some(principal))
-        .await
-        .ok_or(Error::Unavailable)?;
+    weighed(app, principal, Weight::Heavy, f).await
+}
+
+/// [`as_user`] in the lane `weight` says.
+async fn weighed<T: Send + 'static>(
+    app: &App,
+    principal: &UserRef,
+    weight: Weight,
+    f: impl FnOnce(&Ctx<'_>) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let permit = match weight {
+        Weight::Light => app.jobs.admit_light().await,
+        Weight::Heavy => app.jobs.admit(Some(principal)).await,
+    }
+    .ok_or(Error::Unavailable)?;
     let principal = principal.clone();
     run_blocking(app, permit, move |app| {
         f(&Ctx {
@@ -310,13 +332,17 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
             match request {
                 DavRequest::Options => Ok(Reply::options(&route)),
                 DavRequest::PropFind { headers, body } => {
-                    as_user(app, principal, move |ctx| {
+                    let weight = match headers.depth {
+                        Some(crate::dav::Depth::Zero) => Weight::Light,
+                        _ => Weight::Heavy,
+                    };
+                    weighed(app, principal, weight, move |ctx| {
                         propfind::propfind(ctx, &route, &headers, body)
                     })
                     .await
                 }
                 DavRequest::PropPatch(ops) => {
-                    let staged = as_user(app, principal, move |ctx| {
+                    let staged = weighed(app, principal, Weight::Light, move |ctx| {
                         proppatch::proppatch(ctx, &route, ops)
                     })
                     .await?;
@@ -329,35 +355,39 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
                     .await
                 }
                 DavRequest::Get { head: _, headers } => {
-                    as_user(app, principal, move |ctx| match route {
+                    let weight = match route {
+                        Route::Object { .. } => Weight::Light,
+                        _ => Weight::Heavy,
+                    };
+                    weighed(app, principal, weight, move |ctx| match route {
                         Route::Object { .. } => object::get(ctx, &route, &headers),
                         _ => describe::get(ctx, &route),
                     })
                     .await
                 }
                 DavRequest::Put { headers, body } => {
-                    let staged = as_user(app, principal, move |ctx| {
+                    let staged = weighed(app, principal, Weight::Light, move |ctx| {
                         write::put(ctx, &route, &headers, body)
                     })
                     .await?;
                     write::finish(app, staged).await
                 }
                 DavRequest::Delete { headers } => {
-                    let staged = as_user(app, principal, move |ctx| {
+                    let staged = weighed(app, principal, Weight::Light, move |ctx| {
                         write::delete(ctx, &route, &headers)
                     })
                     .await?;
                     write::finish(app, staged).await
                 }
                 DavRequest::MoveOrCopy { headers, copy } => {
-                    let staged = as_user(app, principal, move |ctx| {
+                    let staged = weighed(app, principal, Weight::Light, move |ctx| {
                         copy_move::copy_or_move(ctx, &route, &headers, copy)
                     })
                     .await?;
                     write::finish(app, staged).await
                 }
                 DavRequest::MakeCollection { calendar } => {
-                    as_user(app, principal, move |ctx| {
+                    weighed(app, principal, Weight::Light, move |ctx| {
                         mkcol::make_collection(ctx, &route, calendar)
                     })
                     .await

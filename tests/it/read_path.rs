@@ -248,11 +248,26 @@ async fn issue_12_3_a_users_expensive_requests_wait_behind_their_own_not_behind_
     env.anonymous().get("/healthz").await.status(200);
     let bob_done = Instant::now();
     let bob_took = t.elapsed();
+    // Ann's own one-object requests (the light lane) do not wait behind
+    // her expensive ones either.
+    ann.get("/dav/t1/ann/blocked/s0.ics").await.status(200);
+    ann.put(
+        "/dav/t1/ann/blocked/quick.ics",
+        &ics::event("quick", "20270102T090000Z", "20270102T100000Z", "quick"),
+        &[],
+    )
+    .await
+    .status(201);
+    ann.propfind("/dav/t1/ann/blocked/s1.ics", "0", "")
+        .await
+        .status(207);
+    let ann_light_done = Instant::now();
     let mut finished: Vec<Instant> = Vec::new();
     for h in heavy {
         finished.push(h.await.unwrap());
     }
     let before_bob = finished.iter().filter(|f| **f <= bob_done).count();
+    let before_ann_light = finished.iter().filter(|f| **f <= ann_light_done).count();
     println!(
         "one expensive request alone {:.0} ms; 8 at once: {before_bob} finished before bob's 3 \
          requests, which took {:.1} ms ({:.2} of one expensive request)",
@@ -264,6 +279,11 @@ async fn issue_12_3_a_users_expensive_requests_wait_behind_their_own_not_behind_
     assert_eq!(
         before_bob, 0,
         "{before_bob} of ann's requests finished before bob's: bob waited behind ann"
+    );
+    assert_eq!(
+        before_ann_light, 0,
+        "{before_ann_light} of ann's expensive requests finished before her GET, PUT and \
+         PROPFIND Depth 0: one-object requests waited behind them"
     );
 }
 
