@@ -7,8 +7,12 @@
 //! all of that into a [`Key`]; a repeated request — scheduling tools and
 //! CalDAV clients poll the same window again and again — is then answered
 //! with the bytes rendered the first time, without reading an object. A
-//! write makes a new token, hence new keys: nothing is ever invalidated,
-//! old entries just stop being asked for and age out.
+//! write makes a new token, hence new keys: nothing needs invalidating.
+//! Each answer also names its *scope* (the collection) and the *version*
+//! of the scope it was made from (token, settings, window); the first
+//! answer kept for a newer version drops the older version's answers at
+//! once, since no request can ask for them again, so memory holds live
+//! answers only instead of growing to the bound under steady writes.
 //!
 //! Bounded by bytes (`limits.answer_cache_bytes`), least recently used
 //! first out; one answer larger than half the bound is not kept.
@@ -23,9 +27,23 @@ use std::sync::Mutex;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-/// The digest of everything an answer depends on.
+/// The digest of everything an answer depends on (also used for a
+/// scope and its version).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Key([u8; 32]);
+
+/// Where an answer belongs: its scope and the scope's version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scope {
+    /// What the answer reads (a collection).
+    pub of: Key,
+    /// The state of it the answer was made from.
+    pub version: Key,
+    /// A number that grows with the scope's changes (the collection's
+    /// change sequence): an answer from an older state than the newest
+    /// seen is not kept.
+    pub seq: u64,
+}
 
 /// Builds a [`Key`]: feed it every input of the answer, in a fixed order.
 /// Implements [`std::hash::Hasher`], so any `Hash` value can be fed
@@ -77,15 +95,48 @@ impl std::hash::Hasher for KeyBuilder {
 struct Entry {
     body: Bytes,
     used: u64,
+    scope: Key,
 }
 
 #[derive(Default)]
 struct Inner {
     map: HashMap<Key, Entry>,
+    /// Each scope's newest version (with its sequence) and the answers
+    /// kept for it.
+    scopes: HashMap<Key, ScopeState>,
     /// Last use → key, oldest first.
     order: BTreeMap<u64, Key>,
     bytes: usize,
     clock: u64,
+}
+
+struct ScopeState {
+    version: Key,
+    seq: u64,
+    keys: Vec<Key>,
+}
+
+impl Inner {
+    /// Forgets one answer (and its place in its scope's list).
+    fn remove(&mut self, key: &Key) {
+        let Some(e) = self.map.remove(key) else {
+            return;
+        };
+        self.order.remove(&e.used);
+        self.bytes -= e.body.len();
+        let empty = match self.scopes.get_mut(&e.scope) {
+            Some(s) => {
+                s.keys.retain(|k| k != key);
+                s.keys.is_empty()
+            }
+            None => false,
+        };
+        if empty {
+            // Nothing kept for it: forget the scope too (memory follows
+            // the answers kept, not every collection ever answered).
+            self.scopes.remove(&e.scope);
+        }
+    }
 }
 
 /// The cache. Shared by every request (`state::App::answers`).
@@ -151,35 +202,55 @@ impl Answers {
         }
     }
 
-    /// Keeps `body` as the answer for `key`, evicting the least recently
-    /// used answers beyond the bound. An answer over half the bound is
-    /// not kept.
-    pub fn put(&self, key: Key, body: Bytes) {
+    /// Keeps `body` as the answer for `key`, made from `scope`'s version:
+    /// drops the answers of an older version of the scope, then the least
+    /// recently used answers beyond the bound. An answer over half the
+    /// bound is not kept; nor is one made from a version older than the
+    /// newest seen (a slow request finishing after a write).
+    pub fn put(&self, scope: Scope, key: Key, body: Bytes) {
         if body.len() > self.max_bytes / 2 {
             return;
         }
         let mut g = self.lock();
+        let fresh = || ScopeState {
+            version: scope.version,
+            seq: scope.seq,
+            keys: Vec::new(),
+        };
+        match g.scopes.get(&scope.of) {
+            Some(s) if s.version == scope.version => {}
+            Some(s) if s.seq > scope.seq => return,
+            _ => {
+                if let Some(old) = g.scopes.remove(&scope.of) {
+                    for k in old.keys {
+                        g.remove(&k);
+                    }
+                }
+            }
+        }
         g.clock += 1;
         let now = g.clock;
-        if let Some(old) = g.map.insert(
+        g.remove(&key);
+        g.map.insert(
             key,
             Entry {
                 body: body.clone(),
                 used: now,
+                scope: scope.of,
             },
-        ) {
-            g.order.remove(&old.used);
-            g.bytes -= old.body.len();
-        }
+        );
         g.order.insert(now, key);
         g.bytes += body.len();
+        g.scopes
+            .entry(scope.of)
+            .or_insert_with(fresh)
+            .keys
+            .push(key);
         while g.bytes > self.max_bytes {
             let Some((_, oldest)) = g.order.pop_first() else {
                 break;
             };
-            if let Some(e) = g.map.remove(&oldest) {
-                g.bytes -= e.body.len();
-            }
+            g.remove(&oldest);
         }
     }
 
@@ -198,6 +269,12 @@ impl Answers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SCOPE: Scope = Scope {
+        of: Key([1; 32]),
+        version: Key([1; 32]),
+        seq: 1,
+    };
 
     fn key(s: &str) -> Key {
         let mut b = KeyBuilder::new("t");
@@ -225,12 +302,12 @@ mod tests {
     fn hit_miss_and_least_recently_used_out_first() {
         let c = Answers::new(400);
         assert_eq!(c.get(&key("a")), None);
-        c.put(key("a"), Bytes::from(vec![1; 100]));
-        c.put(key("b"), Bytes::from(vec![2; 100]));
-        c.put(key("c"), Bytes::from(vec![3; 100]));
+        c.put(SCOPE, key("a"), Bytes::from(vec![1; 100]));
+        c.put(SCOPE, key("b"), Bytes::from(vec![2; 100]));
+        c.put(SCOPE, key("c"), Bytes::from(vec![3; 100]));
         assert_eq!(c.get(&key("a")).unwrap()[0], 1, "a is now the newest");
-        c.put(key("d"), Bytes::from(vec![4; 100]));
-        c.put(key("e"), Bytes::from(vec![5; 100]));
+        c.put(SCOPE, key("d"), Bytes::from(vec![4; 100]));
+        c.put(SCOPE, key("e"), Bytes::from(vec![5; 100]));
         // 500 bytes asked for, 400 kept: b (least recently used) went.
         assert_eq!(c.get(&key("b")), None);
         for k in ["a", "c", "d", "e"] {
@@ -244,14 +321,47 @@ mod tests {
     #[test]
     fn replacing_an_entry_keeps_the_byte_count_right_and_large_answers_are_not_kept() {
         let c = Answers::new(400);
-        c.put(key("a"), Bytes::from(vec![1; 100]));
-        c.put(key("a"), Bytes::from(vec![2; 50]));
+        c.put(SCOPE, key("a"), Bytes::from(vec![1; 100]));
+        c.put(SCOPE, key("a"), Bytes::from(vec![2; 50]));
         assert_eq!(c.stats().bytes, 50);
         assert_eq!(c.get(&key("a")).unwrap().len(), 50);
-        c.put(key("big"), Bytes::from(vec![0; 201]));
+        c.put(SCOPE, key("big"), Bytes::from(vec![0; 201]));
         assert_eq!(c.get(&key("big")), None, "over half the bound");
         let none = Answers::new(0);
-        none.put(key("a"), Bytes::from_static(b"x"));
+        none.put(SCOPE, key("a"), Bytes::from_static(b"x"));
         assert_eq!(none.get(&key("a")), None);
+    }
+
+    #[test]
+    fn a_newer_version_of_a_scope_drops_the_older_answers_and_a_late_old_one_is_refused() {
+        let c = Answers::new(10_000);
+        let v = |n: u8, seq| Scope {
+            of: Key([7; 32]),
+            version: Key([n; 32]),
+            seq,
+        };
+        let other = Scope {
+            of: Key([8; 32]),
+            version: Key([0; 32]),
+            seq: 1,
+        };
+        c.put(v(1, 1), key("a1"), Bytes::from_static(b"a1"));
+        c.put(v(1, 1), key("b1"), Bytes::from_static(b"b1"));
+        c.put(other, key("o"), Bytes::from_static(b"o"));
+        // A write: the first answer of the new state drops both old ones.
+        c.put(v(2, 2), key("a2"), Bytes::from_static(b"a2"));
+        assert_eq!(c.get(&key("a1")), None);
+        assert_eq!(c.get(&key("b1")), None);
+        assert!(c.get(&key("a2")).is_some());
+        assert!(c.get(&key("o")).is_some(), "another scope is left alone");
+        // A slow request made from the old state finishes late: not kept,
+        // and the new state's answers stay.
+        c.put(v(1, 1), key("late"), Bytes::from_static(b"late"));
+        assert_eq!(c.get(&key("late")), None);
+        assert!(c.get(&key("a2")).is_some());
+        // Same sequence, other settings (a zone change): replaced.
+        c.put(v(3, 2), key("a3"), Bytes::from_static(b"a3"));
+        assert_eq!(c.get(&key("a2")), None);
+        assert_eq!(c.stats().bytes, 3, "o and a3");
     }
 }

@@ -54,7 +54,7 @@ pub(crate) fn report(ctx: &Ctx<'_>, route: &Route, report: Report) -> Result<Rep
     if let Report::FreeBusyQuery(f) = &report {
         return free_busy(ctx, &key, &rec, f);
     }
-    let answer = answer_key(ctx, &key, &rec, &report);
+    let (scope, answer) = answer_key(ctx, &key, &rec, &report);
     if let Some(body) = ctx.app.answers.get(&answer) {
         return Ok(Reply::multistatus_bytes(body));
     }
@@ -65,33 +65,43 @@ pub(crate) fn report(ctx: &Ctx<'_>, route: &Route, report: Report) -> Result<Rep
         Report::FreeBusyQuery(f) => free_busy(ctx, &key, &rec, f),
     }?;
     if reply.status == StatusCode::MULTI_STATUS {
-        ctx.app.answers.put(answer, reply.body.clone());
+        ctx.app.answers.put(scope, answer, reply.body.clone());
     }
     Ok(reply)
 }
 
 /// The digest of everything a REPORT's answer depends on: the collection
-/// (its path and kind), its state (the sync token advances on every
-/// change of an object), the owner's expansion settings (zone, addresses,
-/// busy rules: floating times and `C:expand` follow them), the stored
-/// window (it decides what `availability/` admits) and the parsed request.
+/// (its path, kind and incarnation: the scope), its state (the sync token advances on
+/// every change of an object), the owner's expansion settings (zone,
+/// addresses, busy rules: floating times and `C:expand` follow them) and
+/// the stored window (it decides what `availability/` admits) — the
+/// scope's version — and the parsed request.
 fn answer_key(
     ctx: &Ctx<'_>,
     key: &CollectionKey,
     rec: &CollectionRecord,
     report: &Report,
-) -> answers::Key {
-    let window = ctx.app.views.window_at(Utc::now());
-    let mut k = answers::KeyBuilder::new("report");
-    k.part(key.tenant.as_str().as_bytes())
+) -> (answers::Scope, answers::Key) {
+    let mut of = answers::KeyBuilder::new("collection");
+    of.part(key.tenant.as_str().as_bytes())
         .part(key.user.as_str().as_bytes())
         .part(key.calendar.as_str().as_bytes())
         .part(format!("{:?}", rec.kind).as_bytes())
+        .hashed(&rec.incarnation);
+    let window = ctx.app.views.window_at(Utc::now());
+    let mut version = answers::KeyBuilder::new("state");
+    version
         .part(Store::sync_token(rec).as_str().as_bytes())
         .hashed(&ctx.app.store.busy_settings(&key.owner()).fingerprint())
-        .hashed(&(window.start.timestamp(), window.end.timestamp()))
-        .hashed(report);
-    k.finish()
+        .hashed(&(window.start.timestamp(), window.end.timestamp()));
+    let scope = answers::Scope {
+        of: of.finish(),
+        version: version.finish(),
+        seq: rec.seq,
+    };
+    let mut k = answers::KeyBuilder::new("report");
+    k.hashed(&scope.of).hashed(&scope.version).hashed(report);
+    (scope, k.finish())
 }
 
 fn object_response(
