@@ -18,7 +18,7 @@
 //! console    admin state views sync traffic store accounts route crypto ical ids secret config
 //! state      views sync store ical crypto jobs answers config metrics
 //! views      sync store ical ids config metrics
-//! sync       traffic upstream store policy ical ids secret config metrics
+//! sync       traffic upstream store policy ical crypto ids secret config metrics
 //! traffic    upstream store dav ids config metrics
 //! accounts   store crypto ids secret
 //! upstream   dav crypto ids secret
