@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::busy::{busy_kind, collect};
+use super::busy::{busy_kind, collect, collect_capped};
 use super::lines::{parse_document, Component};
 use super::parse::Doc;
 use super::recurrence::meets;
@@ -173,11 +173,14 @@ pub fn derive(data: &[u8], settings: &BusySettings, window: TimeRange) -> Derive
     {
         Occupancy::Always
     } else {
-        match collect(&doc, window, &[], &settings.options(MAX_SPANS + 1), |_| {
+        match collect_capped(&doc, window, &[], &settings.options(MAX_SPANS + 1), |_| {
             true
         }) {
-            Ok(all) if all.len() > MAX_SPANS => Occupancy::Dense,
-            Ok(all) => {
+            // Cut short (a cap of generated dates reached with EXDATEs
+            // removing most of them): instances may be missing from the
+            // list, so it cannot answer alone.
+            Ok((all, capped)) if capped || all.len() > MAX_SPANS => Occupancy::Dense,
+            Ok((all, _)) => {
                 let mut spans: Vec<(i64, i64)> = all
                     .iter()
                     .map(|i| (i.start.timestamp(), i.end.timestamp()))

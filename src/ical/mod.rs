@@ -396,22 +396,10 @@ pub fn overlaps(bytes: &[u8], window: TimeRange, opts: &ExpandOptions) -> Result
     {
         return Ok(true);
     }
-    // One surviving instance decides. Expansion caps the dates it draws
-    // *before* EXDATEs and overrides remove theirs, so allow for every
-    // date they can remove (else a series whose first dates in the window
-    // are excluded or moved would seem to miss it).
-    let removable: usize = items
-        .iter()
-        .map(|c| {
-            let exdates: usize = c
-                .props("EXDATE")
-                .map(|p| p.value.split(',').filter(|v| !v.trim().is_empty()).count())
-                .sum();
-            exdates + usize::from(c.prop("RECURRENCE-ID").is_some())
-        })
-        .sum();
+    // One surviving instance decides: the cap counts only instances that
+    // EXDATEs and overrides leave (see `recurrence::expand_group`).
     let one = ExpandOptions {
-        max_instances: 1 + removable,
+        max_instances: 1,
         ..opts.clone()
     };
     Ok(!busy::collect(&doc, window, &[], &one, |_| true)?.is_empty())
