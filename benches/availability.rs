@@ -504,6 +504,68 @@ async fn main() {
         median(cp_q.clone())
     );
 
+    // ---- free slots (issue 13): 62 days, 30-minute slots, working hours --
+    let hours = ical::WorkingHours {
+        weekly: ical::WorkingHours::parse_weekly("Mon-Fri 09:00-17:00").unwrap(),
+        ..Default::default()
+    };
+    app.store
+        .put_user_settings(
+            &t,
+            &u,
+            &calproxy::store::UserSettings {
+                hours: Some(hours),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let slot_window = TimeRange {
+        start: now,
+        end: now + Days::days(62),
+    };
+    let q = calproxy::views::slots::SlotQuery::new(
+        slot_window,
+        &calproxy::views::slots::SlotParams {
+            duration: Some("PT30M"),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let fresh = calproxy::views::sources::Freshness::of(&app.config);
+    let mut slots_in = Vec::new();
+    let mut n_slots = 0;
+    for _ in 0..30 {
+        let t0 = Instant::now();
+        let s = app.views.slots(&who, &q, fresh, None).unwrap();
+        slots_in.push(ms(t0.elapsed()));
+        n_slots = s.slots.len();
+    }
+    let mut slots_http = Vec::new();
+    let slots_url = format!(
+        "{cp}/api/bench/bench/slots?start={}&end={}&duration=PT30M",
+        ical_utc(slot_window.start),
+        ical_utc(slot_window.end)
+    );
+    for _ in 0..30 {
+        let t0 = Instant::now();
+        let (st, body) = request(
+            &client,
+            "GET",
+            &slots_url,
+            Some("bench:bench"),
+            None,
+            String::new(),
+        )
+        .await;
+        slots_http.push(ms(t0.elapsed()));
+        assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
+    }
+    println!(
+        "calproxy: free slots, 62 days, {n_slots} slots: in process {:.2} ms, HTTP {:.2} ms",
+        median(slots_in.clone()),
+        median(slots_http.clone())
+    );
+
     // ---- Radicale ----------------------------------------------------------
     let rdir = tempfile::tempdir().unwrap();
     let t0 = Instant::now();
@@ -667,6 +729,16 @@ async fn main() {
             None,
         ),
         ("calproxy free-busy, in process, cached", fbw, None),
+        (
+            "calproxy free slots, 62 days, PT30M, in process (cached)",
+            median(slots_in),
+            Some(n_slots),
+        ),
+        (
+            "calproxy free slots, 62 days, PT30M, HTTP",
+            median(slots_http),
+            Some(n_slots),
+        ),
         (
             "calproxy free-busy, in process, after 1 write",
             median(incr),

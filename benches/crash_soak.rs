@@ -62,6 +62,10 @@ struct Object {
 #[derive(Default)]
 struct Ledger {
     objects: BTreeMap<String, Object>,
+    /// The next new object's number: never reused, even after a create
+    /// that never landed is forgotten (reusing `objects.len()` once named
+    /// a new object after an existing one: a 412 and a false mismatch).
+    next: u64,
     creates: u64,
     updates: u64,
     in_flight_at_kill: u64,
@@ -215,7 +219,8 @@ async fn writer(
                 let etag = o.acked.as_ref().map(|a| a.1.clone()).unwrap();
                 (key, text, ("if-match", etag), true)
             } else {
-                let n = l.objects.len();
+                let n = l.next;
+                l.next += 1;
                 let key = format!("w{id}-{n}");
                 let collection = if rng.gen_bool(0.5) {
                     "primary"

@@ -175,6 +175,7 @@ pub async fn start_with_sim(
         Request::Connect(ConnectArgs {
             who: who.clone(),
             apple_id: cfg.apple_id.clone(),
+            options: Default::default(),
             password: WirePassword::new(&cfg.app_password),
             upstream: sim.front_url(),
             id: Some(ConnectionId::new("icloud-demo").map_err(Error::from)?),
@@ -185,6 +186,7 @@ pub async fn start_with_sim(
             conflicts: vec!["work".into()],
             conflict_users: vec![],
             privacy: None,
+            settings: Default::default(),
         }),
         Request::Sync(SyncArgs::default()),
     ];

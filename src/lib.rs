@@ -14,9 +14,9 @@
 //! demo       admin sim state store accounts ical ids secret
 //! admin      state views sync traffic upstream store accounts policy route ical crypto ids secret
 //! server     handlers state store accounts route dav crypto ids secret config metrics
-//! handlers   console state views sync traffic store policy route dav ical ids config metrics
+//! handlers   console state views sync traffic store policy route dav ical jobs ids config metrics
 //! console    admin state views sync traffic store accounts route crypto ical ids secret config
-//! state      views sync store ical crypto config metrics
+//! state      views sync store ical crypto jobs config metrics
 //! views      sync store ical ids config metrics
 //! sync       traffic upstream store policy ical ids secret config metrics
 //! traffic    upstream store dav ids config metrics
@@ -29,6 +29,7 @@
 //! dav        ids
 //! ical       ids
 //! crypto     secret
+//! jobs       ids
 //! metrics
 //! config
 //! ids
@@ -54,13 +55,17 @@
 //! - `policy`: R1–R10 as pure functions. `store`: sled behind a typed API,
 //!   the only code that knows key layouts. `dav`, `ical`: pure protocol and
 //!   format layers. `ids`, `secret`, `crypto`, `config`, `metrics`: leaves.
+//!   `jobs`: admission of request work to the blocking pool (a total and a
+//!   per-user share).
 //!
 //! Three edges are narrower than they look: `views`→`sync` is
 //! `sync::plan::backoff` only (one retry rule for everything),
 //! `server`→`store` is the user and admin records that authentication
 //! reads (and `server`→`accounts` its login-name rule), and
-//! `handlers`→`console` is one dispatch arm: the console answers its own
-//! pages and signs people in itself (`route::Access::Session`).
+//! `handlers`→`console` is one dispatch arm (the console answers its own
+//! pages and signs people in itself: `route::Access::Session`) plus
+//! `console::session_user`, which lets the JSON API take a console
+//! session in place of Basic auth (`route::Access::UserOrSession`).
 //!
 //! # The one-way contract
 //!
@@ -72,7 +77,7 @@
 //! | R1 system events go to the primary calendar | `policy::writes::object_write`, `policy::outbound::put_target`, `handlers` (write), `sync::outbox` |
 //! | R2 iCloud events are read-only | `policy::writes::object_denial` |
 //! | R3 `blocked/` stays local | `policy::writes::object_write` (`Forward::LocalOnly`) |
-//! | R4 what counts as busy | `ical::busy` |
+//! | R4 what counts as busy | `ical::busy`, with each user's switches in `ical::rules` (stored as `store::UserSettings`) |
 //! | R5 no contacts, privacy | `policy::inbound::view` |
 //! | R6 subscribed and reminder calendars refused | `policy::calendars::refusal` |
 //! | R7 one primary, conflict calendars and users | `policy::calendars::check_selection`, `views::deps` |
@@ -105,6 +110,7 @@ pub mod demo;
 pub mod handlers;
 pub mod ical;
 pub mod ids;
+pub mod jobs;
 pub mod metrics;
 pub mod policy;
 pub mod route;

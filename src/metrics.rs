@@ -28,6 +28,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     upstream: Mutex<BTreeMap<(String, String), u64>>,
     syncs: Mutex<BTreeMap<String, SyncStats>>,
+    /// Full reconciliations by connection label: (runs, objects repaired).
+    full: Mutex<BTreeMap<String, (u64, u64)>>,
     views_refreshed: std::sync::atomic::AtomicU64,
     view_failures: std::sync::atomic::AtomicU64,
     password_hashes: std::sync::atomic::AtomicU64,
@@ -44,6 +46,11 @@ pub struct Gauges {
     pub traffic_entries: u64,
     /// Derived views waiting for a retry after a failed refresh.
     pub views_stale: u64,
+    /// Objects expanded into stored time answers since the process started
+    /// (writes, window moves, settings changes; never reads or restarts).
+    pub object_expansions: u64,
+    /// Deletions held back by safe sync, waiting for confirmation.
+    pub held_deletions: u64,
 }
 
 fn escape(v: &str) -> String {
@@ -100,6 +107,18 @@ impl Metrics {
                 s.failed += 1;
             }
             s.seconds += took.as_secs_f64();
+        }
+    }
+
+    /// Counts one full reconciliation of a connection and the objects it
+    /// fetched or removed (what the incremental syncs had missed, or changed
+    /// since).
+    pub fn observe_full_reconciliation(&self, connection: &str, repaired: usize) {
+        let label = self.connection_label(connection);
+        if let Ok(mut m) = self.full.lock() {
+            let e = m.entry(label).or_default();
+            e.0 += 1;
+            e.1 += repaired as u64;
         }
     }
 
@@ -176,6 +195,25 @@ impl Metrics {
         out.push_str("# HELP calproxy_syncs_total Syncs by connection and outcome.\n");
         out.push_str("# TYPE calproxy_syncs_total counter\n");
         out.push_str(&outcomes);
+        out.push_str("# HELP calproxy_full_reconciliations_total Full listings of every calendar of a connection (daily, jittered).\n");
+        out.push_str("# TYPE calproxy_full_reconciliations_total counter\n");
+        let mut repairs = String::new();
+        if let Ok(m) = self.full.lock() {
+            for (conn, (runs, repaired)) in m.iter() {
+                let c = escape(conn);
+                let _ = writeln!(
+                    out,
+                    "calproxy_full_reconciliations_total{{connection=\"{c}\"}} {runs}"
+                );
+                let _ = writeln!(
+                    repairs,
+                    "calproxy_full_reconciliation_repairs_total{{connection=\"{c}\"}} {repaired}"
+                );
+            }
+        }
+        out.push_str("# HELP calproxy_full_reconciliation_repairs_total Objects fetched or removed by full reconciliations.\n");
+        out.push_str("# TYPE calproxy_full_reconciliation_repairs_total counter\n");
+        out.push_str(&repairs);
         {
             use std::sync::atomic::Ordering::Relaxed;
             out.push_str("# HELP calproxy_view_refreshes_total Refreshes of derived views (availability/), by outcome.\n");
@@ -219,9 +257,21 @@ impl Metrics {
                 "Derived views waiting for a retry after a failed refresh.",
                 g.views_stale,
             ),
+            (
+                "calproxy_held_deletions",
+                "Deletions held back by safe sync until confirmed (calproxy sync --confirm-deletions).",
+                g.held_deletions,
+            ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
+        let _ = writeln!(
+            out,
+            "# HELP calproxy_object_expansions_total Objects expanded into stored time answers (writes, window moves, settings changes; reads never expand).\n\
+             # TYPE calproxy_object_expansions_total counter\n\
+             calproxy_object_expansions_total {}",
+            g.object_expansions
+        );
         out
     }
 }
@@ -237,8 +287,12 @@ mod tests {
         m.record_upstream("icloud", Some(207));
         m.record_upstream("icloud", None);
         m.observe_sync("icloud", true, Duration::from_millis(250));
+        m.observe_full_reconciliation("icloud", 2);
         let t = m.render(&Gauges::default());
         for family in [
+            "calproxy_full_reconciliations_total",
+            "calproxy_full_reconciliation_repairs_total",
+            "calproxy_held_deletions",
             "calproxy_requests_total",
             "calproxy_upstream_requests_total",
             "calproxy_sync_duration_seconds",

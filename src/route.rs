@@ -32,12 +32,27 @@ pub enum Route {
         /// The object's (decoded) name.
         name: ObjectName,
     },
+    /// A path below a calendar that names none of its objects:
+    /// `…/{calendar}/{name}/` (a would-be collection inside it) or anything
+    /// deeper. Nothing exists there (calendars hold no collections, RFC
+    /// 4791 §4.2); it is routed so that PUT and MKCOL get the statuses
+    /// RFC 4918 §9.7.1 and §9.3.1 name (409, 403) instead of a bare 404.
+    Below {
+        /// The calendar the path starts in.
+        collection: CollectionKey,
+        /// The (decoded) segments after the calendar: at least one.
+        path: Vec<ObjectName>,
+        /// Whether the path ended with `/`.
+        slash: bool,
+    },
     /// `/feeds/{token}/availability.ics`: the webcal feed (the token is the credential).
     Feed(FeedToken),
     /// `/debug/traffic.har`: recorded upstream traffic, local admins only.
     DebugHar,
     /// `/api/{tenant}/{user}/busy`: "why busy" as JSON.
     BusyApi(UserRef),
+    /// `/api/{tenant}/{user}/slots`: free slots as JSON.
+    SlotsApi(UserRef),
     /// `/healthz`
     Health,
     /// `/metrics`
@@ -150,6 +165,10 @@ pub enum Access {
     /// The web console: it signs people in itself (a session cookie); the
     /// transport passes the request through.
     Session,
+    /// The JSON API: a tenant user by Basic auth when the request carries
+    /// an `Authorization` header, else by a console session (checked by
+    /// the handler).
+    UserOrSession,
 }
 
 /// The characters escaped in a path segment (the complement of RFC 3986 `pchar`).
@@ -213,6 +232,20 @@ impl Route {
                 ],
                 false,
             ),
+            Route::Below {
+                collection: k,
+                path,
+                slash,
+            } => {
+                let mut parts = vec![
+                    seg("dav"),
+                    seg(k.tenant.as_str()),
+                    seg(k.user.as_str()),
+                    seg(k.calendar.as_str()),
+                ];
+                parts.extend(path.iter().map(|p| seg(p.as_str())));
+                (parts, *slash)
+            }
             Route::Feed(t) => (
                 vec![seg("feeds"), seg(t.expose()), seg("availability.ics")],
                 false,
@@ -224,6 +257,15 @@ impl Route {
                     seg(u.tenant.as_str()),
                     seg(u.user.as_str()),
                     seg("busy"),
+                ],
+                false,
+            ),
+            Route::SlotsApi(u) => (
+                vec![
+                    seg("api"),
+                    seg(u.tenant.as_str()),
+                    seg(u.user.as_str()),
+                    seg("slots"),
                 ],
                 false,
             ),
@@ -300,21 +342,35 @@ impl Route {
             ["debug", "traffic.har"] => Route::DebugHar,
             ["feeds", token, "availability.ics"] => Route::Feed(FeedToken::new(*token).ok()?),
             ["api", t, u, "busy"] => Route::BusyApi(user(t, u)?),
+            ["api", t, u, "slots"] => Route::SlotsApi(user(t, u)?),
             ["dav"] => Route::Root,
             ["dav", t, u] => Route::Home(user(t, u)?),
             ["dav", t, u, c] => {
                 Route::Collection(CollectionKey::of(&user(t, u)?, &CalendarId::new(*c).ok()?))
             }
-            ["dav", t, u, c, o] => Route::Object {
-                collection: CollectionKey::of(&user(t, u)?, &CalendarId::new(*c).ok()?),
-                name: ObjectName::new(*o).ok()?,
-            },
+            ["dav", t, u, c, rest @ ..] => {
+                let collection = CollectionKey::of(&user(t, u)?, &CalendarId::new(*c).ok()?);
+                match rest {
+                    [o] if !slash => Route::Object {
+                        collection,
+                        name: ObjectName::new(*o).ok()?,
+                    },
+                    _ => Route::Below {
+                        collection,
+                        path: rest
+                            .iter()
+                            .map(|p| ObjectName::new(*p).ok())
+                            .collect::<Option<_>>()?,
+                        slash,
+                    },
+                }
+            }
             other => Route::Console(Page::parse(other)?),
         };
         // Objects, the JSON API and console pages are files: a trailing
         // slash names nothing.
         let file = match &route {
-            Route::Object { .. } | Route::BusyApi(_) => true,
+            Route::Object { .. } | Route::BusyApi(_) | Route::SlotsApi(_) => true,
             Route::Console(p) => *p != Page::Home,
             _ => false,
         };
@@ -332,9 +388,11 @@ impl Route {
             Route::Home(_) => "home",
             Route::Collection(_) => "collection",
             Route::Object { .. } => "object",
+            Route::Below { .. } => "below",
             Route::Feed(_) => "feed",
             Route::DebugHar => "debug",
             Route::BusyApi(_) => "busy_api",
+            Route::SlotsApi(_) => "slots_api",
             Route::Health => "health",
             Route::Metrics => "metrics",
             Route::Console(_) => "console",
@@ -347,19 +405,22 @@ impl Route {
             Route::WellKnown | Route::Feed(_) | Route::Health | Route::Metrics => Access::Public,
             Route::DebugHar => Access::Admin,
             Route::Console(_) => Access::Session,
+            Route::BusyApi(_) | Route::SlotsApi(_) => Access::UserOrSession,
             Route::Root
             | Route::Home(_)
             | Route::Collection(_)
             | Route::Object { .. }
-            | Route::BusyApi(_) => Access::User,
+            | Route::Below { .. } => Access::User,
         }
     }
 
     /// The user whose resources the route names, if any.
     pub fn owner(&self) -> Option<UserRef> {
         match self {
-            Route::Home(u) | Route::BusyApi(u) => Some(u.clone()),
-            Route::Collection(k) | Route::Object { collection: k, .. } => Some(k.owner()),
+            Route::Home(u) | Route::BusyApi(u) | Route::SlotsApi(u) => Some(u.clone()),
+            Route::Collection(k)
+            | Route::Object { collection: k, .. }
+            | Route::Below { collection: k, .. } => Some(k.owner()),
             _ => None,
         }
     }
@@ -419,6 +480,13 @@ pub fn page(p: &Page) -> Href {
     Route::Console(p.clone()).href()
 }
 
+/// Whether a request path lies in the DAV namespace (`/dav` and below),
+/// whether or not it names a resource: such paths authenticate before
+/// they answer 404.
+pub fn in_dav_space(path: &str) -> bool {
+    path == "/dav" || path.starts_with("/dav/")
+}
+
 /// `/dav/`
 pub fn root() -> Href {
     Route::Root.href()
@@ -467,148 +535,4 @@ pub fn object_in(key: &CollectionKey, href: &Href) -> Option<ObjectName> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(c: &str) -> CollectionKey {
-        CollectionKey::new(
-            &TenantId::new("t").unwrap(),
-            &UserId::new("u").unwrap(),
-            &CalendarId::new(c).unwrap(),
-        )
-    }
-
-    fn all() -> Vec<Route> {
-        let u = UserRef::new(&TenantId::new("t").unwrap(), &UserId::new("u").unwrap());
-        vec![
-            Route::WellKnown,
-            Route::Root,
-            Route::Home(u.clone()),
-            Route::Collection(key("primary")),
-            Route::Object {
-                collection: key("primary"),
-                name: ObjectName::new("a b@c%d?.ics").unwrap(),
-            },
-            Route::Feed(FeedToken::new("abc123").unwrap()),
-            Route::DebugHar,
-            Route::BusyApi(u),
-            Route::Health,
-            Route::Metrics,
-            Route::Console(Page::Home),
-            Route::Console(Page::SignIn),
-            Route::Console(Page::SignOut),
-            Route::Console(Page::Connections),
-            Route::Console(Page::AddConnection),
-            Route::Console(Page::Progress),
-            Route::Console(Page::Connection {
-                id: ConnectionId::new("icloud").unwrap(),
-                action: ConnectionAction::Sync,
-            }),
-            Route::Console(Page::Connection {
-                id: ConnectionId::new("ann-2").unwrap(),
-                action: ConnectionAction::Password,
-            }),
-            Route::Console(Page::Connection {
-                id: ConnectionId::new("x").unwrap(),
-                action: ConnectionAction::Remove,
-            }),
-            Route::Console(Page::Calendars),
-            Route::Console(Page::Availability),
-            Route::Console(Page::Feed),
-            Route::Console(Page::Traffic),
-            Route::Console(Page::TrafficRows),
-            Route::Console(Page::TrafficEntry(42)),
-            Route::Console(Page::TrafficHar),
-            Route::Console(Page::Status),
-            Route::Console(Page::Asset(Asset::Css)),
-            Route::Console(Page::Asset(Asset::Js)),
-        ]
-    }
-
-    #[test]
-    fn every_route_round_trips_through_its_href() {
-        for r in all() {
-            let h = r.href();
-            assert_eq!(Route::parse(h.as_str()), Some(r.clone()), "{h}");
-        }
-    }
-
-    #[test]
-    fn console_home_is_slash_and_dav_methods_there_are_the_root() {
-        assert_eq!(page(&Page::Home).as_str(), "/");
-        for m in ["GET", "HEAD", "POST"] {
-            let m = http::Method::from_bytes(m.as_bytes()).unwrap();
-            assert_eq!(
-                Route::parse_request("/", &m),
-                Some(Route::Console(Page::Home))
-            );
-        }
-        for m in ["PROPFIND", "OPTIONS", "REPORT", "PUT"] {
-            let m = http::Method::from_bytes(m.as_bytes()).unwrap();
-            assert_eq!(Route::parse_request("/", &m), Some(Route::Root), "{m}");
-        }
-        // Only `/` is shared: other console pages stay console pages.
-        assert_eq!(
-            Route::parse_request("/status", &http::Method::from_bytes(b"PROPFIND").unwrap()),
-            Some(Route::Console(Page::Status))
-        );
-        assert_eq!(Route::Console(Page::Home).access(), Access::Session);
-    }
-
-    #[test]
-    fn layout_paths() {
-        assert_eq!(Route::parse("/"), Some(Route::Console(Page::Home)));
-        assert_eq!(Route::parse("/dav"), Some(Route::Root));
-        assert_eq!(root().as_str(), "/dav/");
-        assert_eq!(collection(&key("primary")).as_str(), "/dav/t/u/primary/");
-        assert!(matches!(
-            Route::parse("/dav/t/u/primary"),
-            Some(Route::Collection(_))
-        ));
-        let n = ObjectName::new("a b@c.ics").unwrap();
-        assert_eq!(
-            object(&key("primary"), &n).as_str(),
-            "/dav/t/u/primary/a%20b@c.ics"
-        );
-    }
-
-    #[test]
-    fn bad_paths_have_no_route() {
-        for p in [
-            "",
-            "//",
-            "/dav/demo/demo/primary/a/b",
-            "/dav/demo/demo/primary/a.ics/",
-            "/dav/../x/",
-            "/dav/a%2Fb/u/",
-            "/dav/t/u/c/%FF.ics",
-            "/api/t/u/busy/",
-            "/nope",
-            "/status/",
-            "/traffic/x1",
-            "/connections/icloud/explode",
-            "/assets/evil.js",
-        ] {
-            assert_eq!(Route::parse(p), None, "{p}");
-        }
-    }
-
-    #[test]
-    fn client_hrefs_resolve_to_objects_of_one_collection() {
-        let n = ObjectName::new("a b@c.ics").unwrap();
-        let h = object(&key("primary"), &n);
-        assert_eq!(object_in(&key("primary"), &h), Some(n.clone()));
-        let abs = Href::new(format!("http://localhost:5233{h}"));
-        assert_eq!(object_in(&key("primary"), &abs), Some(n.clone()));
-        // Another encoding of the same name.
-        let other = Href::new("/dav/t/u/primary/a%20b%40c.ics");
-        assert_eq!(object_in(&key("primary"), &other), Some(n));
-        for foreign in [
-            "/dav/t/u/blocked/x.ics",
-            "/dav/t/u/primary/",
-            "/dav/t/u/primary/a/b",
-        ] {
-            assert_eq!(object_in(&key("primary"), &Href::new(foreign)), None);
-        }
-    }
-}
+mod tests;

@@ -26,8 +26,9 @@ pub struct App {
     pub engine: Engine,
     /// The outbox of system events (R1, R10).
     pub outbox: Outbox,
-    /// Bounds the request work running on the blocking pool at once.
-    pub blocking: Arc<tokio::sync::Semaphore>,
+    /// Admission of request work to the blocking pool (a total and a
+    /// per-user share).
+    pub jobs: Arc<crate::jobs::Jobs>,
     /// The bounded password-hashing pool (`max_concurrent_hashes`,
     /// `hash_queue`): Basic auth and the console's sign-in both use it.
     pub hashes: Arc<crate::crypto::Hasher<bool>>,
@@ -37,16 +38,15 @@ impl App {
     /// Builds the state around an opened store.
     pub fn new(store: Store, config: Config) -> Self {
         let metrics = Arc::new(Metrics::with_label_key(store.label_key()));
-        let clients = Clients::new(&store, &metrics, config.traffic);
+        let clients = Clients::new(&store, &metrics, config.traffic, config.feeds);
         let views = Views::new(&store, config.availability.clone(), &metrics);
-        let jobs = config.limits.blocking_jobs.max(1);
         Self {
-            blocking: Arc::new(tokio::sync::Semaphore::new(jobs)),
+            jobs: Arc::new(crate::jobs::Jobs::new(config.limits.blocking_jobs)),
             hashes: Arc::new(crate::crypto::Hasher::new(
                 config.limits.max_concurrent_hashes,
                 config.limits.hash_queue,
             )),
-            engine: Engine::new(&store, &clients, &metrics),
+            engine: Engine::new(&store, &clients, &metrics, &config.sync, config.feeds),
             outbox: Outbox::new(&store, &clients),
             views,
             clients,

@@ -1,5 +1,6 @@
-//! `connect`, `calendars` and `configure`: connections, their remote
-//! calendars, and each user's choice of primary and conflict calendars (R6–R8).
+//! `connect`, `calendars` and `configure`: connections (iCloud and other
+//! CalDAV accounts, ICS feeds), their remote calendars, and each user's
+//! choice of primary and conflict calendars (R6–R8).
 
 use std::fmt::Write as _;
 
@@ -7,21 +8,29 @@ use crate::accounts;
 use crate::ids::{CalendarId, ConnectionId, TenantId};
 use crate::policy;
 use crate::state::App;
-use crate::store::{ConnectionRecord, ConnectionState, RemoteRef};
+use crate::store::{ConnectionRecord, ConnectionState, RemoteKind, RemoteRef};
 use crate::sync::{self, materialize};
 use crate::traffic::Trigger;
 use crate::upstream::{self, Credentials};
 
-use super::{ConfigureArgs, ConnectArgs, Response, AUTH_ADVICE};
+use super::{settings, ConfigureArgs, ConnectArgs, Response, UserArgs, AUTH_ADVICE, ICLOUD};
 
 /// A free connection id from the Apple ID (`ann@icloud.com` → `ann`,
 /// `ann-2`, …), or the id already used for this Apple ID. `None` when the
 /// store cannot be read or 1,000 candidates are taken.
 fn derive_id(app: &App, apple_id: &str) -> Option<ConnectionId> {
-    let base: String = apple_id
-        .split('@')
-        .next()
-        .unwrap_or("icloud")
+    let base = apple_id.split('@').next().unwrap_or("icloud");
+    free_id(app, base, |r| r.feed().is_none() && r.apple_id == apple_id)
+}
+
+/// A free connection id made of `base`, or one already taken by a record
+/// for which `same` holds.
+fn free_id(
+    app: &App,
+    base: &str,
+    same: impl Fn(&ConnectionRecord) -> bool,
+) -> Option<ConnectionId> {
+    let base: String = base
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
@@ -46,7 +55,7 @@ fn derive_id(app: &App, apple_id: &str) -> Option<ConnectionId> {
         if let Ok(id) = ConnectionId::new(cand) {
             match app.store.connection(&id) {
                 Ok(None) => return Some(id),
-                Ok(Some(r)) if r.apple_id == apple_id => return Some(id),
+                Ok(Some(r)) if same(&r) => return Some(id),
                 Ok(Some(_)) => {}
                 Err(_) => return None,
             }
@@ -55,25 +64,102 @@ fn derive_id(app: &App, apple_id: &str) -> Option<ConnectionId> {
     None
 }
 
+fn check_user(app: &App, who: &UserArgs) -> Result<(), Response> {
+    let (tenant, user) = (&who.tenant, &who.user);
+    match app.store.user(tenant, user) {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(Response::fail(format!(
+            "no user {user}@{tenant}: run `calproxy user add` first\n"
+        ))),
+        Err(e) => Err(Response::fail(format!("storage failed: {e}\n"))),
+    }
+}
+
+/// `connect --ics URL --name NAME`: a read-only ICS feed for the tenant.
+async fn connect_feed(
+    app: &App,
+    who: &UserArgs,
+    url: &str,
+    name: Option<&str>,
+    id: Option<ConnectionId>,
+) -> Response {
+    if let Err(r) = check_user(app, who) {
+        return r;
+    }
+    let base = name.unwrap_or("feed");
+    let Some(id) = id.or_else(|| free_id(app, base, |r| r.feed().is_some_and(|f| f.name == base)))
+    else {
+        return Response::fail("cannot choose a connection id; pass --id\n".into());
+    };
+    if let Ok(Some(r)) = app.store.connection(&id) {
+        if r.feed().is_none() {
+            return Response::fail(format!(
+                "connection {id} is an iCloud (CalDAV) connection; choose another --id\n"
+            ));
+        }
+    }
+    match app.engine.add_feed(&id, &who.tenant, url, name).await {
+        Ok(added) => {
+            let every = added.refresh_secs.map_or_else(
+                || "every hour (the feed names no REFRESH-INTERVAL)".to_string(),
+                |s| format!("every {} (as the feed asks)", human_secs(s)),
+            );
+            let mut out = format!(
+                "added ICS source {id} ({}) for tenant {}: {} events from {}, polled {every}\n\
+                 choose it as a conflict calendar: calproxy configure --tenant {} --user {} --conflict {:?}\n",
+                added.name,
+                who.tenant,
+                added.objects,
+                added.display_url,
+                who.tenant,
+                who.user,
+                added.name,
+            );
+            out.push_str(&calendars(app, Some(&id)).output);
+            Response::ok(out)
+        }
+        Err(e) => Response::fail(format!("cannot add the ICS feed: {}\n", sync::describe(&e))),
+    }
+}
+
+/// Seconds in the largest whole unit (`1 h`, `7 d`, `90 s`).
+fn human_secs(s: u64) -> String {
+    match s {
+        s if s % 86_400 == 0 => format!("{} d", s / 86_400),
+        s if s % 3600 == 0 => format!("{} h", s / 3600),
+        s if s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
 pub(super) async fn connect(app: &App, c: ConnectArgs) -> Response {
     let ConnectArgs {
         who,
         apple_id,
         upstream: upstream_url,
         id,
+        options,
         password,
     } = c;
+    if let Some(url) = options.ics.as_deref() {
+        return connect_feed(app, &who, url, options.name.as_deref(), id).await;
+    }
+    if apple_id.trim().is_empty() {
+        return Response::fail(
+            "--apple-id is required (or --ics URL --name NAME for an ICS feed)\n".into(),
+        );
+    }
+    if let Err(r) = check_user(app, &who) {
+        return r;
+    }
+    // QUIRK(iCloud): China-mainland accounts live elsewhere (ICLOUD.md §1.2).
+    let upstream_url = if upstream_url == ICLOUD {
+        upstream::quirks::icloud_entry(&apple_id, options.region).to_string()
+    } else {
+        upstream_url
+    };
     let (tenant, user) = (who.tenant, who.user);
     let password = password.secret();
-    match app.store.user(&tenant, &user) {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            return Response::fail(format!(
-                "no user {user}@{tenant}: run `calproxy user add` first\n"
-            ))
-        }
-        Err(e) => return Response::fail(format!("storage failed: {e}\n")),
-    }
     let creds = Credentials {
         user: apple_id.clone(),
         password: password.clone(),
@@ -100,22 +186,14 @@ pub(super) async fn connect(app: &App, c: ConnectArgs) -> Response {
         Ok(s) => s,
         Err(e) => return Response::fail(format!("cannot seal the password: {e}\n")),
     };
-    let mut rec = app
-        .store
-        .connection(&id)
-        .ok()
-        .flatten()
-        .unwrap_or(ConnectionRecord {
-            apple_id: apple_id.clone(),
-            sealed_password: Vec::new(),
-            upstream: upstream_url.clone(),
-            home_url: None,
-            tenants: Vec::new(),
-            state: ConnectionState::Active,
-            last_sync: None,
-            last_error: None,
-            throttled_until: None,
-        });
+    let existing = app.store.connection(&id).ok().flatten();
+    if existing.as_ref().is_some_and(|r| r.feed().is_some()) {
+        return Response::fail(format!(
+            "connection {id} is an ICS feed; choose another --id\n"
+        ));
+    }
+    let mut rec =
+        existing.unwrap_or_else(|| ConnectionRecord::caldav(&apple_id, Vec::new(), &upstream_url));
     rec.apple_id = apple_id;
     rec.sealed_password = sealed;
     rec.upstream = upstream_url;
@@ -196,6 +274,18 @@ fn resolve(
             }
         }
     }
+    if hits.len() > 1 {
+        // A subscribed calendar and the ICS source made of its URL may share
+        // a name: the one that can be connected is meant.
+        let usable: Vec<_> = hits
+            .iter()
+            .filter(|(_, _, c)| policy::calendars::refusal(&c.kind).is_none())
+            .cloned()
+            .collect();
+        if usable.len() == 1 {
+            hits = usable;
+        }
+    }
     match hits.len() {
         1 => Ok(hits.remove(0)),
         0 => Err(format!("no calendar {wanted:?} in the connections of tenant {tenant} (see `calproxy calendars`)")),
@@ -211,18 +301,53 @@ pub(super) async fn configure(app: &App, c: &ConfigureArgs) -> Response {
         Ok(Some(u)) => u,
         _ => return Response::fail(format!("no user {user}@{tenant}\n")),
     };
+    let who = crate::ids::UserRef::new(tenant, user);
+    // Settings are checked before anything changes.
+    let plan = if c.settings.any() {
+        match settings::plan(app, &who, &c.settings) {
+            Ok(p) => Some(p),
+            Err(msg) => return Response::fail(format!("{msg}\n")),
+        }
+    } else {
+        None
+    };
+    // The calendar choice is replaced as a whole, unless the command only
+    // changes settings (then it stays as it is).
+    let replace_links =
+        primary.is_some() || !conflicts.is_empty() || !conflict_users.is_empty() || plan.is_none();
     let mut chosen = Vec::new();
-    for (is_primary, name) in primary
-        .iter()
-        .map(|p| (true, *p))
-        .chain(conflicts.iter().map(|c| (false, c.as_str())))
-    {
+    let wanted: Vec<(bool, &str)> = if replace_links {
+        primary
+            .iter()
+            .map(|p| (true, *p))
+            .chain(conflicts.iter().map(|c| (false, c.as_str())))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for (is_primary, name) in wanted {
         match resolve(app, tenant, name) {
             Ok((cid, id, cal)) => {
                 if let Some(why) = policy::calendars::refusal(&cal.kind) {
-                    return Response::fail(format!(
-                        "{name:?} cannot be connected: it is {why} (R6)\n"
-                    ));
+                    let mut msg = format!("{name:?} cannot be connected: it is {why} (R6)\n");
+                    if let RemoteKind::Subscribed {
+                        source: Some(source),
+                    } = &cal.kind
+                    {
+                        let _ = writeln!(
+                            msg,
+                            "add its feed as an ICS source instead:\n  calproxy connect --tenant {tenant} --user {user} --ics '{source}' --name {:?}",
+                            cal.displayname
+                        );
+                    }
+                    return Response::fail(msg);
+                }
+                if is_primary {
+                    if let Some(why) = policy::calendars::primary_refusal(cal.read_only) {
+                        return Response::fail(format!(
+                            "{name:?} cannot be the primary calendar: {why} (R1, R7)\n"
+                        ));
+                    }
                 }
                 chosen.push((is_primary, cid, id, cal));
             }
@@ -257,11 +382,21 @@ pub(super) async fn configure(app: &App, c: &ConfigureArgs) -> Response {
         Ok(l) => l,
         Err(e) => return Response::fail(format!("storage failed: {e}\n")),
     };
+    let mut out = String::new();
+    if !replace_links {
+        let rest = Rest {
+            privacy,
+            links: previous,
+            chosen,
+            plan,
+            out,
+        };
+        return finish(app, &who, &mut urec, rest).await;
+    }
     let mut links = crate::store::UserLinks {
         conflict_users: conflict_users.to_vec(),
         ..Default::default()
     };
-    let mut out = String::new();
     for (is_primary, cid, id, cal) in &chosen {
         let local = if *is_primary {
             CalendarId::new("primary")
@@ -328,10 +463,56 @@ pub(super) async fn configure(app: &App, c: &ConfigureArgs) -> Response {
             );
         }
     }
+    let rest = Rest {
+        privacy,
+        links,
+        chosen,
+        plan,
+        out,
+    };
+    finish(app, &who, &mut urec, rest).await
+}
+
+/// A remote calendar chosen by `configure`: primary or not, its
+/// connection, its id, its record.
+type Chosen = (
+    bool,
+    ConnectionId,
+    CalendarId,
+    crate::store::RemoteCalendarRecord,
+);
+
+/// What `configure` still has to do once the links are stored.
+struct Rest {
+    privacy: Option<crate::store::Privacy>,
+    /// The links now stored.
+    links: crate::store::UserLinks,
+    chosen: Vec<Chosen>,
+    plan: Option<settings::Plan>,
+    /// What was done so far.
+    out: String,
+}
+
+/// The rest of `configure` once the links are stored: privacy, the
+/// settings, the copies of the chosen calendars.
+async fn finish(
+    app: &App,
+    who: &crate::ids::UserRef,
+    urec: &mut crate::store::UserRecord,
+    rest: Rest,
+) -> Response {
+    let Rest {
+        privacy,
+        links,
+        chosen,
+        plan,
+        mut out,
+    } = rest;
+    let (tenant, user) = (&who.tenant, &who.user);
     if let Some(p) = privacy {
         if p != urec.privacy {
             urec.privacy = p;
-            if let Err(e) = app.store.put_user(tenant, user, &urec) {
+            if let Err(e) = app.store.put_user(tenant, user, urec) {
                 return Response::fail(format!("storage failed: {e}\n"));
             }
             // Re-render every iCloud copy at the new level (R5).
@@ -343,6 +524,12 @@ pub(super) async fn configure(app: &App, c: &ConfigureArgs) -> Response {
             }
         }
         let _ = writeln!(out, "privacy {p:?}");
+    }
+    if let Some(plan) = plan {
+        match settings::apply(app, who, urec, plan) {
+            Ok(text) => out.push_str(&text),
+            Err(msg) => return Response::fail(format!("{msg}\n")),
+        }
     }
     for (_, cid, id, _) in &chosen {
         if let Err(e) = materialize::reconcile_calendar(&app.store, cid, id) {

@@ -120,13 +120,20 @@ async fn run(app: &App, id: &ConnectionId, only: Option<&TenantId>) -> Result<St
             removed.kept_local, removed.pending
         );
     }
+    let feed = rec.feed().is_some();
     if forgotten {
-        let _ = writeln!(
-            out,
-            "calproxy forgot {id} (its Apple ID, app-specific password and calendar list)"
-        );
+        let what = if feed {
+            "its feed URL and calendar"
+        } else {
+            "its Apple ID, app-specific password and calendar list"
+        };
+        let _ = writeln!(out, "calproxy forgot {id} ({what})");
     }
-    out.push_str("nothing was deleted in iCloud\n");
+    out.push_str(if feed {
+        "the feed itself is untouched\n"
+    } else {
+        "nothing was deleted in iCloud\n"
+    });
     Ok(out)
 }
 

@@ -15,11 +15,13 @@ mod availability;
 mod connections;
 mod disconnect;
 pub mod overview;
+mod settings;
 #[cfg(unix)]
 mod socket;
 mod status;
 mod traffic;
 
+pub use settings::{OnOff, OutsideHours, SettingsArgs};
 #[cfg(unix)]
 pub use socket::{send_to_server, serve_socket};
 
@@ -37,7 +39,7 @@ use crate::state::App;
 pub const SOCKET: &str = "admin.sock";
 
 /// The upstream of an iCloud connection.
-pub const ICLOUD: &str = "https://caldav.icloud.com";
+pub const ICLOUD: &str = crate::upstream::quirks::ICLOUD;
 
 /// A password as it travels to the admin socket: never printed.
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -82,11 +84,13 @@ pub enum Request {
     Admin(AdminCommand),
     /// Connect an iCloud account (Apple ID + app-specific password, read
     /// from stdin or prompted for): runs discovery and lists the calendars.
+    /// Or, with `--ics URL --name NAME`, add a read-only ICS feed (no password).
     Connect(ConnectArgs),
     /// List the calendars of the connections, with whether each can be connected.
     Calendars(CalendarsArgs),
     /// Choose a user's primary calendar and conflict calendars (ids,
-    /// `connection/id`, or unique names).
+    /// `connection/id`, or unique names), privacy, time zone, working hours
+    /// and busy rules.
     Configure(ConfigureArgs),
     /// Remove a connection from a tenant (or from calproxy): its calendar
     /// links and local copies go; nothing is deleted in iCloud.
@@ -107,6 +111,9 @@ pub enum Request {
     Feed(FeedCommand),
     /// Why is a user busy: merged busy intervals in a range and their sources.
     Busy(BusyArgs),
+    /// Free slots of a user: bookable start times inside their working
+    /// hours, and whether every calendar consulted is current.
+    Slots(SlotsArgs),
     /// The running syncs' progress as JSON (what the CLI's progress bar polls).
     #[command(hide = true)]
     Progress,
@@ -147,18 +154,39 @@ pub struct ConnectArgs {
     /// Who connects (the connection is attached to their tenant).
     #[command(flatten)]
     pub who: UserArgs,
-    /// Apple ID (e-mail).
-    #[arg(long)]
+    /// Apple ID (e-mail); required unless --ics is given.
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub apple_id: String,
-    /// CalDAV base URL.
+    /// CalDAV base URL (default: iCloud, in the Apple ID's region).
     #[arg(long, default_value = ICLOUD)]
     pub upstream: String,
-    /// Connection id (default: derived from the Apple ID).
+    /// Connection id (default: derived from the Apple ID or the feed's name).
     #[arg(long)]
     pub id: Option<ConnectionId>,
+    /// An ICS feed instead of a CalDAV account, and where iCloud lives.
+    #[command(flatten)]
+    #[serde(default)]
+    pub options: ConnectOptions,
     /// The app-specific password (never an argument).
     #[arg(skip)]
     pub password: WirePassword,
+}
+
+/// The rarer choices of `calproxy connect`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Args)]
+pub struct ConnectOptions {
+    /// Add a read-only ICS feed (`webcal://`, `https://` or `http://` URL of
+    /// an `.ics` file) instead of a CalDAV account; no password is asked.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["apple_id", "region"])]
+    pub ics: Option<String>,
+    /// The feed's name (default: its X-WR-CALNAME).
+    #[arg(long, requires = "ics")]
+    pub name: Option<String>,
+    /// Where the Apple ID's iCloud lives: `cn` for China mainland
+    /// (caldav.icloud.com.cn). Default: from the Apple ID's domain
+    /// (`@icloud.com.cn` is `cn`), else global.
+    #[arg(long, value_enum)]
+    pub region: Option<crate::upstream::quirks::Region>,
 }
 
 /// `calproxy calendars`
@@ -187,6 +215,9 @@ pub struct ConfigureArgs {
     /// What the user's own views keep of iCloud events (R5): full, summary (default) or busy.
     #[arg(long, value_enum)]
     pub privacy: Option<crate::store::Privacy>,
+    /// Time zone, working hours and busy rules (each changed only when given).
+    #[command(flatten)]
+    pub settings: SettingsArgs,
 }
 
 /// `calproxy disconnect`
@@ -207,6 +238,11 @@ pub struct SyncArgs {
     /// Only this connection.
     #[arg(long)]
     pub connection: Option<ConnectionId>,
+    /// Apply the deletions safe sync held back ("held: N deletions need
+    /// confirmation" in `calproxy status`).
+    #[arg(long)]
+    #[serde(default)]
+    pub confirm_deletions: bool,
 }
 
 /// `calproxy traffic …`
@@ -282,6 +318,38 @@ pub struct BusyArgs {
     pub json: bool,
 }
 
+/// `calproxy slots`
+#[derive(Debug, Clone, Serialize, Deserialize, Args)]
+pub struct SlotsArgs {
+    /// Whose slots.
+    #[command(flatten)]
+    pub who: UserArgs,
+    /// Window start (RFC 3339).
+    #[arg(long)]
+    pub from: chrono::DateTime<chrono::FixedOffset>,
+    /// Window end (RFC 3339, exclusive; at most 62 days after --from).
+    #[arg(long)]
+    pub to: chrono::DateTime<chrono::FixedOffset>,
+    /// Slot length, ISO 8601 (PT30M; 5 minutes to 24 hours).
+    #[arg(long)]
+    pub duration: String,
+    /// Between slot starts, ISO 8601 (default: the duration).
+    #[arg(long)]
+    pub interval: Option<String>,
+    /// Free time required before each slot, ISO 8601.
+    #[arg(long)]
+    pub buffer_before: Option<String>,
+    /// Free time required after each slot, ISO 8601.
+    #[arg(long)]
+    pub buffer_after: Option<String>,
+    /// Zone of the local times shown (default: the user's).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// Print JSON (the shape of `GET /api/{tenant}/{user}/slots`).
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// The password a command carries, to be filled in by the CLI.
 pub struct PasswordSlot<'a> {
     /// Where it goes.
@@ -301,7 +369,10 @@ impl Request {
             Request::Admin(AdminCommand::Add { password, .. }) => {
                 (password, "password for the admin: ")
             }
-            Request::Connect(c) => (&mut c.password, "app-specific password: "),
+            // No password for an ICS feed; none before the Apple ID is known.
+            Request::Connect(c) if c.options.ics.is_none() && !c.apple_id.trim().is_empty() => {
+                (&mut c.password, "app-specific password: ")
+            }
             _ => return None,
         };
         Some(PasswordSlot { password, prompt })
@@ -343,6 +414,17 @@ pub const AUTH_ADVICE: &str = "iCloud refused the Apple ID or password (401).\n\
     open Sign-In and Security > App-Specific Passwords, and create one (it looks like xxxx-xxxx-xxxx-xxxx).\n\
   - App-specific passwords need two-factor authentication: turn it on for your Apple ID first.\n\
   - Check the Apple ID spelling; a revoked password, or a changed Apple ID password, also gives 401.";
+
+/// What a connection whose app-specific password stopped working needs
+/// (a 401 after it worked: revoked, or every one revoked by a change of
+/// the Apple ID password; ICLOUD.md §1.4).
+pub const RECONNECT_REQUIRED: &str = "reconnect required: the app-specific password was revoked \
+  or the Apple ID password changed — generate a new one";
+
+/// Where to generate it, and what to run then.
+pub const RECONNECT_HOW: &str = "create a new app-specific password at appleid.apple.com \
+  (Sign-In and Security > App-Specific Passwords), then run `calproxy connect` again with it; \
+  calproxy does not poll this connection until then";
 
 /// Where a command runs: the data directory it names.
 pub fn data_dir(data: Option<PathBuf>) -> PathBuf {
@@ -393,13 +475,14 @@ pub async fn execute(app: &App, req: Request) -> Response {
         Request::Calendars(c) => connections::calendars(app, c.connection.as_ref()),
         Request::Configure(c) => connections::configure(app, &c).await,
         Request::Disconnect(d) => disconnect::disconnect(app, &d).await,
-        Request::Sync(s) => status::sync_now(app, s.connection.as_ref()).await,
+        Request::Sync(s) => status::sync_now(app, &s).await,
         Request::Status => status::status(app),
         Request::Traffic(t) => traffic::execute(app, t),
         Request::Probe(p) => traffic::probe(app, &p).await,
         Request::Feed(FeedCommand::Show(who)) => availability::feed(app, &who, false).await,
         Request::Feed(FeedCommand::Rotate(who)) => availability::feed(app, &who, true).await,
         Request::Busy(b) => availability::busy(app, &b),
+        Request::Slots(s) => availability::slots(app, &s),
         Request::Progress => match serde_json::to_string(&app.engine.progress().all()) {
             Ok(json) => Response::ok(json),
             Err(e) => Response::fail(format!("cannot render: {e}\n")),

@@ -11,7 +11,10 @@ use std::fmt::Write as _;
 use crate::ids::{CalendarId, ConnectionId, TenantId};
 use crate::policy;
 use crate::state::App;
-use crate::store::{self, ConnectionRecord, ConnectionState, RemoteCalendarRecord, RemoteKind};
+use crate::store::{
+    self, ConnectionRecord, ConnectionState, HeldDeletions, HoldReason, RemoteCalendarRecord,
+    RemoteKind,
+};
 use crate::sync::{FailureKind, SyncProgress};
 use crate::views::ViewsStatus;
 
@@ -36,10 +39,16 @@ impl Scope {
 /// A connection's health, most pressing first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Health {
-    /// iCloud refused the app-specific password; polling stopped.
+    /// iCloud refused the app-specific password after it had worked:
+    /// reconnect required ([`super::RECONNECT_REQUIRED`]); polling stopped.
     AuthFailed {
         /// Unix seconds when it was marked.
         since: i64,
+    },
+    /// Safe sync held deletions back: they need confirmation.
+    Held {
+        /// How many.
+        deletions: usize,
     },
     /// A sync is running now.
     Syncing,
@@ -67,8 +76,10 @@ pub enum CalendarKind {
     Shared,
     /// A reminders list (R6: not offered).
     Reminders,
-    /// A subscribed webcal calendar (R6: refused).
+    /// A subscribed webcal calendar (R6: refused; its URL can be added as an ICS source).
     Subscribed,
+    /// The calendar of an ICS feed (read-only).
+    Feed,
 }
 
 impl CalendarKind {
@@ -79,6 +90,7 @@ impl CalendarKind {
             CalendarKind::Shared => "shared",
             CalendarKind::Reminders => "reminders",
             CalendarKind::Subscribed => "subscribed",
+            CalendarKind::Feed => "ics feed",
         }
     }
 }
@@ -100,19 +112,74 @@ pub struct CalendarView {
     pub read_only: bool,
     /// Why it cannot be connected (R6), if it cannot.
     pub refusal: Option<&'static str>,
+    /// A subscribed calendar's feed URL (to add as an ICS source).
+    pub source: Option<String>,
+    /// Deletions held back for it by safe sync.
+    pub held: Option<HeldView>,
+}
+
+/// Deletions safe sync held back for one calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldView {
+    /// How many.
+    pub deletions: usize,
+    /// Copies the calendar has.
+    pub copies: u64,
+    /// Why.
+    pub reason: HoldReason,
+    /// Unix seconds since when.
+    pub since: i64,
+}
+
+impl HeldView {
+    fn of(h: &HeldDeletions) -> Self {
+        Self {
+            deletions: h.hrefs.len(),
+            copies: h.copies,
+            reason: h.reason,
+            since: h.since,
+        }
+    }
+
+    /// Why, in words.
+    pub fn why(&self) -> String {
+        match self.reason {
+            HoldReason::EmptyListing => format!(
+                "the server listed no event of a calendar with {} copies",
+                self.copies
+            ),
+            HoldReason::TooMany => format!(
+                "{} of its {} copies would go at once",
+                self.deletions, self.copies
+            ),
+        }
+    }
 }
 
 impl CalendarView {
-    fn new(connection: &ConnectionId, id: CalendarId, c: RemoteCalendarRecord) -> Self {
+    fn new(
+        connection: &ConnectionId,
+        feed: bool,
+        id: CalendarId,
+        c: RemoteCalendarRecord,
+        held: Option<&HeldDeletions>,
+    ) -> Self {
         let kind = match &c.kind {
+            RemoteKind::Events if feed => CalendarKind::Feed,
             RemoteKind::Events if c.shared => CalendarKind::Shared,
             RemoteKind::Events => CalendarKind::Events,
             RemoteKind::Reminders => CalendarKind::Reminders,
             RemoteKind::Subscribed { .. } => CalendarKind::Subscribed,
         };
+        let source = match &c.kind {
+            RemoteKind::Subscribed { source } => source.clone(),
+            _ => None,
+        };
         Self {
             connection: connection.clone(),
             refusal: policy::calendars::refusal(&c.kind),
+            source,
+            held: held.map(HeldView::of),
             id,
             name: c.displayname,
             color: c.color,
@@ -132,9 +199,11 @@ impl CalendarView {
 pub struct ConnectionView {
     /// Its id.
     pub id: ConnectionId,
-    /// Apple ID (or user name).
+    /// Apple ID (or user name); for an ICS feed, its name.
     pub apple_id: String,
-    /// Upstream base URL.
+    /// It is an ICS feed (read-only, no password).
+    pub feed: bool,
+    /// Upstream base URL (a feed's with its path hidden).
     pub upstream: String,
     /// Tenants it is attached to.
     pub tenants: Vec<TenantId>,
@@ -156,9 +225,17 @@ pub struct ConnectionView {
     pub progress: Option<SyncProgress>,
 }
 
-fn health(rec: &ConnectionRecord, progress: Option<&SyncProgress>, now: i64) -> Health {
+fn health(
+    rec: &ConnectionRecord,
+    held: usize,
+    progress: Option<&SyncProgress>,
+    now: i64,
+) -> Health {
     if let ConnectionState::AuthFailed { since } = rec.state {
         return Health::AuthFailed { since };
+    }
+    if held > 0 {
+        return Health::Held { deletions: held };
     }
     if progress.is_some_and(|p| p.running) {
         return Health::Syncing;
@@ -187,18 +264,26 @@ pub fn connections(app: &App, scope: &Scope) -> store::Result<Vec<ConnectionView
         if !scope.sees(&rec) {
             continue;
         }
-        let calendars = app
+        let held: std::collections::HashMap<CalendarId, HeldDeletions> =
+            app.store.held_deletions(&id)?.into_iter().collect();
+        let feed = rec.feed().is_some();
+        let calendars: Vec<CalendarView> = app
             .store
             .remote_calendars(&id)?
             .into_iter()
-            .map(|(cal, c)| CalendarView::new(&id, cal, c))
+            .map(|(cal, c)| {
+                let h = held.get(&cal);
+                CalendarView::new(&id, feed, cal, c, h)
+            })
             .collect();
+        let held_total = held.values().map(|h| h.hrefs.len()).sum();
         let progress = app.engine.progress().get(&id);
         out.push(ConnectionView {
-            health: health(&rec, progress.as_ref(), now),
+            health: health(&rec, held_total, progress.as_ref(), now),
             metrics_label: app.metrics.connection_label(id.as_str()),
             outbox_depth: outbox.iter().filter(|q| q.entry.connection == id).count(),
-            apple_id: rec.apple_id,
+            apple_id: rec.label().to_string(),
+            feed,
             upstream: rec.upstream,
             tenants: rec.tenants,
             last_sync: rec.last_sync,
@@ -254,15 +339,35 @@ pub fn render_status(s: &StatusView) -> String {
     for c in &s.connections {
         let state = match &c.health {
             Health::AuthFailed { since } => format!(
-                "auth failed since {} — run `calproxy connect` with a new app-specific password",
-                ts(Some(*since))
+                "{} (iCloud answered 401 since {})\n                  {}",
+                super::RECONNECT_REQUIRED,
+                ts(Some(*since)),
+                super::RECONNECT_HOW
+            ),
+            Health::Held { deletions } => format!(
+                "held: {deletions} deletions need confirmation — nothing was deleted; \
+                 if they are real, run `calproxy sync --confirm-deletions`"
             ),
             Health::Syncing => "active (syncing now)".to_string(),
             _ => "active".to_string(),
         };
         let tenants: Vec<&str> = c.tenants.iter().map(TenantId::as_str).collect();
-        let _ = writeln!(out, "{}: {} via {}", c.id, c.apple_id, c.upstream);
+        let kind = if c.feed { "ICS feed " } else { "" };
+        let _ = writeln!(out, "{}: {kind}{} via {}", c.id, c.apple_id, c.upstream);
         let _ = writeln!(out, "  state           {state}");
+        for cal in &c.calendars {
+            if let Some(h) = &cal.held {
+                let _ = writeln!(
+                    out,
+                    "  held            {} deletions in {} ({}) since {}: {}",
+                    h.deletions,
+                    cal.name,
+                    cal.id,
+                    ts(Some(h.since)),
+                    h.why()
+                );
+            }
+        }
         let _ = writeln!(out, "  metrics label   {}", c.metrics_label);
         let _ = writeln!(out, "  tenants         {}", tenants.join(", "));
         let _ = writeln!(out, "  calendars       {}", c.calendars.len());
@@ -309,9 +414,10 @@ pub fn render_calendars(conns: &[ConnectionView]) -> String {
         "connection", "id", "name", "colour", "kind", "access"
     );
     for c in conns.iter().flat_map(|c| c.calendars.iter()) {
-        let can = match c.refusal {
-            None => "yes".to_string(),
-            Some(why) => format!("no: {why}"),
+        let can = match (c.refusal, &c.source) {
+            (None, _) => "yes".to_string(),
+            (Some(why), Some(src)) => format!("no: {why}; its URL: {src}"),
+            (Some(why), None) => format!("no: {why}"),
         };
         let _ = writeln!(
             out,
@@ -347,33 +453,39 @@ mod tests {
             last_sync: None,
             last_error: None,
             throttled_until: None,
+            source: store::SourceKind::CalDav,
+            next_full_sync: None,
         }
     }
 
     #[test]
     fn health_most_pressing_first() {
         let mut r = rec();
-        assert_eq!(health(&r, None, 10), Health::NotSyncedYet);
+        assert_eq!(health(&r, 0, None, 10), Health::NotSyncedYet);
         r.last_sync = Some(5);
-        assert_eq!(health(&r, None, 10), Health::Ok);
+        assert_eq!(health(&r, 0, None, 10), Health::Ok);
         r.last_error = Some("cannot reach x".into());
-        assert_eq!(health(&r, None, 10), Health::Failing);
+        assert_eq!(health(&r, 0, None, 10), Health::Failing);
         let failed = SyncProgress {
             last_failure: Some(FailureKind::Unreachable),
             ..Default::default()
         };
-        assert_eq!(health(&r, Some(&failed), 10), Health::Unreachable);
+        assert_eq!(health(&r, 0, Some(&failed), 10), Health::Unreachable);
         r.throttled_until = Some(20);
-        assert_eq!(health(&r, None, 10), Health::Throttled { until: 20 });
-        assert_eq!(health(&r, None, 30), Health::Failing);
+        assert_eq!(health(&r, 0, None, 10), Health::Throttled { until: 20 });
+        assert_eq!(health(&r, 0, None, 30), Health::Failing);
         let running = SyncProgress {
             running: true,
             ..Default::default()
         };
-        assert_eq!(health(&r, Some(&running), 10), Health::Syncing);
+        assert_eq!(health(&r, 0, Some(&running), 10), Health::Syncing);
+        assert_eq!(
+            health(&r, 4, Some(&running), 10),
+            Health::Held { deletions: 4 }
+        );
         r.state = ConnectionState::AuthFailed { since: 3 };
         assert_eq!(
-            health(&r, Some(&running), 10),
+            health(&r, 4, Some(&running), 10),
             Health::AuthFailed { since: 3 }
         );
     }

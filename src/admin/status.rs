@@ -1,24 +1,29 @@
-//! `sync` and `status`: running the sync now, and reporting each
-//! connection's health, the outbox and the derived views.
+//! `sync` and `status`: running the sync now (`--confirm-deletions`
+//! applies what safe sync held back), and reporting each connection's
+//! health, the outbox and the derived views.
 
 use std::fmt::Write as _;
 
-use crate::ids::ConnectionId;
 use crate::state::App;
 use crate::store::ConnectionState;
 use crate::sync;
 use crate::upstream;
 
-use super::{overview, Response, AUTH_ADVICE};
+use super::{overview, Response, SyncArgs, AUTH_ADVICE, RECONNECT_HOW, RECONNECT_REQUIRED};
 
-pub(super) async fn sync_now(app: &App, only: Option<&ConnectionId>) -> Response {
+pub(super) async fn sync_now(app: &App, args: &SyncArgs) -> Response {
+    let only = args.connection.as_ref();
+    let opts = sync::SyncOptions {
+        confirm_deletions: args.confirm_deletions,
+        ..sync::SyncOptions::default()
+    };
     let conns = match app.store.connections() {
         Ok(c) => c,
         Err(e) => return Response::fail(format!("storage failed: {e}\n")),
     };
     let mut out = String::new();
     let mut ok = true;
-    for (id, _) in conns.iter().filter(|(c, _)| only.is_none_or(|o| o == c)) {
+    for (id, rec) in conns.iter().filter(|(c, _)| only.is_none_or(|o| o == c)) {
         if let Err(e) = app.store.update_connection(id, |r| {
             // An explicit sync retries a connection marked "auth failed".
             r.state = ConnectionState::Active;
@@ -27,9 +32,15 @@ pub(super) async fn sync_now(app: &App, only: Option<&ConnectionId>) -> Response
         }
         match app
             .engine
-            .sync_and_record(id, std::time::Duration::from_millis(500))
+            .sync_and_record_with(id, std::time::Duration::from_millis(500), opts)
             .await
         {
+            Ok(r) if r.not_modified => {
+                let _ = writeln!(
+                    out,
+                    "{id}: the feed is unchanged (304 Not Modified), 1 request"
+                );
+            }
             Ok(r) => {
                 let _ = writeln!(
                     out,
@@ -44,6 +55,27 @@ pub(super) async fn sync_now(app: &App, only: Option<&ConnectionId>) -> Response
                         ""
                     }
                 );
+                if r.confirmed > 0 {
+                    let _ = writeln!(
+                        out,
+                        "{id}: {} held deletions confirmed and applied",
+                        r.confirmed
+                    );
+                }
+                if r.held > 0 {
+                    let _ = writeln!(
+                        out,
+                        "{id}: held: {} deletions need confirmation (nothing was deleted; check iCloud, then run `calproxy sync --confirm-deletions`)",
+                        r.held
+                    );
+                }
+            }
+            Err(sync::Error::Upstream(upstream::Error::Unauthorized))
+                if rec.last_sync.is_some() =>
+            {
+                // It worked before: the password was revoked (ICLOUD.md §1.4).
+                ok = false;
+                let _ = writeln!(out, "{id}: {RECONNECT_REQUIRED}\n  {RECONNECT_HOW}");
             }
             Err(sync::Error::Upstream(upstream::Error::Unauthorized)) => {
                 ok = false;

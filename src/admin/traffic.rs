@@ -92,8 +92,7 @@ async fn probe_text(app: &App, p: &ProbeArgs) -> Result<String, String> {
         depth,
         body: Bytes::from(p.body.clone().unwrap_or_default()),
         content_type: p.body.as_ref().map(|_| "application/xml; charset=utf-8"),
-        if_match: None,
-        if_none_match_any: false,
+        ..DavCall::default()
     };
     let ex = client
         .send_raw(&call)

@@ -39,6 +39,9 @@ pub enum Command {
         /// localhost, 127.0.0.1 and ::1 (repeatable).
         #[arg(long = "tls-name", value_name = "NAME", requires = "tls")]
         tls_names: Vec<String>,
+        /// The sync window and safety settings.
+        #[command(flatten)]
+        sync: SyncFlags,
     },
     /// Serve the CalDAV server from a data directory.
     Serve {
@@ -55,9 +58,13 @@ pub enum Command {
         /// Largest request body in bytes (413 above).
         #[arg(long, default_value_t = 10 * 1024 * 1024)]
         max_body: usize,
-        /// Seconds between background syncs of each connection (plus jitter).
-        #[arg(long, default_value_t = 60)]
-        sync_interval: u64,
+        /// Seconds between background syncs of each connection (plus jitter;
+        /// default 60, or `[sync] interval_seconds`).
+        #[arg(long)]
+        sync_interval: Option<u64>,
+        /// The sync window and safety settings.
+        #[command(flatten)]
+        sync: SyncFlags,
         /// Set a server limit by name (repeatable), e.g.
         /// `--limit header_read_timeout=10s`; the README's Limits table lists them.
         #[arg(long = "limit", value_name = "NAME=VALUE")]
@@ -81,4 +88,21 @@ pub enum Command {
     /// An administrative command (see `admin::Request`).
     #[command(flatten)]
     Admin(admin::Request),
+}
+
+/// `serve` and `demo`: the configuration file and the sync window (flags
+/// win over the file).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SyncFlags {
+    /// A TOML configuration file (`[sync]`: interval_seconds, past_days,
+    /// future_days, hold_deletions_above_percent, full_reconcile_hours).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Days back that busy time is kept, expanded and published (the sync
+    /// window; default 30).
+    #[arg(long, value_name = "DAYS")]
+    pub past_days: Option<i64>,
+    /// Days ahead that busy time is kept, expanded and published (default 365).
+    #[arg(long, value_name = "DAYS")]
+    pub future_days: Option<i64>,
 }

@@ -120,7 +120,12 @@ pub(super) async fn run_admin(data: &Path, req: admin::Request) -> Result<()> {
 }
 
 pub(super) fn open_store(dir: &Path) -> Result<Store> {
-    Store::open(dir).with_context(|| {
+    open_store_with(dir, &crate::config::StoreOptions::default())
+}
+
+/// [`open_store`] with the options of a configuration (`serve`).
+pub(super) fn open_store_with(dir: &Path, opts: &crate::config::StoreOptions) -> Result<Store> {
+    Store::open_with(dir, opts).with_context(|| {
         format!(
             "cannot open the data directory {} (is another calproxy using it?)",
             dir.display()

@@ -25,7 +25,7 @@ use crate::server::tls;
 use crate::state::App;
 use crate::{sync, upstream};
 
-use dispatch::{open_store, read_password, run_admin, tail};
+use dispatch::{open_store_with, read_password, run_admin, tail};
 use serve::{run_demo, serve};
 
 /// Runs a parsed command line.
@@ -35,18 +35,24 @@ pub async fn run(cli: Cli) -> Result<()> {
             listen,
             tls,
             tls_names,
-        } => run_demo(listen, cli.data, tls, tls_names).await,
+            sync,
+        } => run_demo(listen, cli.data, tls, tls_names, &sync).await,
         Command::Serve {
             listen,
             tls,
             tls_names,
             max_body,
             sync_interval,
+            sync,
             limits,
             metrics_token,
         } => {
             let data = admin::data_dir(cli.data);
             let mut config = Config::new(listen, data.clone());
+            apply_sync_flags(&mut config, &sync)?;
+            if let Some(secs) = sync_interval {
+                config.sync.interval = std::time::Duration::from_secs(secs.max(1));
+            }
             config.tls_dir = tls;
             config.tls_names = tls_names;
             config.limits.max_body_bytes = max_body;
@@ -59,13 +65,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             config.metrics.token_sha256 = metrics_token
                 .filter(|t| !t.is_empty())
                 .map(|t| sha2::Sha256::digest(t.as_bytes()).into());
-            let store = open_store(&data)?;
+            let store = open_store_with(&data, &crate::config::StoreOptions::of(&config))?;
+            let engine = sync::EngineConfig::every(config.sync.interval);
             let app = App::new(store, config);
-            let engine = sync::EngineConfig {
-                interval: std::time::Duration::from_secs(sync_interval.max(1)),
-                jitter: std::time::Duration::from_secs(sync_interval / 10),
-                ..Default::default()
-            };
             serve(app, None, Some(engine)).await
         }
         Command::Certs { dir, tls_names } => {
@@ -74,6 +76,20 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Admin(req) => admin_command(admin::data_dir(cli.data), req).await,
     }
+}
+
+/// The configuration file, then the window flags, into `config`.
+fn apply_sync_flags(config: &mut Config, flags: &SyncFlags) -> Result<()> {
+    if let Some(path) = &flags.config {
+        let file = crate::config::ConfigFile::read(path)?;
+        file.apply(config)?;
+    }
+    config.availability = crate::config::AvailabilityWindow::checked(
+        flags.past_days.unwrap_or(config.availability.past_days),
+        flags.future_days.unwrap_or(config.availability.future_days),
+    )
+    .context("--past-days / --future-days")?;
+    Ok(())
 }
 
 /// Runs one administrative command: fills in its password, then sends it

@@ -34,6 +34,9 @@ fn bar(request: &admin::Request) -> ProgressBar {
         pb.set_style(s.progress_chars("=> "));
     }
     match request {
+        admin::Request::Connect(c) if c.options.ics.is_some() => {
+            pb.set_message("fetching the ICS feed")
+        }
         admin::Request::Connect(c) => {
             pb.set_message(format!("discovering the calendars of {}", c.apple_id))
         }

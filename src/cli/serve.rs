@@ -14,13 +14,14 @@ use crate::server::{self, tls};
 use crate::state::App;
 use crate::{admin, demo, sync};
 
-use super::dispatch::open_store;
+use super::dispatch::open_store_with;
 
 pub(super) async fn run_demo(
     listen: SocketAddr,
     data: Option<PathBuf>,
     tls_dir: Option<PathBuf>,
     tls_names: Vec<String>,
+    sync: &super::SyncFlags,
 ) -> Result<()> {
     let (dir, _guard) = match data {
         Some(d) => (d, None),
@@ -29,21 +30,20 @@ pub(super) async fn run_demo(
             (t.path().to_path_buf(), Some(t))
         }
     };
-    let store = open_store(&dir)?;
-    let mut config = Config::new(listen, dir);
+    let mut config = Config::new(listen, dir.clone());
+    // The demo polls its simulated iCloud every 15 s unless told otherwise.
+    config.sync.interval = std::time::Duration::from_secs(15);
+    super::apply_sync_flags(&mut config, sync)?;
     config.tls_dir = tls_dir;
     config.tls_names = tls_names;
+    let store = open_store_with(&dir, &crate::config::StoreOptions::of(&config))?;
     let app = App::new(store, config);
     let sim_stop = CancellationToken::new();
     let (sim, who) = demo::start_with_sim(&app, sim_stop.clone()).await?;
     let token = crate::accounts::feed_token(&app.store, &who.tenant, &who.user, false)?
         .context("demo user missing")?;
     app.store.flush().await?;
-    let engine = sync::EngineConfig {
-        interval: std::time::Duration::from_secs(15),
-        jitter: std::time::Duration::from_secs(1),
-        ..Default::default()
-    };
+    let engine = sync::EngineConfig::every(app.config.sync.interval);
     let demo = Demo {
         who,
         token,

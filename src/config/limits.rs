@@ -62,6 +62,9 @@ pub struct Limits {
     /// the busy API); beyond it the request gets 403
     /// `DAV:number-of-matches-within-limits` and nothing else is delayed.
     pub expansion_budget: u64,
+    /// sled's page cache (resident memory follows it; sled's own default
+    /// is 1 GiB). Read by `serve` when it opens the store.
+    pub store_cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -85,6 +88,7 @@ impl Default for Limits {
             auth_backoff_max: Duration::from_secs(60),
             blocking_jobs: 4 * std::thread::available_parallelism().map_or(2, |n| n.get()),
             expansion_budget: DEFAULT_EXPANSION_BUDGET,
+            store_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -194,6 +198,7 @@ impl Limits {
             "auth_backoff_max" => self.auth_backoff_max = time("auth_backoff_max", v)?,
             "blocking_jobs" => self.blocking_jobs = count("blocking_jobs", v)?,
             "expansion_budget" => self.expansion_budget = count("expansion_budget", v)?,
+            "store_cache_bytes" => self.store_cache_bytes = size("store_cache_bytes", v)?,
             other => {
                 return Err(LimitError::Unknown {
                     name: other.to_string(),

@@ -1,20 +1,29 @@
-//! The validated runtime configuration: listen address, limits, windows.
+//! The validated runtime configuration: listen address, limits, windows,
+//! the sync engine's safety settings.
 //!
-//! Built by `cli` from flags; no I/O here. Every limit the server enforces
-//! is a named field of [`Limits`] with a default, settable by name
-//! (`serve --limit NAME=VALUE`; the README's "Limits" table lists them).
+//! Built by `cli` from flags and the optional configuration file (`file`,
+//! `--config FILE`); no I/O here besides reading that file. Every limit
+//! the server enforces is a named field of [`Limits`] with a default,
+//! settable by name (`serve --limit NAME=VALUE`; the README's "Limits"
+//! table lists them).
 
+mod file;
 mod limits;
 
+pub use file::{ConfigFile, FileError, SyncSection};
 pub use limits::{LimitError, Limits};
+
+use std::time::Duration;
 
 use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 use std::path::PathBuf;
 
-/// The availability window materialised into `availability/` collections.
-#[derive(Debug, Clone)]
+/// The sync window (`[sync] past_days`, `future_days`): how far back and
+/// ahead busy time is expanded and kept (the store's time answers, the busy
+/// cache) and materialised (`availability/`, the feed).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AvailabilityWindow {
     /// Days before today.
     pub past_days: i64,
@@ -62,6 +71,59 @@ impl Default for AvailabilityWindow {
     }
 }
 
+/// How the sync engine guards against a bad listing and repairs drift
+/// (issue 13 #5).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncSettings {
+    /// Time between background syncs of a connection (plus jitter of a
+    /// tenth of it): `serve --sync-interval`, `[sync] interval_seconds`.
+    pub interval: Duration,
+    /// A sync that would delete more than this share (0–1] of a calendar's
+    /// copies at once is held until confirmed (`[sync]
+    /// hold_deletions_above_percent`, default 50 %). An empty listing for a
+    /// calendar that had copies is always held.
+    pub hold_share: f64,
+    /// How often every calendar is listed in full, ignoring ctags and sync
+    /// tokens, to catch what sync-collection missed (default daily, with
+    /// up to a twelfth of it as jitter).
+    pub full_every: Duration,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(60),
+            hold_share: 0.5,
+            full_every: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// Bounds of one poll of an ICS feed (`calproxy connect --ics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedLimits {
+    /// Largest feed body read (a larger one is refused; the last good copy stays).
+    pub max_bytes: usize,
+    /// Longest one poll may take, body included.
+    pub timeout: Duration,
+    /// Time between polls of a feed that names none (`REFRESH-INTERVAL`,
+    /// `X-PUBLISHED-TTL`).
+    pub default_interval: Duration,
+    /// Longest time between polls, whatever the feed asks for.
+    pub max_interval: Duration,
+}
+
+impl Default for FeedLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 10 * 1024 * 1024,
+            timeout: Duration::from_secs(30),
+            default_interval: Duration::from_secs(3600),
+            max_interval: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
 /// Bounds of the recorded upstream traffic log.
 #[derive(Debug, Clone, Copy)]
 pub struct TrafficLimits {
@@ -93,6 +155,16 @@ pub struct StoreOptions {
     pub window: AvailabilityWindow,
 }
 
+impl StoreOptions {
+    /// The options a configuration asks for.
+    pub fn of(config: &Config) -> Self {
+        Self {
+            cache_bytes: config.limits.store_cache_bytes as u64,
+            window: config.availability.clone(),
+        }
+    }
+}
+
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
@@ -117,6 +189,10 @@ pub struct Config {
     pub limits: Limits,
     /// The availability window.
     pub availability: AvailabilityWindow,
+    /// The sync engine's safety settings.
+    pub sync: SyncSettings,
+    /// Bounds of ICS feed polls.
+    pub feeds: FeedLimits,
     /// Bounds of the recorded upstream traffic.
     pub traffic: TrafficLimits,
     /// Who may read `/metrics` besides loopback peers and local admins.
@@ -150,6 +226,8 @@ impl Config {
             tls_names: Vec::new(),
             limits: Limits::default(),
             availability: AvailabilityWindow::default(),
+            sync: SyncSettings::default(),
+            feeds: FeedLimits::default(),
             traffic: TrafficLimits::default(),
             metrics: MetricsAccess::default(),
         }

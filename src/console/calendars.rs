@@ -1,11 +1,14 @@
 //! The Calendar configuration panel: the primary linked calendar (one
 //! writable calendar of the user's connections), the conflict calendars
-//! (several, across connections, plus other users of the same tenant: R7)
-//! and the privacy level (R5), each with one line saying what it means.
+//! (several, across connections, plus other users of the same tenant: R7),
+//! the privacy level (R5), and the working hours and busy rules (issue 13,
+//! `settings`), each with one line saying what it means.
 //!
 //! Saving is exactly `calproxy configure`: the form's section replaces
-//! its part of the user's current choice, the rest is sent as it is, and
-//! `admin::execute` validates and applies it (its messages are shown).
+//! its part of the user's current choice, the rest is sent as it is (the
+//! settings sections send only their settings, which leaves the calendar
+//! choice alone), and `admin::execute` validates and applies it (its
+//! messages are shown).
 
 use hyper::StatusCode;
 use maud::{html, Markup};
@@ -14,11 +17,12 @@ use crate::admin::overview::CalendarView;
 use crate::admin::{self, ConfigureArgs, UserArgs};
 use crate::ids::{UserId, UserRef};
 use crate::route::{self, Page};
-use crate::store::{Privacy, RemoteRef, UserLinks};
+use crate::store::{Privacy, RemoteRef, UserLinks, UserSettings};
 
 use super::connections::{swatch, visible};
 use super::form::Form;
 use super::page::{self, Answer, Ctx, Nav};
+use super::settings;
 use super::Request;
 
 /// What the panel shows: the usable calendars and the current choice.
@@ -27,6 +31,8 @@ struct Model {
     links: UserLinks,
     privacy: Privacy,
     team: Vec<UserId>,
+    settings: UserSettings,
+    timezone: String,
 }
 
 fn load(ctx: &Ctx<'_>, user: &UserRef) -> Result<Model, Answer> {
@@ -41,11 +47,12 @@ fn load(ctx: &Ctx<'_>, user: &UserRef) -> Result<Model, Answer> {
     };
     let store = &ctx.app.store;
     let links = store.links(&user.tenant, &user.user).map_err(storage)?;
-    let privacy = store
-        .user(&user.tenant, &user.user)
-        .map_err(storage)?
-        .map(|u| u.privacy)
-        .unwrap_or_default();
+    let record = store.user(&user.tenant, &user.user).map_err(storage)?;
+    let privacy = record.as_ref().map(|u| u.privacy).unwrap_or_default();
+    let timezone = record.map_or_else(|| "UTC".to_string(), |u| u.timezone);
+    let settings = store
+        .user_settings(&user.tenant, &user.user)
+        .map_err(storage)?;
     let team = store
         .users(&user.tenant)
         .map_err(storage)?
@@ -67,6 +74,8 @@ fn load(ctx: &Ctx<'_>, user: &UserRef) -> Result<Model, Answer> {
         links,
         privacy,
         team,
+        settings,
+        timezone,
     })
 }
 
@@ -148,6 +157,7 @@ fn view(m: &Model) -> Markup {
             p class="meaning" { "Your own calendars: " (privacy_meaning(m.privacy)) ". Your availability always shows only “Busy”." }
             a class="button" href=(edit_href("privacy")) { "Edit privacy" }
         }
+        (settings::cards(&m.settings, &m.timezone, edit_href))
     }
 }
 
@@ -187,6 +197,8 @@ fn edit(ctx: &Ctx<'_>, m: &Model, section: &str) -> Markup {
                         p { "No calendars to choose: add a connection first." }
                     }
                 },
+                "hours" => (settings::hours_fields(&m.settings, &m.timezone)),
+                "rules" => (settings::rules_fields(&m.settings)),
                 _ => fieldset {
                     legend { "Privacy of iCloud events in your own calendars" }
                     @for p in [Privacy::Full, Privacy::Summary, Privacy::Busy] {
@@ -219,6 +231,7 @@ fn configure(user: &UserRef, m: &Model, form: &Form) -> ConfigureArgs {
         conflicts: m.links.conflicts.iter().map(qualified).collect(),
         conflict_users: m.links.conflict_users.clone(),
         privacy: None,
+        settings: Default::default(),
     };
     match section {
         "primary" => args.primary = form.text("primary").map(str::to_string),
@@ -242,6 +255,13 @@ fn configure(user: &UserRef, m: &Model, form: &Form) -> ConfigureArgs {
                 _ => Some(Privacy::Summary),
             }
         }
+        s @ ("hours" | "rules") => {
+            // Settings only: `configure` leaves the calendar choice alone.
+            args.primary = None;
+            args.conflicts.clear();
+            args.conflict_users.clear();
+            args.settings = settings::args(s, form);
+        }
         _ => {}
     }
     args
@@ -256,7 +276,7 @@ pub async fn page(ctx: &Ctx<'_>, user: &UserRef, req: &Request, form: Option<&Fo
     let query = req.query();
     let Some(form) = form else {
         let body = match query.get("edit") {
-            Some(s @ ("primary" | "conflicts" | "privacy")) => {
+            Some(s @ ("primary" | "conflicts" | "privacy" | "hours" | "rules")) => {
                 html! { (view(&m)) (edit(ctx, &m, s)) }
             }
             _ => view(&m),

@@ -32,6 +32,7 @@ async fn sync_soon(app: &App, id: &ConnectionId) -> Option<admin::Response> {
     let mut task = tokio::spawn(async move {
         let req = admin::Request::Sync(SyncArgs {
             connection: Some(id),
+            ..SyncArgs::default()
         });
         admin::execute(&app, req).await
     });
@@ -118,6 +119,7 @@ pub async fn add(ctx: &Ctx<'_>, user: &UserRef, form: Option<&Form>) -> Answer {
             upstream.clone()
         },
         id: None,
+        options: Default::default(),
         password: WirePassword::new(&Secret::new(password.to_string())),
     });
     let r = admin::execute(ctx.app, req).await;
@@ -241,6 +243,7 @@ pub async fn act(
                 apple_id: c.apple_id.clone(),
                 upstream: c.upstream.clone(),
                 id: Some(id.clone()),
+                options: Default::default(),
                 password: WirePassword::new(&Secret::new(password.to_string())),
             });
             let r = admin::execute(ctx.app, req).await;

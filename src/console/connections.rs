@@ -66,12 +66,20 @@ fn state(ctx: &Ctx<'_>, c: &ConnectionView) -> Markup {
             p class="help" { "iCloud asked calproxy to slow down; it retries by itself." }
         },
         Health::AuthFailed { since } => html! {
-            span class="badge fail" { "authentication failed" }
+            span class="badge fail" { "reconnect required" }
             p class="help" {
-                "Since " (ctx.unix(Some(*since))) ", iCloud refuses this app-specific password, so \
-                 syncing has stopped. Changing your Apple ID password revokes every app-specific \
-                 password: create a new one at appleid.apple.com (Sign-In and Security > \
-                 App-Specific Passwords) and use “Replace password”."
+                (crate::admin::RECONNECT_REQUIRED) " (iCloud refuses it since "
+                (ctx.unix(Some(*since))) "). Syncing has stopped: create a new app-specific \
+                 password at appleid.apple.com (Sign-In and Security > App-Specific Passwords) \
+                 and use “Replace password”."
+            }
+        },
+        Health::Held { deletions } => html! {
+            span class="badge warn" { "held: " (deletions) " deletions need confirmation" }
+            p class="help" {
+                "A sync would have removed many events at once (or the server listed none), \
+                 so calproxy deleted nothing. If the deletions in iCloud are real, confirm \
+                 them with " code { "calproxy sync --confirm-deletions" } "."
             }
         },
         Health::Unreachable => html! {
@@ -125,6 +133,12 @@ fn calendars(list: &[CalendarView]) -> Markup {
                                     None => "yes",
                                     Some(why) => { "no: " (why) " (R6)" },
                                 }
+                                @if let Some(src) = &cal.source {
+                                    br; span class="id" { "feed URL: " (src) }
+                                }
+                                @if let Some(h) = &cal.held {
+                                    br; strong { "held: " (h.deletions) " deletions need confirmation" } " (" (h.why()) ")"
+                                }
                             }
                         }
                     }
@@ -153,14 +167,16 @@ fn connection(ctx: &Ctx<'_>, c: &ConnectionView) -> Markup {
             h2 id=(heading) { (c.apple_id) " " span class="id" { "(" (c.id.as_str()) ")" } }
             dl class="facts" {
                 dt { "State" } dd { (state(ctx, c)) (progress_bar(c)) }
-                dt { "Server" } dd { (c.upstream) }
+                dt { @if c.feed { "ICS feed" } @else { "Server" } } dd { (c.upstream) }
                 @if ctx.viewer.is_admin() {
                     dt { "Tenants" } dd { (c.tenants.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")) }
                 }
                 dt { "Last successful sync" } dd { (ctx.unix(c.last_sync)) }
                 dt { "Last error" } dd { (c.last_error.as_deref().unwrap_or("none")) }
                 dt { "Calendars found" } dd { (c.calendars.len()) }
-                dt { "Waiting to be sent to iCloud" } dd { (c.outbox_depth) " events" }
+                @if !c.feed {
+                    dt { "Waiting to be sent to iCloud" } dd { (c.outbox_depth) " events" }
+                }
             }
             (calendars(&c.calendars))
             div class="actions" {
@@ -168,7 +184,7 @@ fn connection(ctx: &Ctx<'_>, c: &ConnectionView) -> Markup {
                     (ctx.csrf())
                     button type="submit" { "Sync now" }
                 }
-                @if !ctx.viewer.is_admin() {
+                @if !ctx.viewer.is_admin() && !c.feed {
                     a class="button" href=(action_href(&c.id, ConnectionAction::Password)) { "Replace password" }
                 }
                 a class="button danger" href=(action_href(&c.id, ConnectionAction::Remove)) { "Remove" }

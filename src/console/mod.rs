@@ -33,6 +33,7 @@ mod connections;
 mod form;
 mod page;
 mod session;
+mod settings;
 mod signin;
 mod status;
 mod throttle;
@@ -133,6 +134,17 @@ impl Request {
             (Some(_), None) => true,
             (None, _) => false,
         }
+    }
+}
+
+/// The tenant user signed in to the console by the session a `Cookie`
+/// header names, if any: the JSON API (`/api/…`) accepts it in place of
+/// Basic auth. An admin's session names no tenant user.
+pub fn session_user(app: &App, cookies: Option<&str>) -> Option<crate::ids::UserRef> {
+    let now = chrono::Utc::now().timestamp();
+    match session::current(app, cookies, now)?.viewer() {
+        Viewer::User(u) => Some(u),
+        Viewer::Admin(_) => None,
     }
 }
 

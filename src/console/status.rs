@@ -35,7 +35,8 @@ fn health_words(h: &Health) -> &'static str {
         Health::NotSyncedYet => "not synced yet",
         Health::Syncing => "syncing",
         Health::Throttled { .. } => "throttled",
-        Health::AuthFailed { .. } => "authentication failed",
+        Health::AuthFailed { .. } => "reconnect required",
+        Health::Held { .. } => "held: deletions need confirmation",
         Health::Unreachable => "upstream unreachable",
         Health::Failing => "sync failing",
     }

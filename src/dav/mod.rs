@@ -33,7 +33,7 @@ pub use precondition::{error_body, Precondition};
 pub use propfind::{parse_propfind, PropFind};
 pub use proppatch::{parse_proppatch, PropPatchOp};
 pub use report::{parse_report, PropRequest, Report};
-pub use request::{parse as parse_request, DavRequest};
+pub use request::{parse as parse_request, DavRequest, KNOWN_METHODS};
 pub use xml::{parse_document, Element, XmlLimits, XmlWriter};
 
 /// `Result` with [`Error`].

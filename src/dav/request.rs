@@ -51,19 +51,45 @@ pub enum DavRequest {
         /// `If-Match`.
         headers: DavHeaders,
     },
-    /// `MOVE` or `COPY`.
+    /// `MOVE` or `COPY` (RFC 4918 §9.8, §9.9).
     MoveOrCopy {
-        /// Destination and Overwrite.
+        /// Destination, Overwrite and If-Match.
         headers: DavHeaders,
+        /// `COPY` (the source stays); `MOVE` otherwise.
+        copy: bool,
     },
-    /// `MKCALENDAR` or `MKCOL`.
-    MakeCollection,
+    /// `MKCALENDAR` (RFC 4791 §5.3.1) or `MKCOL` (RFC 4918 §9.3).
+    MakeCollection {
+        /// `MKCALENDAR`.
+        calendar: bool,
+    },
     /// A method defined for WebDAV resources that these resources do not
     /// allow (`POST`, `LOCK`, `UNLOCK`, `ACL`): 405 with `Allow`.
     NotAllowed(Method),
     /// A method this server does not know: 501.
     Unknown(Method),
 }
+
+/// Every method [`parse`] knows for DAV resources; any other is
+/// [`DavRequest::Unknown`] (501).
+pub const KNOWN_METHODS: &[&str] = &[
+    "OPTIONS",
+    "PROPFIND",
+    "PROPPATCH",
+    "REPORT",
+    "GET",
+    "HEAD",
+    "PUT",
+    "DELETE",
+    "MOVE",
+    "COPY",
+    "MKCALENDAR",
+    "MKCOL",
+    "POST",
+    "LOCK",
+    "UNLOCK",
+    "ACL",
+];
 
 /// Parses a request's method, headers and body.
 pub fn parse(method: &Method, headers: &HeaderMap, body: Bytes) -> Result<DavRequest> {
@@ -91,9 +117,51 @@ pub fn parse(method: &Method, headers: &HeaderMap, body: Bytes) -> Result<DavReq
         },
         "PUT" => DavRequest::Put { headers: h, body },
         "DELETE" => DavRequest::Delete { headers: h },
-        "MOVE" | "COPY" => DavRequest::MoveOrCopy { headers: h },
-        "MKCALENDAR" | "MKCOL" => DavRequest::MakeCollection,
+        "MOVE" => DavRequest::MoveOrCopy {
+            headers: h,
+            copy: false,
+        },
+        "COPY" => DavRequest::MoveOrCopy {
+            headers: h,
+            copy: true,
+        },
+        "MKCALENDAR" => DavRequest::MakeCollection { calendar: true },
+        "MKCOL" => DavRequest::MakeCollection { calendar: false },
         "POST" | "LOCK" | "UNLOCK" | "ACL" => DavRequest::NotAllowed(method.clone()),
         _ => DavRequest::Unknown(method.clone()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_methods_are_exactly_the_parsed_ones() {
+        let h = HeaderMap::new();
+        let xml =
+            Bytes::from_static(b"<?xml version=\"1.0\"?><d:propertyupdate xmlns:d=\"DAV:\"/>");
+        for m in KNOWN_METHODS {
+            let method = Method::from_bytes(m.as_bytes()).unwrap();
+            let body = if *m == "PROPPATCH" {
+                xml.clone()
+            } else {
+                Bytes::new()
+            };
+            // An error comes only from the body of a known method (REPORT here).
+            let parsed = parse(&method, &h, body);
+            assert!(
+                !matches!(parsed, Ok(DavRequest::Unknown(_))),
+                "{m} is listed but not parsed"
+            );
+        }
+        for m in ["FROB", "PATCH", "SEARCH"] {
+            let method = Method::from_bytes(m.as_bytes()).unwrap();
+            assert!(!KNOWN_METHODS.contains(&m));
+            assert!(matches!(
+                parse(&method, &h, Bytes::new()),
+                Ok(DavRequest::Unknown(_))
+            ));
+        }
+    }
 }

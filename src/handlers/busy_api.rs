@@ -13,7 +13,7 @@ use crate::state::App;
 
 use super::{Error, Reply, Result};
 
-fn time(v: &str) -> Option<DateTime<Utc>> {
+pub(super) fn time(v: &str) -> Option<DateTime<Utc>> {
     let v = percent_encoding::percent_decode_str(v).decode_utf8().ok()?;
     let v = v.replace(' ', "+");
     DateTime::parse_from_rfc3339(&v)
@@ -26,7 +26,7 @@ fn time(v: &str) -> Option<DateTime<Utc>> {
         })
 }
 
-fn param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
     query?
         .split('&')
         .filter_map(|kv| kv.split_once('='))

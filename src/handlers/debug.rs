@@ -23,6 +23,18 @@ pub(super) fn har(app: &App, filter: &Filter) -> Result<Reply> {
     )
 }
 
+/// Deletions held by safe sync, over every connection.
+fn held_deletions(app: &App) -> u64 {
+    let Ok(conns) = app.store.connections() else {
+        return 0;
+    };
+    conns
+        .iter()
+        .flat_map(|(id, _)| app.store.held_deletions(id).unwrap_or_default())
+        .map(|(_, h)| h.hrefs.len() as u64)
+        .sum()
+}
+
 /// The Prometheus exposition, with the gauges read now.
 pub(super) fn metrics(app: &App) -> Reply {
     let gauges = crate::metrics::Gauges {
@@ -30,6 +42,8 @@ pub(super) fn metrics(app: &App) -> Reply {
         store_bytes: app.store.size_on_disk().unwrap_or(0),
         traffic_entries: app.store.traffic_size().entries,
         views_stale: app.views.status().stale.len() as u64,
+        object_expansions: app.store.derivations(),
+        held_deletions: held_deletions(app),
     };
     Reply::with_type(
         StatusCode::OK,

@@ -23,6 +23,16 @@ pub enum Error {
         /// The DAV precondition, if one names it.
         precondition: Option<Precondition>,
     },
+    /// A query of the JSON API outside its limits or malformed.
+    #[error("invalid query")]
+    InvalidQuery {
+        /// What was wrong, naming the limit.
+        #[source]
+        source: crate::views::slots::QueryError,
+    },
+    /// Neither Basic auth nor a console session (the JSON API).
+    #[error("sign in: Basic auth or a console session")]
+    Unauthenticated,
     /// The resource does not exist (or is not visible to this user).
     #[error("no such resource")]
     NotFound,
@@ -31,6 +41,22 @@ pub enum Error {
     MethodNotAllowed {
         /// The value of the `Allow` header.
         allow: &'static str,
+    },
+    /// The request cannot be carried out where it points (RFC 4918 §9.3.1,
+    /// §9.7.1, §9.8.5): a PUT or MKCOL whose parent collection does not
+    /// exist, a COPY or MOVE whose destination is no place for an object.
+    #[error("conflict: {reason}")]
+    Conflict {
+        /// What is missing or wrong.
+        reason: &'static str,
+    },
+    /// Refused for a reason no DAV precondition names: MKCOL inside a
+    /// calendar (RFC 4918 §9.3.1), COPY or MOVE onto the source itself
+    /// (§9.8.5).
+    #[error("forbidden: {reason}")]
+    Refused {
+        /// Why.
+        reason: &'static str,
     },
     /// The method is not implemented at all.
     #[error("method not implemented")]

@@ -12,15 +12,21 @@
 //! HTTP status for an error: `server::response` maps [`Error`] once.
 
 mod busy_api;
+mod copy_move;
 mod debug;
+mod describe;
 mod error;
 mod feed;
 mod filter;
+mod methods;
+mod mkcol;
 mod object;
 mod propfind;
+mod proppatch;
 mod props;
 mod report;
 mod request;
+mod slots_api;
 mod write;
 
 pub use debug::EXPORT_LIMIT;
@@ -37,13 +43,6 @@ use crate::route::Route;
 use crate::state::App;
 use crate::store::{CollectionRecord, ObjectMeta};
 use crate::views::AVAILABILITY;
-
-/// Methods allowed on collections (the `Allow` header and 405s).
-pub const ALLOW_COLLECTION: &str = "OPTIONS, PROPFIND, PROPPATCH, REPORT";
-/// Methods allowed on objects.
-pub const ALLOW_OBJECT: &str = "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND";
-/// Methods allowed on the root and the home.
-pub const ALLOW_PRINCIPAL: &str = "OPTIONS, PROPFIND";
 
 /// A successful answer: status, headers and body bytes.
 #[derive(Debug, Clone)]
@@ -84,17 +83,15 @@ impl Reply {
             .push((hyper::header::LOCATION, location.to_string()));
         r
     }
-    /// The answer to OPTIONS (RFC 4791 §5.1).
-    pub fn options() -> Self {
+    /// The answer to OPTIONS (RFC 4791 §5.1), with the route's methods.
+    pub fn options(route: &Route) -> Self {
         let mut r = Self::empty(StatusCode::OK);
         r.headers.push((
             HeaderName::from_static("dav"),
             "1, 3, calendar-access".to_string(),
         ));
-        r.headers.push((
-            hyper::header::ALLOW,
-            "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT".to_string(),
-        ));
+        r.headers
+            .push((hyper::header::ALLOW, methods::allow(route).to_string()));
         r
     }
     /// A 207 Multi-Status.
@@ -193,21 +190,14 @@ pub(crate) fn load(ctx: &Ctx<'_>, route: &Route) -> Result<Option<Resource>> {
                     meta,
                 }))
         }
-        Route::WellKnown
+        Route::Below { .. }
+        | Route::WellKnown
         | Route::Feed(_)
         | Route::Health
         | Route::Metrics
         | Route::DebugHar
         | Route::BusyApi(_)
+        | Route::SlotsApi(_)
         | Route::Console(_) => Err(Error::NotFound),
-    }
-}
-
-/// The `Allow` value for a route.
-pub(crate) fn allow_for(route: &Route) -> &'static str {
-    match route {
-        Route::Object { .. } => ALLOW_OBJECT,
-        Route::Collection(_) => ALLOW_COLLECTION,
-        _ => ALLOW_PRINCIPAL,
     }
 }

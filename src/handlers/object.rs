@@ -1,12 +1,13 @@
-//! GET/HEAD of a calendar object (RFC 4791 §5.3.4 for reading). Collections
-//! and principals have no GET representation here.
+//! GET/HEAD of a calendar object (RFC 4791 §5.3.4 for reading), with the
+//! same `Content-Type` as its `getcontenttype` (`props::content_type`).
+//! Collections and principals are described by `describe`.
 
 use hyper::StatusCode;
 
 use crate::dav::DavHeaders;
 use crate::route::Route;
 
-use super::{allow_for, load, Ctx, Error, Reply, Resource, Result};
+use super::{load, methods, props, Ctx, Error, Reply, Resource, Result};
 
 /// Serves an object's bytes with its ETag; `If-None-Match` -> 304.
 pub(crate) fn get(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders) -> Result<Reply> {
@@ -28,13 +29,13 @@ pub(crate) fn get(ctx: &Ctx<'_>, route: &Route, h: &DavHeaders) -> Result<Reply>
                 .ok_or(Error::NotFound)?;
             Ok(Reply::with_type(
                 StatusCode::OK,
-                "text/calendar; charset=utf-8",
+                props::content_type(&meta),
                 body.into_bytes(),
             )
             .header(hyper::header::ETAG, meta.etag.quoted()))
         }
         Some(_) => Err(Error::MethodNotAllowed {
-            allow: allow_for(route),
+            allow: methods::allow(route),
         }),
         None => Err(Error::NotFound),
     }

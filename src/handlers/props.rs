@@ -5,8 +5,9 @@ use chrono::{TimeZone, Utc};
 
 use crate::dav::names::{self as n, QName};
 use crate::dav::{PropStat, PropValue, Property, Response, ResponseBody};
+use crate::ical::ComponentKind;
 use crate::ids::Href;
-use crate::store::{CollectionKind, Origin, Store};
+use crate::store::{CollectionKind, ObjectMeta, Origin, Store};
 
 use super::{Ctx, Resource};
 use crate::route;
@@ -23,6 +24,11 @@ fn http_date(unix: i64) -> String {
         .to_string()
 }
 
+/// An RFC 5545 UTC DATE-TIME (`20261201T000000Z`).
+fn utc(t: chrono::DateTime<Utc>) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
 fn privileges_full() -> Vec<QName> {
     vec![
         n::READ,
@@ -33,6 +39,19 @@ fn privileges_full() -> Vec<QName> {
         n::WRITE_CONTENT,
         n::BIND,
         n::UNBIND,
+    ]
+}
+
+/// What a client may do to an object it may change: replace its content
+/// and (through the collection's `unbind`) delete it. Not
+/// `write-properties`: PROPPATCH on objects is refused, so neither that
+/// nor the `write` aggregate that contains it is shown (issue 12 #13).
+fn privileges_object_write() -> Vec<QName> {
+    vec![
+        n::READ,
+        n::READ_FREE_BUSY,
+        n::READ_CURRENT_USER_PRIVILEGE_SET,
+        n::WRITE_CONTENT,
     ]
 }
 
@@ -48,6 +67,17 @@ fn privileges_read() -> Vec<QName> {
 /// events yes, iCloud events no (R2) — the policy decides.
 pub(crate) fn object_writable(kind: &CollectionKind, origin: &Origin) -> bool {
     crate::policy::writes::object_denial(kind, origin).is_none()
+}
+
+/// An object's media type: the `Content-Type` of its GET and its
+/// `getcontenttype`, one value (RFC 4791 §4.1 names the component).
+pub(crate) fn content_type(meta: &ObjectMeta) -> &'static str {
+    match meta.index.component {
+        ComponentKind::Event => "text/calendar; charset=utf-8; component=vevent",
+        ComponentKind::Todo => "text/calendar; charset=utf-8; component=vtodo",
+        ComponentKind::Journal => "text/calendar; charset=utf-8; component=vjournal",
+        ComponentKind::Other => "text/calendar; charset=utf-8",
+    }
 }
 
 /// The properties `allprop` returns for a resource (RFC 4918 §9.1: live
@@ -166,6 +196,21 @@ pub(crate) fn value(ctx: &Ctx<'_>, res: &Resource, name: &QName) -> Option<PropV
             x if *x == n::SCHEDULE_CALENDAR_TRANSP => {
                 Some(PropValue::Xml(vec![crate::dav::Element::new(n::OPAQUE)]))
             }
+            // RFC 4791 §5.2.6–7: availability/ holds the sync window only.
+            x if *x == n::MIN_DATE_TIME && rec.kind == CollectionKind::Availability => {
+                Some(PropValue::Text(utc(ctx
+                    .app
+                    .views
+                    .window_at(Utc::now())
+                    .start)))
+            }
+            x if *x == n::MAX_DATE_TIME && rec.kind == CollectionKind::Availability => {
+                Some(PropValue::Text(utc(ctx
+                    .app
+                    .views
+                    .window_at(Utc::now())
+                    .end)))
+            }
             other => rec
                 .dead
                 .iter()
@@ -180,23 +225,14 @@ pub(crate) fn value(ctx: &Ctx<'_>, res: &Resource, name: &QName) -> Option<PropV
         } => match name {
             x if *x == n::RESOURCETYPE => Some(PropValue::ResourceType(vec![])),
             x if *x == n::GETETAG => Some(PropValue::Text(rec.etag.quoted())),
-            x if *x == n::GETCONTENTTYPE => Some(PropValue::Text(
-                "text/calendar; charset=utf-8; component=vevent".into(),
-            )),
+            x if *x == n::GETCONTENTTYPE => Some(PropValue::Text(content_type(rec).into())),
             x if *x == n::GETCONTENTLENGTH => Some(PropValue::Text(rec.size.to_string())),
             x if *x == n::GETLASTMODIFIED => Some(PropValue::Text(http_date(rec.modified))),
             x if *x == n::OWNER => Some(PropValue::Hrefs(vec![home])),
             x if *x == n::DISPLAYNAME => rec.index.summary.clone().map(PropValue::Text),
             x if *x == n::CURRENT_USER_PRIVILEGE_SET => Some(PropValue::Privileges(
                 if object_writable(&col.kind, &rec.origin) {
-                    vec![
-                        n::READ,
-                        n::READ_FREE_BUSY,
-                        n::READ_CURRENT_USER_PRIVILEGE_SET,
-                        n::WRITE,
-                        n::WRITE_PROPERTIES,
-                        n::WRITE_CONTENT,
-                    ]
+                    privileges_object_write()
                 } else {
                     privileges_read()
                 },
@@ -214,7 +250,9 @@ pub(crate) fn value(ctx: &Ctx<'_>, res: &Resource, name: &QName) -> Option<PropV
 }
 
 /// One `<response>` for `href` with the requested properties split into a
-/// 200 and a 404 propstat.
+/// 200 and a 404 propstat. `allprop` and `propname` list only the
+/// properties the resource has (RFC 4918 §9.1: no 404 for properties
+/// nobody asked for); named properties it lacks are 404.
 pub(crate) fn response(
     ctx: &Ctx<'_>,
     res: &Resource,
@@ -222,25 +260,72 @@ pub(crate) fn response(
     req: &crate::dav::PropRequest,
 ) -> Response {
     use crate::dav::PropRequest;
-    let names_only = matches!(req, PropRequest::PropName);
-    let names: Vec<QName> = match req {
-        PropRequest::AllProp | PropRequest::PropName => allprop_names(res),
-        PropRequest::Prop(v) => v.clone(),
-    };
+    match req {
+        PropRequest::AllProp => answer(ctx, res, href, &[], false),
+        PropRequest::PropName => answer(ctx, res, href, &[], true),
+        PropRequest::Prop(asked) => answer_named(ctx, res, href, asked),
+    }
+}
+
+/// `allprop` with `DAV:include` (RFC 4918 §14.8): the resource's own
+/// properties plus the included ones, 404 for an included one it lacks.
+pub(crate) fn allprop_including(
+    ctx: &Ctx<'_>,
+    res: &Resource,
+    href: Href,
+    include: &[QName],
+) -> Response {
+    answer(ctx, res, href, include, false)
+}
+
+fn answer(
+    ctx: &Ctx<'_>,
+    res: &Resource,
+    href: Href,
+    asked: &[QName],
+    names_only: bool,
+) -> Response {
+    let mut found = Vec::new();
+    for name in allprop_names(res) {
+        if asked.contains(&name) {
+            continue;
+        }
+        if let Some(v) = value(ctx, res, &name) {
+            let value = if names_only { PropValue::Empty } else { v };
+            found.push(Property { name, value });
+        }
+    }
+    let mut named = answer_named(ctx, res, href, asked);
+    if let ResponseBody::PropStats(stats) = &mut named.body {
+        match stats.iter_mut().find(|s| s.status == OK) {
+            Some(ok) => {
+                found.append(&mut ok.props);
+                ok.props = found;
+            }
+            None if !found.is_empty() => stats.insert(
+                0,
+                PropStat {
+                    props: found,
+                    status: OK,
+                },
+            ),
+            None => {}
+        }
+    }
+    named
+}
+
+fn answer_named(ctx: &Ctx<'_>, res: &Resource, href: Href, asked: &[QName]) -> Response {
     let mut found = Vec::new();
     let mut missing = Vec::new();
-    for name in names {
-        match value(ctx, res, &name) {
-            Some(v) if names_only => {
-                let _ = v;
-                found.push(Property {
-                    name,
-                    value: PropValue::Empty,
-                })
-            }
-            Some(value) => found.push(Property { name, value }),
+    for name in asked {
+        match value(ctx, res, name) {
+            Some(value) => found.push(Property {
+                name: name.clone(),
+                value,
+            }),
             None => missing.push(Property {
-                name,
+                name: name.clone(),
                 value: PropValue::Empty,
             }),
         }

@@ -6,6 +6,7 @@
 //! object's instances in the window instead of the stored bytes.
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use hyper::StatusCode;
 
 use crate::dav::report::CompFilter;
@@ -143,6 +144,14 @@ fn query(
             precondition: Some(Precondition::ValidFilter),
         });
     }
+    if col.kind == CollectionKind::Availability {
+        let mut ranges = Vec::new();
+        time_ranges(&q.filter, &mut ranges);
+        if let Some((start, end)) = q.data.as_ref().and_then(|d| d.expand) {
+            ranges.push((Some(start), Some(end)));
+        }
+        check_window(ctx, &ranges)?;
+    }
     let opts = expand_options(ctx, key);
     let mut ms = MultiStatus::default();
     for (name, meta) in select(&ctx.app.store, key, &q.filter, &opts)? {
@@ -151,6 +160,53 @@ fn query(
             .push(apply_expand(resp, q.data.as_ref(), &opts)?);
     }
     Ok(Reply::multistatus(&ms))
+}
+
+/// A time range's start and end (`None` = open).
+type Span = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Every time range a comp-filter tree names.
+fn time_ranges(f: &CompFilter, out: &mut Vec<Span>) {
+    if let Some(tr) = &f.time_range {
+        out.push((tr.start, tr.end));
+    }
+    for c in &f.comp_filters {
+        time_ranges(c, out);
+    }
+}
+
+/// `availability/` holds busy blocks inside the sync window only (`[sync]
+/// past_days`, `future_days`). A time range whose start or end lies
+/// outside it is refused with `C:min-date-time` or `C:max-date-time` (RFC
+/// 4791 §7.8; the collection advertises both, §5.2.6–7), never answered
+/// with a silently empty or partial list. free-busy-query and the other
+/// collections expand outside the window and need no such limit.
+fn check_window(ctx: &Ctx<'_>, ranges: &[Span]) -> Result<()> {
+    let w = ctx.app.views.window_at(Utc::now());
+    let day = |t: DateTime<Utc>| t.format("%Y-%m-%d").to_string();
+    for (start, end) in ranges {
+        let values = start.iter().chain(end.iter());
+        for t in values {
+            let precondition = if *t < w.start {
+                Precondition::MinDateTime
+            } else if *t > w.end {
+                Precondition::MaxDateTime
+            } else {
+                continue;
+            };
+            return Err(Error::Forbidden {
+                reason: format!(
+                    "the time range reaches outside the sync window: availability/ holds busy time \
+                     from {} to {} only (serve --past-days / --future-days); use free-busy-query \
+                     for other times",
+                    day(w.start),
+                    day(w.end)
+                ),
+                precondition,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The objects of a collection a calendar-query filter matches, in name

@@ -11,7 +11,10 @@ use crate::route::{Access, Route};
 use crate::state::App;
 use crate::traffic;
 
-use super::{busy_api, debug, feed, object, propfind, report, write, Ctx, Error, Reply, Result};
+use super::{
+    busy_api, copy_move, debug, describe, feed, methods, mkcol, object, propfind, proppatch,
+    report, slots_api, write, Ctx, Error, Reply, Result,
+};
 
 /// Who asks, as the transport authenticated them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +51,17 @@ pub enum Request {
         owner: UserRef,
         /// The query string.
         query: Option<String>,
+        /// The `Cookie` headers (a console session may stand for Basic auth).
+        cookies: Option<String>,
+    },
+    /// `/api/{t}/{u}/slots?start=…&end=…&duration=…`.
+    SlotsApi {
+        /// Whose slots.
+        owner: UserRef,
+        /// The query string.
+        query: Option<String>,
+        /// The `Cookie` headers (a console session may stand for Basic auth).
+        cookies: Option<String>,
     },
     /// A page of the web console (it signs people in itself).
     Console(crate::console::Request),
@@ -61,9 +75,13 @@ pub enum Request {
 }
 
 /// Who may make this request: OPTIONS answers capabilities without
-/// credentials (RFC 4791 §5.1); otherwise the route decides.
+/// credentials (RFC 4791 §5.1), and so does GET or HEAD of `/dav/`, the
+/// context path RFC 6764 discovery lands on (its description names no
+/// one); otherwise the route decides.
 pub fn needs(route: &Route, method: &Method) -> Access {
-    if method == Method::OPTIONS && route.access() == Access::User {
+    let public = method == Method::OPTIONS
+        || (*route == Route::Root && (method == Method::GET || method == Method::HEAD));
+    if public && route.access() == Access::User {
         return Access::Public;
     }
     route.access()
@@ -85,6 +103,35 @@ fn get_or_head(method: &Method) -> Result<()> {
         Ok(())
     } else {
         Err(Error::MethodNotAllowed { allow: "GET, HEAD" })
+    }
+}
+
+/// Every `Cookie` header, joined.
+fn cookies(headers: &HeaderMap) -> Option<String> {
+    let all: Vec<&str> = headers
+        .get_all(hyper::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!all.is_empty()).then(|| all.join("; "))
+}
+
+/// Who a JSON API request is from: the Basic-auth user, else the tenant
+/// user of the console session its cookie names (401 without either).
+/// A session lookup touches the store, so it runs on the blocking pool.
+/// The work that follows runs on the user's share of the blocking pool
+/// (`as_user`), like a CalDAV request: one user's expensive API calls
+/// queue behind their own, not behind other users'.
+async fn api_user(app: &App, caller: &Caller, cookies: Option<String>) -> Result<UserRef> {
+    match caller {
+        Caller::User(u) => Ok(u.clone()),
+        Caller::Anonymous => {
+            blocking(app, move |app| {
+                crate::console::session_user(app, cookies.as_deref()).ok_or(Error::Unauthenticated)
+            })
+            .await
+        }
+        Caller::Admin(_) => Err(Error::NotFound),
     }
 }
 
@@ -113,12 +160,28 @@ pub fn parse(
             Request::BusyApi {
                 owner,
                 query: query.map(str::to_string),
+                cookies: cookies(headers),
+            }
+        }
+        Route::SlotsApi(owner) => {
+            get_or_head(method)?;
+            Request::SlotsApi {
+                owner,
+                query: query.map(str::to_string),
+                cookies: cookies(headers),
             }
         }
         Route::Console(page) => Request::Console(crate::console::Request::new(
             page, method, headers, query, body,
         )),
-        route @ (Route::Root | Route::Home(_) | Route::Collection(_) | Route::Object { .. }) => {
+        route @ (Route::Root
+        | Route::Home(_)
+        | Route::Collection(_)
+        | Route::Object { .. }
+        | Route::Below { .. }) => {
+            // What OPTIONS advertises is what is served: a method the
+            // resource does not answer is 405 before its body is read.
+            methods::check(&route, method)?;
             Request::Dav {
                 request: dav::parse_request(method, headers, body)?,
                 route,
@@ -127,14 +190,20 @@ pub fn parse(
     })
 }
 
-/// [`blocking`] with the request's context.
+/// [`blocking`] with the request's context, admitted within the
+/// principal's share of the pool (`jobs`).
 async fn as_user<T: Send + 'static>(
     app: &App,
     principal: &UserRef,
     f: impl FnOnce(&Ctx<'_>) -> Result<T> + Send + 'static,
 ) -> Result<T> {
+    let permit = app
+        .jobs
+        .admit(Some(principal))
+        .await
+        .ok_or(Error::Unavailable)?;
     let principal = principal.clone();
-    blocking(app, move |app| {
+    run_blocking(app, permit, move |app| {
         f(&Ctx {
             app,
             principal: &principal,
@@ -146,17 +215,21 @@ async fn as_user<T: Send + 'static>(
 /// Runs the synchronous part of a request (store reads and writes,
 /// parsing, expansion) on the blocking pool, so no request holds an async
 /// worker thread: a slow one delays no other. At most
-/// `limits.blocking_jobs` run at once; the rest wait their turn.
+/// `limits.blocking_jobs` run at once, a quarter of them per user
+/// (`jobs::Jobs`); the rest wait their turn.
 pub(crate) async fn blocking<T: Send + 'static>(
     app: &App,
     f: impl FnOnce(&App) -> Result<T> + Send + 'static,
 ) -> Result<T> {
-    let permit = app
-        .blocking
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| Error::Unavailable)?;
+    let permit = app.jobs.admit(None).await.ok_or(Error::Unavailable)?;
+    run_blocking(app, permit, f).await
+}
+
+async fn run_blocking<T: Send + 'static>(
+    app: &App,
+    permit: crate::jobs::Permit,
+    f: impl FnOnce(&App) -> Result<T> + Send + 'static,
+) -> Result<T> {
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -197,9 +270,25 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
             Caller::Admin(_) => debug::har(app, &filter),
             _ => Err(Error::NotFound),
         },
-        Request::BusyApi { owner, query } => {
-            as_user(app, signed_in(caller)?, move |ctx| {
+        Request::BusyApi {
+            owner,
+            query,
+            cookies,
+        } => {
+            let principal = api_user(app, caller, cookies).await?;
+            as_user(app, &principal, move |ctx| {
                 busy_api::get(ctx.app, ctx.principal, &owner, query.as_deref())
+            })
+            .await
+        }
+        Request::SlotsApi {
+            owner,
+            query,
+            cookies,
+        } => {
+            let principal = api_user(app, caller, cookies).await?;
+            as_user(app, &principal, move |ctx| {
+                slots_api::get(ctx.app, ctx.principal, &owner, query.as_deref())
             })
             .await
         }
@@ -212,20 +301,27 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
             })
         }
         Request::Dav { route, request } => {
-            if let DavRequest::Options = request {
-                return Ok(Reply::options());
+            match &request {
+                DavRequest::Options => return Ok(Reply::options(&route)),
+                DavRequest::Get { .. } if route == Route::Root => return Ok(describe::root()),
+                _ => {}
             }
             let principal = signed_in(caller)?;
-            let ctx = Ctx { app, principal };
             match request {
-                DavRequest::Options => Ok(Reply::options()),
+                DavRequest::Options => Ok(Reply::options(&route)),
                 DavRequest::PropFind { headers, body } => {
                     as_user(app, principal, move |ctx| {
                         propfind::propfind(ctx, &route, &headers, body)
                     })
                     .await
                 }
-                DavRequest::PropPatch(ops) => write::proppatch(&ctx, &route, ops).await,
+                DavRequest::PropPatch(ops) => {
+                    let staged = as_user(app, principal, move |ctx| {
+                        proppatch::proppatch(ctx, &route, ops)
+                    })
+                    .await?;
+                    write::finish(app, staged).await
+                }
                 DavRequest::Report { report, .. } => {
                     as_user(app, principal, move |ctx| {
                         report::report(ctx, &route, *report)
@@ -233,8 +329,9 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
                     .await
                 }
                 DavRequest::Get { head: _, headers } => {
-                    as_user(app, principal, move |ctx| {
-                        object::get(ctx, &route, &headers)
+                    as_user(app, principal, move |ctx| match route {
+                        Route::Object { .. } => object::get(ctx, &route, &headers),
+                        _ => describe::get(ctx, &route),
                     })
                     .await
                 }
@@ -252,10 +349,21 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
                     .await?;
                     write::finish(app, staged).await
                 }
-                DavRequest::MoveOrCopy { .. } => write::move_or_copy(&ctx, &route),
-                DavRequest::MakeCollection => write::make_collection(&ctx, &route),
+                DavRequest::MoveOrCopy { headers, copy } => {
+                    let staged = as_user(app, principal, move |ctx| {
+                        copy_move::copy_or_move(ctx, &route, &headers, copy)
+                    })
+                    .await?;
+                    write::finish(app, staged).await
+                }
+                DavRequest::MakeCollection { calendar } => {
+                    as_user(app, principal, move |ctx| {
+                        mkcol::make_collection(ctx, &route, calendar)
+                    })
+                    .await
+                }
                 DavRequest::NotAllowed(_) => Err(Error::MethodNotAllowed {
-                    allow: super::allow_for(&route),
+                    allow: methods::allow(&route),
                 }),
                 DavRequest::Unknown(_) => Err(Error::NotImplemented),
             }

@@ -4,7 +4,10 @@
 //! (read per instance, so overrides may change either) or the owner's
 //! ATTENDEE line says PARTSTAT=DECLINED. The owner's PARTSTAT TENTATIVE or
 //! NEEDS-ACTION (also the RFC default when PARTSTAT is absent), or
-//! STATUS:TENTATIVE, make it BUSY-TENTATIVE. Only VEVENTs count.
+//! STATUS:TENTATIVE, make it BUSY-TENTATIVE. Only VEVENTs count. Apple's
+//! travel time before and after a timed event is busy of the same kind.
+//! The owner's [`BusyRules`] switch all-day events, tentative time and
+//! travel time; their defaults are the rules above.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,8 +16,9 @@ use super::index::{status_of, summary_of, transp_of};
 use super::lines::Component;
 use super::parse::Doc;
 use super::recurrence::{expand_group, Limits};
+use super::rules::{has_travel, travel_secs, AllDay, BusyRules, Tentative, MAX_TRAVEL_SECS};
 use super::series::groups;
-use super::{EventStatus, ExpandOptions, Instance, Result, TimeRange, Transp};
+use super::{BusySettings, EventStatus, ExpandOptions, Instance, Result, TimeRange, Transp};
 
 /// FBTYPE of a busy interval.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -100,43 +104,123 @@ pub(crate) fn collect_capped(
             recurrence_id: o.rid,
             summary: summary_of(o.comp),
             owner_partstat: owner_partstat(o.comp, owners),
+            transp_set: o.comp.prop("TRANSP").is_some(),
+            travel_before: travel_secs(o.comp, "X-APPLE-TRAVEL-DURATION"),
+            travel_after: travel_secs(o.comp, "X-APPLE-TRAVEL-RETURN-DURATION"),
         }));
     }
     out.sort_by_key(|i| (i.start, i.end));
     Ok((out, capped))
 }
 
-/// What an instance means for availability, if anything (R4).
-pub(crate) fn busy_kind(i: &Instance) -> Option<BusyKind> {
+/// What an instance means for availability under `rules`, if anything (R4).
+pub(crate) fn busy_kind(i: &Instance, rules: &BusyRules) -> Option<BusyKind> {
     if i.transp == Transp::Transparent || i.status == EventStatus::Cancelled {
         return None;
     }
-    match i.owner_partstat.as_deref() {
-        Some("DECLINED") => None,
-        Some("TENTATIVE") | Some("NEEDS-ACTION") => Some(BusyKind::Tentative),
-        _ if i.status == EventStatus::Tentative => Some(BusyKind::Tentative),
-        _ => Some(BusyKind::Busy),
+    if i.all_day && rules.all_day == AllDay::FreeUnlessOpaque && !i.transp_set {
+        return None;
+    }
+    let tentative = match i.owner_partstat.as_deref() {
+        Some("DECLINED") => return None,
+        Some("TENTATIVE") | Some("NEEDS-ACTION") => true,
+        _ => i.status == EventStatus::Tentative,
+    };
+    match (tentative, rules.tentative) {
+        (false, _) | (true, Tentative::Busy) => Some(BusyKind::Busy),
+        (true, Tentative::BusyTentative) => Some(BusyKind::Tentative),
+        (true, Tentative::Free) => None,
     }
 }
 
-/// Busy intervals of the VEVENTs in `bytes`, clipped to the window, unmerged.
+/// The busy intervals of one instance under `rules` (the event, and its
+/// travel time before and after when it is timed), clipped to `window`.
+pub(crate) fn instance_busy(
+    i: &Instance,
+    rules: &BusyRules,
+    window: TimeRange,
+) -> impl Iterator<Item = BusyInterval> {
+    let kind = busy_kind(i, rules);
+    let travel = rules.travel && !i.all_day;
+    let secs = |s: i64| chrono::Duration::seconds(if travel { s } else { 0 });
+    let parts = [
+        (i.start - secs(i.travel_before), i.start),
+        (i.start, i.end),
+        (i.end, i.end + secs(i.travel_after)),
+    ];
+    parts.into_iter().filter_map(move |(s, e)| {
+        let kind = kind?;
+        let start = s.max(window.start);
+        let end = e.min(window.end);
+        (end > start).then_some(BusyInterval { start, end, kind })
+    })
+}
+
+/// The window to expand so that travel time reaching into `window` is
+/// seen: wider by [`MAX_TRAVEL_SECS`] when travel counts and the document
+/// has any (else `window` itself, so nothing else changes).
+pub(crate) fn expansion_window(doc: &Doc, window: TimeRange, rules: &BusyRules) -> TimeRange {
+    if !rules.travel || !doc.items().iter().any(|c| has_travel(c)) {
+        return window;
+    }
+    let pad = chrono::Duration::seconds(MAX_TRAVEL_SECS);
+    TimeRange {
+        start: window.start - pad,
+        end: window.end + pad,
+    }
+}
+
+/// Busy intervals of the VEVENTs in `bytes` under the default rules,
+/// clipped to the window, unmerged.
 pub fn busy_intervals(
     bytes: &[u8],
     window: TimeRange,
     owner_addresses: &[String],
     opts: &ExpandOptions,
 ) -> Result<Vec<BusyInterval>> {
+    let settings = BusySettings {
+        tz: opts.default_tz,
+        owners: owner_addresses.to_vec(),
+        rules: BusyRules::default(),
+    };
+    busy_for(bytes, window, &settings, opts)
+}
+
+/// Busy intervals of the VEVENTs in `bytes` for an owner with `settings`
+/// (their addresses and rules; `opts` carries the zone), clipped to the
+/// window, unmerged.
+pub fn busy_for(
+    bytes: &[u8],
+    window: TimeRange,
+    settings: &BusySettings,
+    opts: &ExpandOptions,
+) -> Result<Vec<BusyInterval>> {
     let doc = Doc::load(bytes)?;
-    let all = collect(&doc, window, owner_addresses, opts, |c| c.name == "VEVENT")?;
+    let wide = expansion_window(&doc, window, &settings.rules);
+    let all = collect(&doc, wide, &settings.owners, opts, |c| c.name == "VEVENT")?;
     Ok(all
         .iter()
-        .filter_map(|i| {
-            let kind = busy_kind(i)?;
-            let start = i.start.max(window.start);
-            let end = i.end.min(window.end);
-            (end > start).then_some(BusyInterval { start, end, kind })
-        })
+        .flat_map(|i| instance_busy(i, &settings.rules, window))
         .collect())
+}
+
+/// Each interval widened by `before` (earlier start) and `after` (later
+/// end), keeping its kind, then merged: buffers around busy blocks.
+pub fn widen(
+    intervals: &[BusyInterval],
+    before: chrono::Duration,
+    after: chrono::Duration,
+) -> Vec<BusyInterval> {
+    merge(
+        intervals
+            .iter()
+            .map(|i| BusyInterval {
+                start: i.start - before,
+                end: i.end + after,
+                kind: i.kind,
+            })
+            .collect(),
+    )
 }
 
 fn union(mut v: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {

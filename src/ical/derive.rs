@@ -14,10 +14,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::busy::{busy_kind, collect, collect_capped};
+use super::busy::{collect, collect_capped, expansion_window, instance_busy};
 use super::lines::{parse_document, Component};
 use super::parse::Doc;
 use super::recurrence::meets;
+use super::rules::BusyRules;
 use super::{merge, BusyInterval, BusyKind, ExpandOptions, TimeRange};
 
 /// Most instances kept per object; an object with more inside the window
@@ -31,24 +32,33 @@ pub struct BusySettings {
     pub tz: chrono_tz::Tz,
     /// The owner's calendar user addresses (their PARTSTAT decides).
     pub owners: Vec<String>,
+    /// The owner's busy rules (all-day, tentative, travel time).
+    pub rules: BusyRules,
 }
 
 impl BusySettings {
-    /// UTC, no addresses.
+    /// UTC, no addresses, the default rules.
     pub fn utc() -> Self {
         Self {
             tz: chrono_tz::UTC,
             owners: Vec::new(),
+            rules: BusyRules::default(),
         }
     }
 
-    /// A stable fingerprint: equal settings, equal number.
+    /// A stable fingerprint: equal settings, equal number. The default
+    /// rules add nothing, so answers stored before rules existed stay current.
     pub fn fingerprint(&self) -> u64 {
         let mut h = Sha256::new();
         h.update(self.tz.name());
         for o in &self.owners {
             h.update([0]);
             h.update(o.trim().to_ascii_lowercase().as_bytes());
+        }
+        let rules = self.rules.fingerprint_bytes();
+        if !rules.is_empty() {
+            h.update([1]);
+            h.update(&rules);
         }
         let d = h.finalize();
         u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
@@ -85,6 +95,15 @@ pub struct StoredBusy {
 }
 
 impl StoredBusy {
+    /// The stored form of an interval.
+    pub fn of(i: &BusyInterval) -> Self {
+        Self {
+            start: i.start.timestamp(),
+            end: i.end.timestamp(),
+            tentative: i.kind == BusyKind::Tentative,
+        }
+    }
+
     /// As a [`BusyInterval`].
     pub fn interval(&self) -> Option<BusyInterval> {
         Some(BusyInterval {
@@ -194,7 +213,7 @@ pub fn derive(data: &[u8], settings: &BusySettings, window: TimeRange) -> Derive
     };
     let events = collect(
         &doc,
-        window,
+        expansion_window(&doc, window, &settings.rules),
         &settings.owners,
         &settings.options(MAX_SPANS),
         |c| c.name == "VEVENT",
@@ -202,20 +221,11 @@ pub fn derive(data: &[u8], settings: &BusySettings, window: TimeRange) -> Derive
     .unwrap_or_default();
     let intervals: Vec<BusyInterval> = events
         .iter()
-        .filter_map(|i| {
-            let kind = busy_kind(i)?;
-            let start = i.start.max(window.start);
-            let end = i.end.min(window.end);
-            (end > start).then_some(BusyInterval { start, end, kind })
-        })
+        .flat_map(|i| instance_busy(i, &settings.rules, window))
         .collect();
     out.busy = merge(intervals)
         .into_iter()
-        .map(|i| StoredBusy {
-            start: i.start.timestamp(),
-            end: i.end.timestamp(),
-            tentative: i.kind == BusyKind::Tentative,
-        })
+        .map(|i| StoredBusy::of(&i))
         .collect();
     out
 }

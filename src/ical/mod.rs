@@ -12,8 +12,9 @@
 //! `parse` validation, `index` the [`ObjectIndex`], `busy` R4 and merging,
 //! `write` everything that produces iCalendar text, `windows` Windows zone
 //! names, `vtimezone` VTIMEZONEs from the time-zone database, `repair`
-//! adding them to objects that use a TZID without defining it, and `xwr`
-//! the `X-WR-TIMEZONE` convention of Google and Apple exports.
+//! adding them to objects that use a TZID without defining it, `xwr`
+//! the `X-WR-TIMEZONE` convention of Google and Apple exports, and `feed`
+//! ICS feeds cut into one object per UID.
 //!
 //! No input can make this module panic: nesting is bounded before the tree
 //! is built, values that do not parse are skipped (lenient) or reported
@@ -25,6 +26,8 @@ mod budget;
 mod busy;
 mod calendar_data;
 mod derive;
+mod feed;
+mod hours;
 mod index;
 pub(crate) mod lines;
 mod offsets;
@@ -32,6 +35,7 @@ mod parse;
 mod recurrence;
 mod repair;
 mod rule;
+mod rules;
 mod series;
 mod tz;
 mod vtimezone;
@@ -46,6 +50,8 @@ mod tests_exporters;
 #[cfg(test)]
 mod tests_recurrence;
 #[cfg(test)]
+mod tests_rules;
+#[cfg(test)]
 mod tests_zones;
 
 use std::sync::Arc;
@@ -56,15 +62,20 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{EventUid, IdError};
 
 pub use budget::{ExpandBudget, DEFAULT_REQUEST_BUDGET};
-pub use busy::{busy_intervals, merge, BusyInterval, BusyKind};
+pub use busy::{busy_for, busy_intervals, merge, widen, BusyInterval, BusyKind};
 pub use calendar_data::expand_calendar;
 pub use derive::{
     derive, parse_tree, BusySettings, Derived, Occupancy, ParsedTree, Shape, StoredBusy, MAX_SPANS,
 };
+pub use feed::{check_icalendar, split_feed, FeedCalendar, FeedObject, NotICalendar};
+pub use hours::{HoursError, Period, WorkingHours, MAX_EXCEPTION_DAYS};
 pub use index::{parse_lenient, parse_strict};
 pub use repair::{repair, repair_strict, Repaired};
+pub use rules::{AllDay, BusyRules, Tentative, MAX_TRAVEL_SECS};
 pub use vtimezone::{vtimezone, vtimezone_for};
-pub use write::{busy_calendar, busy_event, ensure_end, fold_line, strip, vfreebusy, StripSpec};
+pub use write::{
+    busy_calendar, busy_event, busy_uid, ensure_end, fold_line, strip, vfreebusy, StripSpec,
+};
 
 /// What the caller should answer for a failure (RFC 4791 preconditions).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -357,6 +368,12 @@ pub struct Instance {
     pub summary: Option<String>,
     /// PARTSTAT of the owner's ATTENDEE line (only from [`instances_for_owner`]).
     pub owner_partstat: Option<String>,
+    /// TRANSP was written on the component (not the RFC default).
+    pub transp_set: bool,
+    /// Apple travel time before the instance (`X-APPLE-TRAVEL-DURATION`), seconds (0: none).
+    pub travel_before: i64,
+    /// Apple return travel time after it (`X-APPLE-TRAVEL-RETURN-DURATION`), seconds (0: none).
+    pub travel_after: i64,
 }
 
 /// Resolves a TZID without a VTIMEZONE: an IANA name, a prefixed IANA
@@ -365,6 +382,36 @@ pub struct Instance {
 /// windowsZones, e.g. "W. Europe Standard Time" -> Europe/Berlin).
 pub fn resolve_tzid(tzid: &str) -> Option<chrono_tz::Tz> {
     tz::iana(tzid)
+}
+
+/// An RFC 5545 (ISO 8601) duration such as `PT30M`, `P1D` or `-PT5M`, in
+/// exact seconds (a day counted as 24 hours).
+pub fn duration_seconds(s: &str) -> Option<i64> {
+    tz::parse_duration(s).map(|d| d.days * 86_400 + d.secs)
+}
+
+/// Seconds as an RFC 5545 duration: `PT1H30M`, `P1DT2H`, `PT0S`.
+pub fn format_duration(secs: i64) -> String {
+    let (sign, mut s) = if secs < 0 { ("-", -secs) } else { ("", secs) };
+    let mut out = format!("{sign}P");
+    if s >= 86_400 {
+        out.push_str(&format!("{}D", s / 86_400));
+        s %= 86_400;
+    }
+    if s > 0 || out.ends_with('P') {
+        out.push('T');
+        let (h, m, sec) = (s / 3600, s % 3600 / 60, s % 60);
+        if h > 0 {
+            out.push_str(&format!("{h}H"));
+        }
+        if m > 0 {
+            out.push_str(&format!("{m}M"));
+        }
+        if sec > 0 || (h == 0 && m == 0) {
+            out.push_str(&format!("{sec}S"));
+        }
+    }
+    out
 }
 
 /// All instances (VEVENT, VTODO, VJOURNAL) meeting the window, sorted by start.

@@ -149,10 +149,21 @@ pub fn strip(bytes: &[u8], spec: &StripSpec) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// A whole VCALENDAR with one opaque "Busy" VEVENT per interval: the
-/// webcal availability feed. UIDs derive from the interval, so an
-/// unchanged interval keeps its UID across fetches.
-pub fn busy_calendar(name: &str, intervals: &[BusyInterval]) -> String {
+/// The UID of the busy block for an interval: fixed by its start and
+/// end, so an unchanged block keeps its UID (and object name) across
+/// refreshes and fetches.
+pub fn busy_uid(i: &BusyInterval) -> String {
+    format!(
+        "calproxy-busy-{}-{}",
+        i.start.timestamp(),
+        i.end.timestamp()
+    )
+}
+
+/// A whole VCALENDAR with one opaque "Busy" VEVENT per block: the webcal
+/// availability feed. Each block carries its DTSTAMP (when it was
+/// computed); UIDs derive from the interval ([`busy_uid`]).
+pub fn busy_calendar(name: &str, blocks: &[(BusyInterval, DateTime<Utc>)]) -> String {
     let mut lines = vec![
         "BEGIN:VCALENDAR".to_string(),
         "VERSION:2.0".to_string(),
@@ -162,16 +173,11 @@ pub fn busy_calendar(name: &str, intervals: &[BusyInterval]) -> String {
         "REFRESH-INTERVAL;VALUE=DURATION:PT15M".to_string(),
         "X-PUBLISHED-TTL:PT15M".to_string(),
     ];
-    for i in intervals {
-        let uid = format!(
-            "calproxy-busy-{}-{}",
-            i.start.timestamp(),
-            i.end.timestamp()
-        );
+    for (i, dtstamp) in blocks {
         lines.extend([
             "BEGIN:VEVENT".to_string(),
-            format!("UID:{uid}"),
-            format!("DTSTAMP:{}", utc(i.start)),
+            format!("UID:{}", busy_uid(i)),
+            format!("DTSTAMP:{}", utc(*dtstamp)),
             format!("DTSTART:{}", utc(i.start)),
             format!("DTEND:{}", utc(i.end)),
             "SUMMARY:Busy".to_string(),

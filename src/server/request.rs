@@ -26,7 +26,7 @@ use super::screen::Refusal;
 use super::{body, conn, Error, Transport};
 use crate::config::Limits;
 use crate::handlers::{self, Caller};
-use crate::route::{Access, Route};
+use crate::route::{self, Access, Route};
 use crate::state::App;
 
 /// Numbers requests for the access log.
@@ -111,6 +111,16 @@ async fn caller(
             .await
             .map(Caller::User)
             .map_err(denied),
+        // The JSON API: Basic auth when given, else the handler looks for
+        // a console session.
+        Access::UserOrSession => match header {
+            Some(_) => auth
+                .user(&app.store, header, peer)
+                .await
+                .map(Caller::User)
+                .map_err(denied),
+            None => Ok(Caller::Anonymous),
+        },
         Access::Admin => match auth.admin(&app.store, header, peer).await {
             Ok(name) => Ok(Caller::Admin(name)),
             Err(Denied::Unauthenticated) => {
@@ -163,11 +173,20 @@ async fn answer(
     let deadline = tokio::time::Instant::now() + limits.request_timeout;
     let (parts, incoming) = req.into_parts();
     let before_body = async {
-        let route = route.ok_or(Error::NoRoute)?;
         let header = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        let Some(route) = route else {
+            // A DAV path that names nothing still asks for credentials
+            // first: neon-based clients (cadaver, litmus) send them only
+            // after a 401, and a stranger learns nothing from a 404 that
+            // a 401 hides (issue 12 #14).
+            if route::in_dav_space(parts.uri.path()) {
+                caller(app, transport, Access::User, header, peer.ip()).await?;
+            }
+            return Err(Error::NoRoute);
+        };
         let who = match route {
             Route::Metrics => metrics_caller(app, transport, header, peer.ip()).await?,
             _ => {

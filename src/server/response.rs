@@ -80,8 +80,12 @@ fn status_of(f: &Failure) -> (StatusCode, Option<Precondition>) {
                 (status, pre)
             }
             H::Invalid { precondition, .. } => (StatusCode::BAD_REQUEST, precondition.clone()),
+            H::InvalidQuery { .. } => (StatusCode::BAD_REQUEST, None),
+            H::Unauthenticated => (StatusCode::UNAUTHORIZED, None),
             H::NotFound => (StatusCode::NOT_FOUND, None),
             H::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, None),
+            H::Conflict { .. } => (StatusCode::CONFLICT, None),
+            H::Refused { .. } => (StatusCode::FORBIDDEN, None),
             H::NotImplemented => (StatusCode::NOT_IMPLEMENTED, None),
             H::Forbidden { precondition, .. } => {
                 (StatusCode::FORBIDDEN, Some(precondition.clone()))
@@ -185,7 +189,8 @@ fn failure_reply(f: &Failure, format: Format) -> Reply {
     };
     use super::Error as T;
     match f {
-        Failure::Transport(T::Unauthorized) => {
+        Failure::Transport(T::Unauthorized)
+        | Failure::Handler(handlers::Error::Unauthenticated) => {
             reply.headers.push((
                 hyper::header::WWW_AUTHENTICATE,
                 "Basic realm=\"calproxy\", charset=\"UTF-8\"".into(),

@@ -40,6 +40,7 @@ struct State {
     duplicate_sync_rows: bool,
     duplicate_dtstamp: bool,
     leading_whitespace_400: bool,
+    empty_listings: Vec<String>,
 }
 
 impl Default for State {
@@ -59,6 +60,7 @@ impl Default for State {
             duplicate_sync_rows: false,
             duplicate_dtstamp: false,
             leading_whitespace_400: true,
+            empty_listings: Vec::new(),
         }
     }
 }
@@ -140,6 +142,20 @@ impl Faults {
         self.with(|s| s.leading_whitespace_400 = on);
     }
 
+    /// While on, `calendar` lists no member at all — sync-collection (with
+    /// or without a token), `PROPFIND Depth: 1` and calendar-query answer
+    /// as if it were empty — though its events are still there and can be
+    /// fetched by name: the bad listing that safe sync guards against
+    /// (DESIGN.md, "a bad listing read as everything was deleted").
+    pub fn empty_listing(&self, calendar: &str, on: bool) {
+        self.with(|s| {
+            s.empty_listings.retain(|c| c != calendar);
+            if on {
+                s.empty_listings.push(calendar.to_string());
+            }
+        });
+    }
+
     /// Turns every switch back to its default.
     pub fn reset(&self) {
         self.with(|s| *s = State::default());
@@ -197,6 +213,10 @@ impl Faults {
 
     pub(crate) fn whitespace_rejected(&self) -> bool {
         self.with(|s| s.leading_whitespace_400)
+    }
+
+    pub(crate) fn lists_empty(&self, calendar: &str) -> bool {
+        self.with(|s| s.empty_listings.iter().any(|c| c == calendar))
     }
 }
 

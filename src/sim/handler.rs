@@ -331,7 +331,10 @@ pub(crate) fn calendar_prop(acc: &Account, ctx: &Ctx, cal: &Calendar, n: &QName)
     } else if is(n, DAV, "supported-report-set") {
         calendarish.then(report_set)
     } else if is(n, CS, "source") {
-        cal.spec.source.as_deref().map(xml::href)
+        cal.spec
+            .source
+            .as_deref()
+            .map(|s| xml::href(&super::published::source_url(s, ctx.partition_url)))
     } else if is(n, DAV, "owner") {
         Some(xml::href(&principal_path(ctx.dsid)))
     } else {
@@ -388,7 +391,7 @@ fn propfind(acc: &Account, ctx: &Ctx, req: &Req, r: &Route) -> Reply {
                 &calendar_href(ctx.dsid, id),
                 &groups(&names, |n| calendar_prop(acc, ctx, cal, n)),
             );
-            if depth == "1" {
+            if depth == "1" && !ctx.faults.lists_empty(id) {
                 for (name, obj) in &cal.objects {
                     ms.response(
                         &object_href(ctx.dsid, id, name),

@@ -4,15 +4,18 @@
 //!
 //! Owns: two HTTP listeners (the "front" host like `caldav.icloud.com` and a
 //! "partition" host like `p42-caldav.icloud.com`; both serve every path),
-//! Basic auth, the request log, fault injection ([`Faults`]) and the
-//! in-memory account loaded from `fixtures/sim`. Every iCloud quirk lives as
-//! a named function in `quirks`.
+//! Basic auth (its password can be revoked and replaced at run time, as
+//! on appleid.apple.com), the request log, fault injection ([`Faults`]),
+//! the in-memory account loaded from `fixtures/sim` and the published
+//! feeds of its subscribed calendars (`published`, served without
+//! authentication). Every iCloud quirk lives as a named function in `quirks`.
 //!
 //! Must not use `store`, `handlers`, `server`, `upstream` or `sync`; only
 //! `dav` (names, request parsers), `ical`, `ids` and `secret`.
 
 mod faults;
 mod handler;
+mod published;
 mod quirks;
 mod report;
 mod state;
@@ -133,9 +136,14 @@ impl Reply {
 
 struct Shared {
     cfg: SimConfig,
+    /// The app-specific password accepted now.
+    password: Mutex<Secret<String>>,
     account: Mutex<Account>,
+    published: Mutex<published::Feeds>,
     faults: Faults,
     requests: Mutex<Vec<SeenRequest>>,
+    /// Requests received and not answered yet: (method, path).
+    arrived: Mutex<Vec<(String, String)>>,
     front: SocketAddr,
     partition: SocketAddr,
 }
@@ -146,6 +154,18 @@ impl Shared {
     }
     fn log(&self) -> std::sync::MutexGuard<'_, Vec<SeenRequest>> {
         self.requests.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<(String, String)>> {
+        self.arrived.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn published(&self) -> std::sync::MutexGuard<'_, published::Feeds> {
+        self.published.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn password(&self) -> Secret<String> {
+        self.password
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -168,13 +188,17 @@ impl std::fmt::Debug for SimHandle {
 /// fixtures and serves until `shutdown` is cancelled.
 pub async fn start(cfg: SimConfig, shutdown: CancellationToken) -> std::io::Result<SimHandle> {
     let account = Account::load(&cfg.fixtures)?;
+    let feeds = published::Feeds::load(&cfg.fixtures)?;
     let front = TcpListener::bind("127.0.0.1:0").await?;
     let partition = TcpListener::bind("127.0.0.1:0").await?;
     let shared = Arc::new(Shared {
+        password: Mutex::new(cfg.app_password.clone()),
         cfg,
         account: Mutex::new(account),
+        published: Mutex::new(feeds),
         faults: Faults::default(),
         requests: Mutex::new(Vec::new()),
+        arrived: Mutex::new(Vec::new()),
         front: front.local_addr()?,
         partition: partition.local_addr()?,
     });
@@ -229,14 +253,14 @@ fn header(req: &hyper::Request<Incoming>, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn authorised(cfg: &SimConfig, value: Option<&str>) -> bool {
+fn authorised(apple_id: &str, password: &Secret<String>, value: Option<&str>) -> bool {
     let Some(encoded) = value.and_then(|v| v.strip_prefix("Basic ")) else {
         return false;
     };
     let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
         return false;
     };
-    let expected = format!("{}:{}", cfg.apple_id, cfg.app_password.expose());
+    let expected = format!("{}:{}", apple_id, password.expose());
     raw == expected.as_bytes()
 }
 
@@ -250,14 +274,23 @@ async fn serve(
     let depth = header(&req, "depth");
     let if_match = header(&req, "if-match");
     let if_none_match = header(&req, "if-none-match");
+    let if_modified_since = header(&req, "if-modified-since");
     let auth = header(&req, "authorization");
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => Some(b.to_bytes()),
         Err(_) => None,
     };
     let delay = shared.faults.current_delay();
+    let arrival = (method.clone(), path.clone());
+    shared.pending().push(arrival.clone());
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
+    }
+    {
+        let mut pending = shared.pending();
+        if let Some(i) = pending.iter().position(|a| *a == arrival) {
+            pending.remove(i);
+        }
     }
     let mut seen = SeenRequest {
         method: method.clone(),
@@ -286,7 +319,14 @@ async fn serve(
             Some(s) => r.header("retry-after", s.to_string()),
             None => r,
         }
-    } else if !authorised(&shared.cfg, auth.as_deref()) {
+    } else if matches!(method.as_str(), "GET" | "HEAD") && path.starts_with(published::PREFIX) {
+        // ICLOUD.md §6.1: published feeds are public (no authentication).
+        shared.published().get(
+            &path,
+            if_none_match.as_deref(),
+            if_modified_since.as_deref(),
+        )
+    } else if !authorised(&shared.cfg.apple_id, &shared.password(), auth.as_deref()) {
         quirks::unauthorized_two_challenges()
     } else if let Some(body) = body {
         let partition_url = format!("http://{}", shared.partition);
@@ -354,6 +394,12 @@ impl SimHandle {
         self.shared.log().clone()
     }
 
+    /// Requests received and not answered yet (held by a delay fault), as
+    /// (method, path): tests wait on it instead of sleeping.
+    pub fn pending_requests(&self) -> Vec<(String, String)> {
+        self.shared.pending().clone()
+    }
+
     /// How many requests were seen.
     pub fn request_count(&self) -> usize {
         self.shared.log().len()
@@ -380,6 +426,17 @@ impl SimHandle {
             .account()
             .store(calendar, name, state::to_crlf(ics), uid)
             .map(|(etag, _)| format!("\"{etag}\""))
+            .unwrap_or_default()
+    }
+
+    /// Replaces `name` in `calendar` without a trace in sync-collection or
+    /// the ctag (a change iCloud's change log missed); returns the new
+    /// quoted ETag, or an empty string when there is no such object.
+    pub fn upsert_event_unlogged(&self, calendar: &str, name: &str, ics: &str) -> String {
+        self.shared
+            .account()
+            .store_unlogged(calendar, name, state::to_crlf(ics))
+            .map(|etag| format!("\"{etag}\""))
             .unwrap_or_default()
     }
 
@@ -422,6 +479,17 @@ impl SimHandle {
                 ))
             })
             .collect()
+    }
+
+    /// The app-specific password is revoked and `new` is the one accepted
+    /// from now on (ICLOUD.md §1.4: revoking one, or changing the Apple ID
+    /// password, makes iCloud answer 401 to the old one).
+    pub fn revoke_app_password(&self, new: &str) {
+        *self
+            .shared
+            .password
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Secret::new(new.to_string());
     }
 
     /// Sync tokens issued before now are refused (per [`TokenMode`]).

@@ -60,7 +60,9 @@ fn far(secs: i64) -> DateTime<Utc> {
 
 fn calendar_query(ctx: &Ctx, cal: &Calendar, q: &CalendarQuery) -> Reply {
     let mut ms = Multistatus::new();
-    if quirks::subscribed_calendar_has_no_events(cal.spec.kind) {
+    if quirks::subscribed_calendar_has_no_events(cal.spec.kind)
+        || ctx.faults.lists_empty(&cal.spec.id)
+    {
         return Reply::xml(207, ms.finish());
     }
     let vevent = match quirks::calendar_query_verdict(&q.filter) {
@@ -151,6 +153,12 @@ fn sync_collection(acc: &Account, ctx: &Ctx, cal: &Calendar, s: &SyncCollection)
     };
     let mut ms = Multistatus::new();
     let twice = ctx.faults.sync_rows_twice();
+    if ctx.faults.lists_empty(&cal.spec.id) {
+        // A bad listing: no member at all (a valid token gets an empty
+        // delta, no token an empty full listing), with a fresh token.
+        ms.sync_token(&acc.token(cal));
+        return Reply::xml(207, ms.finish());
+    }
     match since {
         None => {
             let all: Vec<String> = cal.objects.keys().cloned().collect();

@@ -9,7 +9,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use super::Error;
 
 /// Layout version of every value this build writes.
-pub const VERSION: u8 = 4;
+pub const VERSION: u8 = 5;
 
 /// Encodes a value with the version prefix.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {

@@ -2,7 +2,8 @@
 //! sealed passwords, the remote calendars they list with our sync position,
 //! the raw objects fetched from them (one copy per connection, however many
 //! tenants use it: R8), and each user's links (primary and conflict
-//! calendars: R7).
+//! calendars: R7). A connection is a CalDAV account or, since layout 5, a
+//! read-only ICS feed ([`SourceKind`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -25,14 +26,62 @@ pub enum ConnectionState {
     },
 }
 
-/// One iCloud (or other CalDAV) account.
+/// What a connection reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum SourceKind {
+    /// A CalDAV account (iCloud, or another server): Apple ID and password.
+    #[default]
+    CalDav,
+    /// A read-only iCalendar feed (`calproxy connect --ics URL`).
+    IcsFeed(FeedSource),
+}
+
+/// An ICS feed: its name, its URL (sealed: feed URLs often carry a secret
+/// token) and how it was last polled.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedSource {
+    /// The name given with `--name` (the calendar's display name).
+    pub name: String,
+    /// The feed URL as given (`webcal://`, `https://`, `http://`), sealed.
+    pub sealed_url: Vec<u8>,
+    /// The validators and timing of the last poll.
+    pub poll: FeedPoll,
+}
+
+impl std::fmt::Debug for FeedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedSource")
+            .field("name", &self.name)
+            .field("poll", &self.poll)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How an ICS feed was last polled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct FeedPoll {
+    /// The `ETag` of the last good copy (sent back as `If-None-Match`).
+    pub etag: Option<String>,
+    /// Its `Last-Modified` (sent back as `If-Modified-Since`).
+    pub last_modified: Option<String>,
+    /// Seconds between polls the feed asked for (`REFRESH-INTERVAL`, else
+    /// `X-PUBLISHED-TTL`), if it did.
+    pub refresh_secs: Option<u64>,
+    /// Unix seconds of the last poll, whatever its answer.
+    pub checked_at: Option<i64>,
+    /// Unix seconds of the last good copy (a 200 that parsed, or a 304).
+    pub fetched_at: Option<i64>,
+}
+
+/// One iCloud (or other CalDAV) account, or an ICS feed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionRecord {
-    /// Apple ID (or user name).
+    /// Apple ID (or user name); empty for an ICS feed.
     pub apple_id: String,
-    /// The app-specific password, sealed (see `sealed`).
+    /// The app-specific password, sealed (see `sealed`); empty for an ICS feed.
     pub sealed_password: Vec<u8>,
-    /// Base URL, e.g. `https://caldav.icloud.com`.
+    /// Base URL, e.g. `https://caldav.icloud.com`; for an ICS feed the URL
+    /// shown to people (its path hidden, see [`FeedSource::sealed_url`]).
     pub upstream: String,
     /// The calendar home URL found by discovery.
     pub home_url: Option<String>,
@@ -46,6 +95,46 @@ pub struct ConnectionRecord {
     pub last_error: Option<String>,
     /// Unix seconds until which upstream asked us to wait.
     pub throttled_until: Option<i64>,
+    /// What the connection reads (layout 5).
+    pub source: SourceKind,
+    /// Unix seconds when the next full reconciliation is due (layout 5;
+    /// `None`: none scheduled yet).
+    pub next_full_sync: Option<i64>,
+}
+
+impl ConnectionRecord {
+    /// A new CalDAV connection, not synced yet.
+    pub fn caldav(apple_id: &str, sealed_password: Vec<u8>, upstream: &str) -> Self {
+        Self {
+            apple_id: apple_id.to_string(),
+            sealed_password,
+            upstream: upstream.to_string(),
+            home_url: None,
+            tenants: Vec::new(),
+            state: ConnectionState::Active,
+            last_sync: None,
+            last_error: None,
+            throttled_until: None,
+            source: SourceKind::CalDav,
+            next_full_sync: None,
+        }
+    }
+
+    /// The feed, when this connection is an ICS feed.
+    pub fn feed(&self) -> Option<&FeedSource> {
+        match &self.source {
+            SourceKind::IcsFeed(f) => Some(f),
+            SourceKind::CalDav => None,
+        }
+    }
+
+    /// What people call it: the feed's name, else the Apple ID.
+    pub fn label(&self) -> &str {
+        match &self.source {
+            SourceKind::IcsFeed(f) => &f.name,
+            SourceKind::CalDav => &self.apple_id,
+        }
+    }
 }
 
 /// What a remote calendar is (mirror of `upstream::CalendarKind`).
@@ -135,7 +224,7 @@ pub struct LinkedUser {
     pub links: UserLinks,
 }
 
-fn remote_cal_key(c: &ConnectionId, cal: &CalendarId) -> Vec<u8> {
+pub(super) fn remote_cal_key(c: &ConnectionId, cal: &CalendarId) -> Vec<u8> {
     keys::pair(c.as_str(), cal.as_str())
 }
 
@@ -185,12 +274,15 @@ impl Store {
         Ok(rec)
     }
 
-    /// Removes a connection with its remote calendars and their raw
-    /// objects (`calproxy disconnect`). Users' links and local copies are
-    /// the caller's to remove first.
+    /// Removes a connection with its remote calendars, their raw objects
+    /// and held deletions (`calproxy disconnect`). Users' links and local
+    /// copies are the caller's to remove first.
     pub fn delete_connection(&self, id: &ConnectionId) -> Result<()> {
         for (cal, _) in self.remote_calendars(id)? {
             self.remove_remote_calendar(id, &cal)?;
+        }
+        for (cal, _) in self.held_deletions(id)? {
+            self.clear_held(id, &cal)?;
         }
         self.connections.remove(id.as_str().as_bytes())?;
         Ok(())
@@ -257,9 +349,11 @@ impl Store {
         Ok(out)
     }
 
-    /// Removes a remote calendar and its objects (it disappeared upstream).
+    /// Removes a remote calendar, its objects and any deletions held for
+    /// it (it disappeared upstream).
     pub fn remove_remote_calendar(&self, c: &ConnectionId, cal: &CalendarId) -> Result<()> {
         self.remote_cals.remove(remote_cal_key(c, cal))?;
+        self.clear_held(c, cal)?;
         for k in self
             .remote_objs
             .scan_prefix(remote_obj_prefix(c, cal))

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::rows::{bucket, decode_derived, Prepared, Rows, LONG};
 use super::{codec, keys, tx_err, Error, ObjectMeta, ObjectRecord, Result, Store, TxResult};
 use crate::ical::{BusySettings, Derived, ParsedTree, TimeRange};
-use crate::ids::{CollectionKey, ETag, ObjectName, UserRef};
+use crate::ids::{CollectionKey, ETag, ObjectName};
 
 use sled::transaction::Transactional;
 
@@ -48,7 +48,12 @@ pub struct WindowMove {
     pub carried: u64,
 }
 
-const WINDOW_KEY: &[u8] = b"derive_window";
+/// The `meta` key of the window the time answers cover.
+pub(super) const WINDOW_KEY: &[u8] = b"derive_window";
+/// The window a move is leaving, until every object follows it.
+const PENDING_KEY: &[u8] = b"derive_window_pending";
+/// Tries of one re-expansion against concurrent writes of the object.
+const REDERIVE_ATTEMPTS: usize = 16;
 
 fn name_of(k: &[u8], prefix: &[u8], tree: &'static str) -> Result<ObjectName> {
     keys::suffix(k, prefix)
@@ -177,18 +182,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The owner's settings that shape busy time (UTC without a user record).
-    pub fn busy_settings(&self, owner: &UserRef) -> BusySettings {
-        let rec = self.user(&owner.tenant, &owner.user).ok().flatten();
-        BusySettings {
-            tz: rec
-                .as_ref()
-                .and_then(|r| r.timezone.parse::<chrono_tz::Tz>().ok())
-                .unwrap_or(chrono_tz::UTC),
-            owners: rec.map(|r| r.addresses).unwrap_or_default(),
-        }
-    }
-
     /// The window every object's time answers cover.
     pub fn derive_window(&self) -> Result<TimeRange> {
         if let Some(v) = self.meta.get(WINDOW_KEY)? {
@@ -223,31 +216,50 @@ impl Store {
     /// moved: objects that reach into the new days (by the time index) are
     /// expanded again; every other object only records the new window
     /// (nothing of it lies in the new days). Returns what it did.
+    ///
+    /// The new window is recorded first, so writes made meanwhile derive
+    /// for it, and the old one is kept as pending until every object
+    /// follows: a move cut short by a crash is finished by the next call.
     pub fn advance_window(&self, now: DateTime<Utc>) -> Result<WindowMove> {
         let old = self.derive_window()?;
         let (start, end) = self.window_config.cached_at(now);
         let new = TimeRange { start, end };
         let mut report = WindowMove::default();
-        if new == old {
+        let pending = match self.meta.get(PENDING_KEY)? {
+            Some(v) => to_range(codec::decode("meta", &v)?),
+            None => None,
+        };
+        if new == old && pending.is_none() {
             return Ok(report);
         }
-        let new_days = if new.start >= old.end || new.end <= old.start {
-            new
-        } else {
+        // The days the new window covers and the one objects were last
+        // all expanded for did not (the window a cut-short move left):
+        // its end moving forward (the daily case), its start moving back
+        // (a clock set back).
+        let from = pending.unwrap_or(old);
+        let new_days = [
             TimeRange {
-                start: new.end.min(old.end),
-                end: new.end.max(old.end),
-            }
-        };
+                start: from.end.max(new.start),
+                end: new.end,
+            },
+            TimeRange {
+                start: new.start,
+                end: from.start.min(new.end),
+            },
+        ];
         let w = (new.start.timestamp(), new.end.timestamp());
+        if pending.is_none() {
+            let left = (from.start.timestamp(), from.end.timestamp());
+            self.meta.insert(PENDING_KEY, codec::encode(&left)?)?;
+        }
+        self.meta.insert(WINDOW_KEY, codec::encode(&w)?)?;
         for key in self.all_collections()? {
             let settings = self.busy_settings(&key.owner());
             let fp = settings.fingerprint();
-            let reach: std::collections::HashSet<ObjectName> = if new_days.end > new_days.start {
-                self.candidates(&key, new_days)?.into_iter().collect()
-            } else {
-                Default::default()
-            };
+            let mut reach = std::collections::HashSet::<ObjectName>::new();
+            for days in new_days.iter().filter(|d| d.end > d.start) {
+                reach.extend(self.candidates(&key, *days)?);
+            }
             for (name, d) in self.derived_all(&key)? {
                 if d.window == w && d.settings == fp {
                     continue;
@@ -256,14 +268,20 @@ impl Store {
                     self.rederive_one(&key, &name, &settings, new)?;
                     report.expanded += 1;
                 } else {
+                    let okey = keys::object(&key, &name);
+                    let before = codec::encode(&d)?;
                     let carried = Derived { window: w, ..d };
-                    self.derived
-                        .insert(keys::object(&key, &name), codec::encode(&carried)?)?;
+                    // A write meanwhile made its own answers: keep those.
+                    let _ = self.derived.compare_and_swap(
+                        &okey,
+                        Some(before),
+                        Some(codec::encode(&carried)?),
+                    )?;
                     report.carried += 1;
                 }
             }
         }
-        self.meta.insert(WINDOW_KEY, codec::encode(&w)?)?;
+        self.meta.remove(PENDING_KEY)?;
         Ok(report)
     }
 
@@ -291,14 +309,32 @@ impl Store {
         settings: &BusySettings,
         window: TimeRange,
     ) -> Result<()> {
-        let Some(body) = self.object_body(key, name)? else {
-            return Ok(());
-        };
-        self.derivations.fetch_add(1, Ordering::Relaxed);
-        let d = crate::ical::derive(&body, settings, window);
-        self.derived
-            .insert(keys::object(key, name), codec::encode(&d)?)?;
-        Ok(())
+        let okey = keys::object(key, name);
+        let fp = settings.fingerprint();
+        let w = (window.start.timestamp(), window.end.timestamp());
+        // Compare-and-swap against the answers read before the body: a
+        // write (or delete) in between wins, and its answers are kept
+        // when they are for this window and these settings.
+        for _ in 0..REDERIVE_ATTEMPTS {
+            let before = self.derived.get(&okey)?;
+            let Some(body) = self.object_body(key, name)? else {
+                return Ok(());
+            };
+            self.derivations.fetch_add(1, Ordering::Relaxed);
+            let d = crate::ical::derive(&body, settings, window);
+            let swapped = self
+                .derived
+                .compare_and_swap(&okey, before, Some(codec::encode(&d)?))?;
+            if swapped.is_ok() {
+                return Ok(());
+            }
+            match self.derived(key, name)? {
+                None => return Ok(()),
+                Some(now) if now.window == w && now.settings == fp => return Ok(()),
+                Some(_) => {}
+            }
+        }
+        Err(Error::Busy)
     }
 
     /// Every collection, whoever's home it is in.

@@ -13,17 +13,25 @@
 //! | 1 → 2 | `Origin::System` gains `delivered`; remote calendars gain `listed_at`; the outbox gets its per-object index |
 //! | 2 → 3 | feed tokens leave the clear (issue 12 #4): `UserRecord::feed_token` is sealed with its digest, and `feeds` is keyed by the digest |
 //! | 3 → 4 | objects split into metadata, bytes, parsed tree, time answers and the time index (the read path, issue 10) |
+//! | 4 → 5 | connections gain what they read (`SourceKind`: CalDAV or an ICS feed) and when their next full reconciliation is due (issue 13) |
 //!
 //! A step writes the values it rewrites at its own target layout
 //! (`codec::encode_as`), so the next step still sees them as its input.
+//! From 4 → 5 on, a step bumps every tree except those listed in
+//! [`RAW_TREES`] (their values are not `codec` values), so a tree added
+//! since (every new tree stores `codec` values) is carried along without
+//! being named here.
 
 use serde::Deserialize;
 
 use super::codec::{self, VERSION};
 use super::records::{ObjectRecord, Origin, Privacy, UserRecord};
-use super::{keys, seal_token, Error, OutboxEntry, RemoteCalendarRecord, Result, Store};
+use super::{
+    keys, seal_token, ConnectionRecord, ConnectionState, Error, OutboxEntry, RemoteCalendarRecord,
+    Result, SourceKind, Store,
+};
 use crate::ical::ObjectIndex;
-use crate::ids::{CTag, ConnectionId, ContentHash, ETag, FeedToken, Href, SyncToken};
+use crate::ids::{CTag, ConnectionId, ContentHash, ETag, FeedToken, Href, SyncToken, TenantId};
 
 const LAYOUT_KEY: &[u8] = b"layout";
 
@@ -70,6 +78,20 @@ const SAME_SHAPE_3_4: &[&str] = &[
     "views",
 ];
 
+/// Trees whose values are not `codec` values (raw bytes, names, empty
+/// markers, JSON): never bumped. `meta` holds the layout byte and one
+/// `codec` value, `derive_window`, which [`v4_to_v5`] bumps by name.
+const RAW_TREES: &[&str] = &[
+    "__sled__default",
+    "meta",
+    "bodies",
+    "times",
+    "uids",
+    "feeds",
+    "outbox_objects",
+    "traffic",
+];
+
 /// Brings `store` to [`VERSION`] (its sealer seals what leaves the clear).
 pub(super) fn run(store: &Store) -> Result<()> {
     let db = &store.db;
@@ -98,6 +120,14 @@ pub(super) fn run(store: &Store) -> Result<()> {
         let n = v3_to_v4(store)?;
         layout = 4;
         tracing::info!(objects = n, "store layout migrated from 3 to 4 (read path)");
+    }
+    if layout == 4 {
+        let n = v4_to_v5(db)?;
+        layout = 5;
+        tracing::info!(
+            connections = n,
+            "store layout migrated from 4 to 5 (ICS sources, full reconciliation)"
+        );
     }
     meta.insert(LAYOUT_KEY, &[layout])?;
     db.flush()?;
@@ -329,185 +359,67 @@ fn v3_to_v4(store: &Store) -> Result<u64> {
     Ok(n)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde::Serialize;
-
-    #[derive(Serialize)]
-    enum OriginV1Out {
-        #[allow(dead_code)]
-        Local,
-        System {
-            connection: ConnectionId,
-            href: Href,
-            etag: Option<ETag>,
-            pushed: Option<String>,
-        },
-    }
-
-    #[derive(Serialize)]
-    struct ObjectV1Out {
-        data: Vec<u8>,
-        etag: ETag,
-        index: ObjectIndex,
-        origin: OriginV1Out,
-        modified: i64,
-    }
-
-    fn v1(value: &impl Serialize) -> Vec<u8> {
-        let mut out = vec![1u8];
-        out.extend(postcard::to_stdvec(value).unwrap());
-        out
-    }
-
-    #[derive(Serialize)]
-    struct UserV2Out {
-        password_hash: String,
-        display_name: String,
-        timezone: String,
-        privacy: Privacy,
-        feed_token: Option<String>,
-        addresses: Vec<String>,
-    }
-
-    fn at(version: u8, value: &impl Serialize) -> Vec<u8> {
-        let mut out = vec![version];
-        out.extend(postcard::to_stdvec(value).unwrap());
-        out
-    }
-
-    #[test]
-    fn a_layout_2_store_gets_its_feed_tokens_out_of_the_clear() {
-        let dir = tempfile::tempdir().unwrap();
-        let token = "0123456789abcdef0123456789abcdef";
-        {
-            let db = sled::Config::new().path(dir.path()).open().unwrap();
-            db.open_tree("meta")
-                .unwrap()
-                .insert(LAYOUT_KEY, &[2])
-                .unwrap();
-            let user = UserV2Out {
-                password_hash: "phc".into(),
-                display_name: "U".into(),
-                timezone: "UTC".into(),
-                privacy: Privacy::Busy,
-                feed_token: Some(token.into()),
-                addresses: vec!["mailto:u@example.org".into()],
-            };
-            db.open_tree("users")
-                .unwrap()
-                .insert(b"t\0u", at(2, &user))
-                .unwrap();
-            db.open_tree("feeds")
-                .unwrap()
-                .insert(token.as_bytes(), &b"t\0u"[..])
-                .unwrap();
-            db.open_tree("admins")
-                .unwrap()
-                .insert(b"root", at(2, &"phc".to_string()))
-                .unwrap();
-            db.flush().unwrap();
-        }
-        let store = super::super::Store::open(dir.path()).unwrap();
-        let (t, u) = (
-            crate::ids::TenantId::new("t").unwrap(),
-            crate::ids::UserId::new("u").unwrap(),
-        );
-        let tok = FeedToken::new(token).unwrap();
-        assert_eq!(
-            store.feed_owner(&tok).unwrap(),
-            Some(crate::ids::UserRef::new(&t, &u))
-        );
-        let rec = store.user(&t, &u).unwrap().unwrap();
-        assert_eq!(rec.privacy, Privacy::Busy);
-        assert_eq!(rec.addresses, vec!["mailto:u@example.org".to_string()]);
-        let stored = rec.feed_token.unwrap();
-        assert_eq!(store.open_feed_token(&stored).unwrap(), tok);
-        // Nothing in the trees holds the token in clear any more.
-        for tree in ["users", "feeds"] {
-            for kv in store.db.open_tree(tree).unwrap().iter() {
-                let (k, v) = kv.unwrap();
-                for bytes in [k.as_ref(), v.as_ref()] {
-                    let clear = bytes.windows(token.len()).any(|w| w == token.as_bytes());
-                    assert!(!clear, "token in clear in {tree}");
-                }
-            }
-        }
-        assert_eq!(
-            store
-                .admin_hash(&crate::ids::UserId::new("root").unwrap())
-                .unwrap()
-                .as_deref(),
-            Some("phc")
-        );
-        drop(store);
-        // Opening again is a no-op.
-        let again = super::super::Store::open(dir.path()).unwrap();
-        assert_eq!(
-            again.feed_owner(&tok).unwrap(),
-            Some(crate::ids::UserRef::new(&t, &u))
-        );
-    }
-
-    #[test]
-    fn a_layout_1_store_is_migrated_on_open() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:m\r\nDTSTART:20260101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n".to_vec();
-        {
-            let db = sled::Config::new().path(dir.path()).open().unwrap();
-            let obj = ObjectV1Out {
-                index: crate::ical::parse_lenient(&data).unwrap(),
-                data: data.clone(),
-                etag: ETag::new("e"),
-                origin: OriginV1Out::System {
-                    connection: ConnectionId::new("c").unwrap(),
-                    href: Href::new("/c/m.ics"),
-                    etag: Some(ETag::new("up")),
-                    pushed: Some("h".into()),
-                },
-                modified: 7,
-            };
-            db.open_tree("objects")
-                .unwrap()
-                .insert(b"t\0u\0primary\0m.ics", v1(&obj))
-                .unwrap();
-            db.open_tree("admins")
-                .unwrap()
-                .insert(b"root", v1(&"phc".to_string()))
-                .unwrap();
-            db.flush().unwrap();
-        }
-        let store = super::super::Store::open(dir.path()).unwrap();
-        let k = crate::ids::CollectionKey::new(
-            &crate::ids::TenantId::new("t").unwrap(),
-            &crate::ids::UserId::new("u").unwrap(),
-            &crate::ids::CalendarId::new("primary").unwrap(),
-        );
-        let got = store
-            .object(&k, &crate::ids::ObjectName::new("m.ics").unwrap())
-            .unwrap()
-            .unwrap();
-        assert_eq!(got.modified, 7);
-        // Layout 4: the read path's rows were written by the migration.
-        let name = crate::ids::ObjectName::new("m.ics").unwrap();
-        assert!(store.derived(&k, &name).unwrap().is_some());
-        assert!(store.parsed(&k, &name).unwrap().is_some());
-        let jan = crate::ical::TimeRange {
-            start: "2026-01-01T00:00:00Z".parse().unwrap(),
-            end: "2026-01-02T00:00:00Z".parse().unwrap(),
-        };
-        assert_eq!(store.candidates(&k, jan).unwrap(), vec![name]);
-        assert!(matches!(
-            got.origin,
-            Origin::System { delivered: Some(0), pushed: Some(ref p), .. } if p.as_str() == "h"
-        ));
-        assert_eq!(
-            store
-                .admin_hash(&crate::ids::UserId::new("root").unwrap())
-                .unwrap()
-                .as_deref(),
-            Some("phc")
-        );
-    }
+/// `ConnectionRecord` of layouts 1–4.
+#[derive(Deserialize)]
+struct ConnectionRecordV4 {
+    apple_id: String,
+    sealed_password: Vec<u8>,
+    upstream: String,
+    home_url: Option<String>,
+    tenants: Vec<TenantId>,
+    state: ConnectionState,
+    last_sync: Option<i64>,
+    last_error: Option<String>,
+    throttled_until: Option<i64>,
 }
+
+/// Layout 4 knew CalDAV connections only; layout 5 records what a
+/// connection reads and when its next full reconciliation is due (the
+/// next sync schedules one). Every other tree keeps its shape.
+fn v4_to_v5(db: &sled::Db) -> Result<u64> {
+    let connections = db.open_tree("connections")?;
+    let mut n = 0;
+    for kv in connections.iter() {
+        let (k, v) = kv?;
+        let Some(body) = body_of("connections", &v, 4)? else {
+            continue;
+        };
+        let old: ConnectionRecordV4 = codec::decode_body("connections", body)?;
+        let rec = ConnectionRecord {
+            apple_id: old.apple_id,
+            sealed_password: old.sealed_password,
+            upstream: old.upstream,
+            home_url: old.home_url,
+            tenants: old.tenants,
+            state: old.state,
+            last_sync: old.last_sync,
+            last_error: old.last_error,
+            throttled_until: old.throttled_until,
+            source: SourceKind::CalDav,
+            next_full_sync: None,
+        };
+        connections.insert(k, codec::encode_as(5, &rec)?)?;
+        n += 1;
+    }
+    let mut same: Vec<String> = Vec::new();
+    for name in db.tree_names() {
+        let name = String::from_utf8_lossy(&name).into_owned();
+        if name != "connections" && !RAW_TREES.contains(&name.as_str()) {
+            same.push(name);
+        }
+    }
+    let same: Vec<&str> = same.iter().map(String::as_str).collect();
+    bump(db, &same, 4)?;
+    let meta = db.open_tree("meta")?;
+    if let Some(v) = meta.get(super::index::WINDOW_KEY)? {
+        if v.first() == Some(&4) {
+            let mut nv = v.to_vec();
+            nv[0] = 5;
+            meta.insert(super::index::WINDOW_KEY, nv)?;
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests;

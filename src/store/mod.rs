@@ -13,11 +13,13 @@
 //! | --- | --- | --- |
 //! | `tenants` | tenant | [`TenantRecord`] |
 //! | `users` | tenant ∅ user | [`UserRecord`] |
+//! | `user_settings` | tenant ∅ user | [`UserSettings`]: busy rules, buffers, working hours, feed opt-in (absent: the defaults) |
 //! | `collections` | tenant ∅ user ∅ calendar | [`CollectionRecord`] |
 //! | `objects` | collection ∅ name | [`ObjectMeta`] |
 //! | `bodies` | collection ∅ name | the object's bytes, as stored and served |
 //! | `parsed` | collection ∅ name | its parsed component tree (`ical::ParsedTree`) |
 //! | `derived` | collection ∅ name | its time answers (`ical::Derived`) for the derive window |
+//! | `busy` | collection | [`BusySnapshot`]: its merged busy time as last computed (a hint for a cold cache) |
 //! | `times` | collection ∅ week (BE u32) ∅ name | (empty): the time index (see `rows`) |
 //! | `uids` | collection ∅ uid | object name |
 //! | `changes` | collection ∅ seq (BE) | [`ChangeRecord`] |
@@ -25,6 +27,7 @@
 //! | `connections` | connection | [`ConnectionRecord`] |
 //! | `remote_cals` | connection ∅ calendar | [`RemoteCalendarRecord`] |
 //! | `remote_objs` | connection ∅ calendar ∅ href | [`RemoteObject`] |
+//! | `held` | connection ∅ calendar | [`HeldDeletions`]: deletions a sync held back (safe sync) |
 //! | `links` | tenant ∅ user | [`UserLinks`] |
 //! | `outbox` | queue id (BE) | [`OutboxEntry`] |
 //! | `outbox_objects` | connection ∅ href ∅ queue id (BE) | (empty): pending entries per upstream object |
@@ -33,15 +36,18 @@
 //! | `admins` | admin name | argon2 PHC string |
 //! | `sessions` | SHA-256 of a console session id | [`SessionRecord`] |
 //! | `signin_failures` | `login:`name or `peer:`address | [`FailureRecord`] |
-//! | `meta` | `layout`, `derive_window` | layout version (see `migrate`); the window time answers cover |
+//! | `meta` | `layout`, `derive_window`, `derive_window_pending` | layout version (see `migrate`); the window time answers cover; a window move not finished yet |
 
+mod busy;
 mod changes;
 mod codec;
 mod connections;
 mod error;
+mod held;
 mod index;
 mod keys;
 mod migrate;
+mod object_tx;
 mod objects;
 mod outbox;
 mod private;
@@ -49,15 +55,19 @@ mod records;
 mod rows;
 mod sealed;
 mod sessions;
+mod settings;
 mod traffic;
 
+pub use busy::BusySnapshot;
 pub use changes::Change;
 pub use connections::{
-    ConnectionRecord, ConnectionState, LinkedUser, RemoteCalendarRecord, RemoteKind, RemoteObject,
-    RemoteRef, UserLinks,
+    ConnectionRecord, ConnectionState, FeedPoll, FeedSource, LinkedUser, RemoteCalendarRecord,
+    RemoteKind, RemoteObject, RemoteRef, SourceKind, UserLinks,
 };
 pub use error::{Error, Result};
+pub use held::{HeldDeletions, HoldReason};
 pub use index::{Body, WindowMove};
+pub use object_tx::{MoveTarget, Moved};
 pub use objects::Deleted;
 pub use outbox::{OutboxEntry, OutboxOp, Queued};
 pub use records::{
@@ -66,6 +76,7 @@ pub use records::{
 };
 pub use sealed::Sealer;
 pub use sessions::{FailureRecord, SessionOwner, SessionRecord};
+pub use settings::{Buffers, UserSettings, MAX_BUFFER_SECS};
 pub use traffic::{StoredExchange, TrafficSize};
 
 /// The collection a key belongs to (defined in `ids`, used everywhere).
@@ -121,11 +132,13 @@ pub struct Store {
     db: sled::Db,
     tenants: sled::Tree,
     users: sled::Tree,
+    user_settings: sled::Tree,
     collections: sled::Tree,
     objects: sled::Tree,
     bodies: sled::Tree,
     parsed: sled::Tree,
     derived: sled::Tree,
+    busy: sled::Tree,
     times: sled::Tree,
     meta: sled::Tree,
     uids: sled::Tree,
@@ -134,6 +147,7 @@ pub struct Store {
     connections: sled::Tree,
     remote_cals: sled::Tree,
     remote_objs: sled::Tree,
+    held: sled::Tree,
     links: sled::Tree,
     outbox: sled::Tree,
     outbox_objects: sled::Tree,
@@ -219,11 +233,13 @@ impl Store {
         Ok(Self {
             tenants: db.open_tree("tenants")?,
             users: db.open_tree("users")?,
+            user_settings: db.open_tree("user_settings")?,
             collections: db.open_tree("collections")?,
             objects: db.open_tree("objects")?,
             bodies: db.open_tree("bodies")?,
             parsed: db.open_tree("parsed")?,
             derived: db.open_tree("derived")?,
+            busy: db.open_tree("busy")?,
             times: db.open_tree("times")?,
             meta: db.open_tree("meta")?,
             uids: db.open_tree("uids")?,
@@ -232,6 +248,7 @@ impl Store {
             connections: db.open_tree("connections")?,
             remote_cals: db.open_tree("remote_cals")?,
             remote_objs: db.open_tree("remote_objs")?,
+            held: db.open_tree("held")?,
             links: db.open_tree("links")?,
             outbox: db.open_tree("outbox")?,
             outbox_objects: db.open_tree("outbox_objects")?,
@@ -458,6 +475,7 @@ impl Store {
                 tree.remove(k?)?;
             }
         }
+        self.busy.remove(keys::collection(key))?;
         self.collections.remove(keys::collection(key))?;
         self.changed(Change::Collection(key.clone()));
         Ok(())

@@ -4,8 +4,9 @@
 //! the read path needs (`rows`: metadata, bytes, parsed tree, time answers,
 //! time index), and RFC 6578 deltas. Reads are in `index`.
 
-use sled::transaction::{Transactional, TransactionalTree};
+use sled::transaction::Transactional;
 
+use super::object_tx::load_collection;
 use super::rows::Rows;
 use super::{
     abort, codec, keys, tx_err, Change, ChangeRecord, CollectionKey, CollectionRecord, Delta,
@@ -27,14 +28,6 @@ pub struct Deleted {
 
 /// How often `update_object` starts over when the object changes under it.
 const UPDATE_ATTEMPTS: usize = 16;
-
-/// Reads and updates a collection record inside a transaction.
-fn load_collection(cols: &TransactionalTree, ckey: &[u8]) -> TxResult<CollectionRecord> {
-    let Some(cbytes) = cols.get(ckey)? else {
-        return abort(Error::NoCollection);
-    };
-    codec::decode("collections", &cbytes).or_else(abort)
-}
 
 impl Store {
     /// The name of the object holding `uid` in a collection.
@@ -73,91 +66,20 @@ impl Store {
     ) -> Result<PutOutcome> {
         let prepared = self.prepare(key, rec)?;
         let queued = match outbox {
-            Some(e) => {
-                let id = self.next_outbox_id()?;
-                let index = keys::outbox_object_entry(&e.connection, &e.href, id);
-                Some((id, codec::encode(e)?, index))
-            }
+            Some(e) => Some((self.next_outbox_id()?, e)),
             None => None,
         };
-        let ckey = keys::collection(key);
-        let okey = keys::object(key, name);
-        let ukey = keys::uid(key, &rec.index.uid);
-        let outcome = (
-            &self.collections,
-            &self.objects,
-            &self.bodies,
-            &self.parsed,
-            &self.derived,
-            &self.times,
-            &self.uids,
-            &self.changes,
-            &self.outbox,
-            &self.outbox_objects,
-        )
-            .transaction(
-                |(
-                    cols,
-                    objects,
-                    bodies,
-                    parsed,
-                    derived,
-                    times,
-                    uids,
-                    changes,
-                    outbox,
-                    outbox_index,
-                )| {
-                    let rows = Rows {
-                        objects,
-                        bodies,
-                        parsed,
-                        derived,
-                        times,
-                    };
-                    let mut col = load_collection(cols, &ckey)?;
-                    if let Some((id, entry, index)) = &queued {
-                        outbox.insert(&id.to_be_bytes(), entry.as_slice())?;
-                        outbox_index.insert(index.as_slice(), &[])?;
-                    }
-                    let existing = rows.meta(&okey)?;
-                    let current = existing.as_ref().map(|o| o.etag.clone());
-                    if let Some(want) = &cond.if_match {
-                        if current.as_ref() != Some(want) {
-                            return abort(Error::PreconditionFailed { current });
-                        }
-                    }
-                    if cond.if_none_match_any && existing.is_some() {
-                        return abort(Error::PreconditionFailed { current });
-                    }
-                    if let Some(holder) = uids.get(&ukey)? {
-                        if holder.as_ref() != name.as_str().as_bytes() {
-                            let existing = std::str::from_utf8(&holder)
-                                .ok()
-                                .and_then(|s| ObjectName::new(s).ok());
-                            return match existing {
-                                Some(existing) => abort(Error::UidConflict { existing }),
-                                None => abort(Error::BadKey { tree: "uids" }),
-                            };
-                        }
-                    }
-                    if let Some(old) = &existing {
-                        if old.index.uid != rec.index.uid {
-                            uids.remove(keys::uid(key, &old.index.uid))?;
-                        }
-                    }
-                    rows.write(key, name, existing.as_ref(), &prepared)?;
-                    uids.insert(ukey.as_slice(), name.as_str().as_bytes())?;
-                    log_change(changes, key, &mut col, name, false)?;
-                    cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
-                    Ok(PutOutcome {
-                        created: existing.is_none(),
-                        etag: rec.etag.clone(),
-                        queued: queued.as_ref().map(|(id, _, _)| *id),
-                    })
-                },
-            )
-            .map_err(tx_err)?;
+        let outcome = self.object_tx(|tx| {
+            if let Some((id, entry)) = &queued {
+                tx.queue(*id, entry)?;
+            }
+            let created = tx.put(key, name, rec, &prepared, cond)?;
+            Ok(PutOutcome {
+                created,
+                etag: rec.etag.clone(),
+                queued: queued.as_ref().map(|(id, _)| *id),
+            })
+        })?;
         self.changed(Change::Collection(key.clone()));
         Ok(outcome)
     }
@@ -184,79 +106,20 @@ impl Store {
         outbox: impl Fn(&ObjectRecord) -> Option<OutboxEntry>,
     ) -> Result<Deleted> {
         let queue_id = self.next_outbox_id()?;
-        let ckey = keys::collection(key);
-        let okey = keys::object(key, name);
-        let old = (
-            &self.collections,
-            &self.objects,
-            &self.bodies,
-            &self.parsed,
-            &self.derived,
-            &self.times,
-            &self.uids,
-            &self.changes,
-            &self.outbox,
-            &self.outbox_objects,
-        )
-            .transaction(
-                |(
-                    cols,
-                    objects,
-                    bodies,
-                    parsed,
-                    derived,
-                    times,
-                    uids,
-                    changes,
-                    outbox_tree,
-                    outbox_index,
-                )| {
-                    let rows = Rows {
-                        objects,
-                        bodies,
-                        parsed,
-                        derived,
-                        times,
-                    };
-                    let mut col = load_collection(cols, &ckey)?;
-                    let Some(old) = rows.record(&okey)? else {
-                        return abort(Error::NoObject { name: name.clone() });
-                    };
-                    if let Some(want) = if_match {
-                        if &old.etag != want {
-                            return abort(Error::PreconditionFailed {
-                                current: Some(old.etag.clone()),
-                            });
-                        }
-                    }
-                    let queued = outbox(&old);
-                    if let Some(entry) = &queued {
-                        outbox_tree.insert(
-                            &queue_id.to_be_bytes(),
-                            codec::encode(&entry).or_else(abort)?,
-                        )?;
-                        outbox_index.insert(
-                            keys::outbox_object_entry(&entry.connection, &entry.href, queue_id),
-                            &[],
-                        )?;
-                    }
-                    let Some(meta) = rows.meta(&okey)? else {
-                        return abort(Error::NoObject { name: name.clone() });
-                    };
-                    rows.remove(key, name, &meta)?;
-                    uids.remove(keys::uid(key, &old.index.uid))?;
-                    log_change(changes, key, &mut col, name, true)?;
-                    cols.insert(ckey.as_slice(), codec::encode(&col).or_else(abort)?)?;
-                    Ok(Deleted {
-                        queued: queued.map(|entry| Queued {
-                            id: queue_id,
-                            entry,
-                        }),
-                        record: old,
-                    })
-                },
-            )
-            .map_err(tx_err)?;
+        let old = self.object_tx(|tx| {
+            let old = tx.remove(key, name, if_match)?;
+            let queued = outbox(&old);
+            if let Some(entry) = &queued {
+                tx.queue(queue_id, entry)?;
+            }
+            Ok(Deleted {
+                queued: queued.map(|entry| Queued {
+                    id: queue_id,
+                    entry,
+                }),
+                record: old,
+            })
+        })?;
         self.changed(Change::Collection(key.clone()));
         Ok(old)
     }
@@ -458,7 +321,8 @@ fn parse_token(token: &SyncToken) -> Option<(u64, u64)> {
     Some((inc.parse().ok()?, seq.parse().ok()?))
 }
 
-fn log_change(
+/// Appends a change of `name` to a collection's log (in the caller's transaction).
+pub(super) fn log_change(
     changes: &sled::transaction::TransactionalTree,
     key: &CollectionKey,
     col: &mut CollectionRecord,

@@ -161,3 +161,247 @@ fn users_and_feed_tokens_are_indexed() {
     assert_eq!(s.feed_owner(&tok).unwrap(), None);
     assert_eq!(s.feed_owner(&new).unwrap(), Some(UserRef::new(&t, &u)));
 }
+
+mod window {
+    //! The time answers' window moving (issue 10): only objects reaching
+    //! into the new days are expanded again, and the result is what a
+    //! fresh expansion for the new window gives.
+
+    use super::*;
+    use crate::config::{AvailabilityWindow, StoreOptions};
+    use crate::ical::TimeRange;
+    use chrono::{DateTime, Duration, Utc};
+
+    fn at(t: DateTime<Utc>) -> String {
+        t.format("%Y%m%dT%H%M%SZ").to_string()
+    }
+
+    fn event(uid: &str, start: DateTime<Utc>, extra: &str) -> ObjectRecord {
+        let data = format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{}\r\nDTEND:{}\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n",
+            at(start),
+            at(start + Duration::hours(1)),
+        )
+        .into_bytes();
+        ObjectRecord {
+            index: ical::parse_strict(&data).unwrap(),
+            etag: ETag::new(uid),
+            data,
+            origin: Origin::Local,
+            modified: 0,
+        }
+    }
+
+    #[test]
+    fn a_window_move_expands_only_what_reaches_the_new_days_and_matches_a_fresh_expansion() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = StoreOptions {
+            window: AvailabilityWindow {
+                past_days: 30,
+                future_days: 60,
+            },
+            ..StoreOptions::default()
+        };
+        let s = Store::open_with(dir.path(), &opts).unwrap();
+        let k = key(&s);
+        let old = s.derive_window().unwrap();
+        let now = Utc::now();
+        let objects = [
+            ("inside", event("inside", now + Duration::days(10), "")),
+            ("past", event("past", now - Duration::days(400), "")),
+            // Beyond the old window's end, inside the moved one.
+            ("later", event("later", old.end + Duration::days(3), "")),
+            (
+                "weekly",
+                event("weekly", now - Duration::days(5), "RRULE:FREQ=WEEKLY\r\n"),
+            ),
+            (
+                "ending",
+                event(
+                    "ending",
+                    now - Duration::days(5),
+                    &format!(
+                        "RRULE:FREQ=DAILY;UNTIL={}\r\n",
+                        at(now + Duration::days(20))
+                    ),
+                ),
+            ),
+        ];
+        for (n, rec) in &objects {
+            s.put_object(
+                &k,
+                &name(&format!("{n}.ics")),
+                rec,
+                &WriteCondition::default(),
+            )
+            .unwrap();
+        }
+        let later = name("later.ics");
+        assert!(s.derived(&k, &later).unwrap().unwrap().busy.is_empty());
+        let before = s.derivations();
+        // Three weeks on: the window moves by three 7-day blocks.
+        let moved = s.advance_window(now + Duration::days(21)).unwrap();
+        assert_eq!(
+            (moved.expanded, moved.carried),
+            (2, 3),
+            "only `later` and the unbounded `weekly` reach the new days"
+        );
+        assert_eq!(s.derivations() - before, 2);
+        let new = s.derive_window().unwrap();
+        assert!(new.start > old.start && new.end > old.end);
+        // Every object's stored answers equal a fresh expansion for the new window.
+        let settings = s.busy_settings(&k.owner());
+        for (n, _) in &objects {
+            let n = name(&format!("{n}.ics"));
+            let stored = s.derived(&k, &n).unwrap().unwrap();
+            let body = s.object_body(&k, &n).unwrap().unwrap();
+            let fresh = ical::derive(&body, &settings, new);
+            let probe = TimeRange {
+                start: new.start,
+                end: new.end,
+            };
+            assert_eq!(stored.window, fresh.window, "{n}");
+            assert_eq!(stored.busy_in(probe), fresh.busy_in(probe), "{n}");
+            assert_eq!(stored.overlaps(probe), fresh.overlaps(probe), "{n}");
+        }
+        assert!(!s.derived(&k, &later).unwrap().unwrap().busy.is_empty());
+        // Nothing more to do, and a second call at the same time does nothing.
+        let again = s.advance_window(now + Duration::days(21)).unwrap();
+        assert_eq!((again.expanded, again.carried), (0, 0));
+    }
+
+    #[test]
+    fn an_interrupted_window_move_is_finished_by_the_next_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let k = key(&s);
+        let old = s.derive_window().unwrap();
+        let later = old.end + Duration::days(3);
+        s.put_object(
+            &k,
+            &name("later.ics"),
+            &event("later", later, ""),
+            &WriteCondition::default(),
+        )
+        .unwrap();
+        // A move that recorded its window and then stopped (a crash):
+        let new = s.window_config.cached_at(Utc::now() + Duration::days(21));
+        let w = (new.0.timestamp(), new.1.timestamp());
+        let left = (old.start.timestamp(), old.end.timestamp());
+        s.meta
+            .insert(PENDING_KEY_FOR_TESTS, codec::encode(&left).unwrap())
+            .unwrap();
+        s.meta
+            .insert(b"derive_window", codec::encode(&w).unwrap())
+            .unwrap();
+        let moved = s.advance_window(Utc::now() + Duration::days(21)).unwrap();
+        assert_eq!(moved.expanded, 1, "the pending move is finished");
+        assert!(!s
+            .derived(&k, &name("later.ics"))
+            .unwrap()
+            .unwrap()
+            .busy
+            .is_empty());
+        assert!(s.meta.get(PENDING_KEY_FOR_TESTS).unwrap().is_none());
+    }
+
+    const PENDING_KEY_FOR_TESTS: &[u8] = b"derive_window_pending";
+}
+
+fn other(store: &Store) -> CollectionKey {
+    let k = CollectionKey::new(
+        &TenantId::new("t").unwrap(),
+        &UserId::new("u").unwrap(),
+        &CalendarId::new("blocked").unwrap(),
+    );
+    store
+        .ensure_collection(&k, &CollectionRecord::new(CollectionKind::Blocked, "B"))
+        .unwrap();
+    k
+}
+
+fn entry(k: &CollectionKey, n: &str, op: OutboxOp) -> OutboxEntry {
+    OutboxEntry::new(
+        k,
+        &name(n),
+        &crate::ids::ConnectionId::new("c").unwrap(),
+        &CalendarId::new("home").unwrap(),
+        &crate::ids::Href::new(format!("/home/{n}")),
+        op,
+    )
+}
+
+#[test]
+fn rfc4918_9_9_move_renames_within_a_collection_keeping_its_uid() {
+    let s = Store::temporary().unwrap();
+    let k = key(&s);
+    let o = obj("a", "one");
+    s.put_object(&k, &name("a.ics"), &o, &WriteCondition::default())
+        .unwrap();
+    let to = MoveTarget {
+        key: &k,
+        name: &name("b.ics"),
+        record: &o,
+        cond: &WriteCondition::default(),
+    };
+    let moved = s
+        .move_object_queued(&k, &name("a.ics"), &o.etag, &to, &[])
+        .unwrap();
+    assert!(moved.created && moved.queued.is_empty());
+    assert_eq!(s.object(&k, &name("a.ics")).unwrap(), None);
+    assert_eq!(s.object(&k, &name("b.ics")).unwrap(), Some(o));
+    assert_eq!(
+        s.object_by_uid(&k, &EventUid::new("a").unwrap()).unwrap(),
+        Some(name("b.ics"))
+    );
+    let delta = s.changes_since(&k, None).unwrap();
+    assert_eq!(delta.changed, vec![name("b.ics")]);
+}
+
+#[test]
+fn r10_move_is_all_or_nothing_with_its_outbox_entries() {
+    let s = Store::temporary().unwrap();
+    let (k, b) = (key(&s), other(&s));
+    let o = obj("a", "one");
+    s.put_object(&k, &name("a.ics"), &o, &WriteCondition::default())
+        .unwrap();
+    // The destination holds the UID under another name: nothing happens.
+    s.put_object(
+        &b,
+        &name("x.ics"),
+        &obj("a", "two"),
+        &WriteCondition::default(),
+    )
+    .unwrap();
+    let queue = [entry(&k, "a.ics", OutboxOp::Delete { etag: None })];
+    let to = MoveTarget {
+        key: &b,
+        name: &name("y.ics"),
+        record: &o,
+        cond: &WriteCondition::default(),
+    };
+    assert!(matches!(
+        s.move_object_queued(&k, &name("a.ics"), &o.etag, &to, &queue),
+        Err(Error::UidConflict { .. })
+    ));
+    assert_eq!(s.object(&k, &name("a.ics")).unwrap(), Some(o.clone()));
+    assert_eq!(s.outbox_len(), 0);
+    // A source that changed since it was read: nothing happens either.
+    let stale = s.move_object_queued(&k, &name("a.ics"), &ETag::new("old"), &to, &queue);
+    assert!(matches!(stale, Err(Error::PreconditionFailed { .. })));
+    // Across collections, with the entries queued in order.
+    s.delete_object(&b, &name("x.ics"), None).unwrap();
+    let queue = [
+        entry(&k, "a.ics", OutboxOp::Delete { etag: None }),
+        entry(&b, "y.ics", OutboxOp::Put),
+    ];
+    let moved = s
+        .move_object_queued(&k, &name("a.ics"), &o.etag, &to, &queue)
+        .unwrap();
+    assert_eq!(s.object(&k, &name("a.ics")).unwrap(), None);
+    assert_eq!(s.object(&b, &name("y.ics")).unwrap(), Some(o));
+    let ids: Vec<u64> = moved.queued.iter().map(|q| q.id).collect();
+    assert!(ids.len() == 2 && ids[0] < ids[1], "{ids:?}");
+    let pending: Vec<_> = s.outbox().unwrap().into_iter().map(|q| q.entry).collect();
+    assert_eq!(pending, queue.to_vec());
+}

@@ -1,23 +1,29 @@
 //! SYNC ENGINE: keeps the store fresh from upstream, and the outbox that
 //! carries system events the other way. No HTTP server knowledge and no XML.
 //!
-//! `plan` decides (pure), `execute` does one sync of one connection,
-//! `materialize` copies remote objects into the users' collections,
-//! `clients` keeps one upstream client per connection, `outbox` pushes
-//! system events (plan → execute as well), and [`Engine::run`] runs one
-//! task per connection on an interval with jitter, backing off on
-//! throttling (Retry-After with an exponential floor) and stopping on 401
-//! until the user connects again.
+//! `plan` decides (pure), `execute` does one sync of one CalDAV
+//! connection, `feed` one poll of an ICS feed, `materialize` copies remote
+//! objects into the users' collections, `clients` keeps one upstream
+//! client per connection, `outbox` pushes system events (plan → execute as
+//! well), and [`Engine::run`] runs one task per connection on an interval
+//! with jitter, backing off on throttling (Retry-After with an exponential
+//! floor), stopping on 401 until the user connects again ("reconnect
+//! required"), listing everything in full once a day (jittered) to catch
+//! what sync-collection missed, and polling feeds as often as they ask.
+//! Safe sync: deletions a listing asks for that look like a bad listing
+//! (`plan::deletion_guard`) are held, not applied, until confirmed.
 
 pub mod clients;
 pub mod execute;
+pub mod feed;
 pub mod materialize;
 pub mod outbox;
 pub mod plan;
 pub mod progress;
 
 pub use clients::Clients;
-pub use execute::{ListedCalendar, SyncReport};
+pub use execute::{ListedCalendar, SyncOptions, SyncReport};
+pub use feed::FeedProblem;
 pub use outbox::Outbox;
 pub use progress::{FailureKind, ProgressMap, SyncProgress};
 
@@ -27,6 +33,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::config::{FeedLimits, SyncSettings};
 use crate::ids::ConnectionId;
 use crate::metrics::Metrics;
 use crate::store::{ConnectionState, Store};
@@ -53,6 +60,9 @@ pub enum Error {
         /// Its id.
         id: ConnectionId,
     },
+    /// An ICS feed could not be used this time (its last good copy stays).
+    #[error("ICS feed")]
+    Feed(#[from] FeedProblem),
 }
 
 impl Error {
@@ -77,24 +87,40 @@ pub fn describe(e: &Error) -> String {
     s
 }
 
-/// The sync engine: store, upstream clients and metrics. Cheap to clone.
+/// The sync engine: store, upstream clients, metrics and its settings.
+/// Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
     store: Store,
     clients: Clients,
     metrics: Arc<Metrics>,
     progress: ProgressMap,
+    settings: Arc<SyncSettings>,
+    feeds: FeedLimits,
 }
 
 impl Engine {
     /// An engine over these handles.
-    pub fn new(store: &Store, clients: &Clients, metrics: &Arc<Metrics>) -> Self {
+    pub fn new(
+        store: &Store,
+        clients: &Clients,
+        metrics: &Arc<Metrics>,
+        settings: &SyncSettings,
+        feeds: FeedLimits,
+    ) -> Self {
         Self {
             store: store.clone(),
             clients: clients.clone(),
             metrics: metrics.clone(),
             progress: ProgressMap::default(),
+            settings: Arc::new(settings.clone()),
+            feeds,
         }
+    }
+
+    /// The safety settings (hold share, full reconciliation period).
+    pub fn settings(&self) -> &SyncSettings {
+        &self.settings
     }
 
     /// The progress of running syncs (and how the last one of each connection ended).
@@ -115,14 +141,32 @@ impl Engine {
         conn: &ConnectionId,
         auth_retry: Duration,
     ) -> Result<SyncReport, Error> {
+        self.sync_and_record_with(conn, auth_retry, SyncOptions::default())
+            .await
+    }
+
+    /// [`Engine::sync_and_record`] with options: held deletions confirmed,
+    /// or a full reconciliation (which schedules the next one).
+    pub async fn sync_and_record_with(
+        &self,
+        conn: &ConnectionId,
+        auth_retry: Duration,
+        opts: SyncOptions,
+    ) -> Result<SyncReport, Error> {
         let started = std::time::Instant::now();
-        let mut result = self.sync_connection(conn).await;
+        let mut result = self.sync_connection_with(conn, opts).await;
         if matches!(
             result,
             Err(Error::Upstream(crate::upstream::Error::Unauthorized))
         ) {
             tokio::time::sleep(auth_retry).await;
-            result = self.sync_connection(conn).await;
+            result = self.sync_connection_with(conn, opts).await;
+        }
+        if let Ok(report) = &result {
+            if report.full {
+                self.metrics
+                    .observe_full_reconciliation(conn.as_str(), report.fetched + report.deleted);
+            }
         }
         if let Err(e) = &result {
             let msg = describe(e);
@@ -156,6 +200,17 @@ pub struct EngineConfig {
     pub jitter: Duration,
     /// Wait before retrying a 401 once.
     pub auth_retry: Duration,
+}
+
+impl EngineConfig {
+    /// Ticks every `interval`, with up to a tenth of it as jitter.
+    pub fn every(interval: Duration) -> Self {
+        Self {
+            interval,
+            jitter: interval / 10,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -215,12 +270,38 @@ async fn connection_loop(
 ) {
     let mut failures = 0u32;
     loop {
+        let now = chrono::Utc::now().timestamp();
         let wait = match engine.store.connection(&id) {
             Ok(Some(rec)) if matches!(rec.state, ConnectionState::AuthFailed { .. }) => {
-                // Stopped until `connect` stores a new password; check again later.
+                // "Reconnect required": stopped until `connect` stores a new
+                // password; check again later.
                 cfg.interval
             }
-            Ok(Some(_)) => match engine.sync_and_record(&id, cfg.auth_retry).await {
+            Ok(Some(rec))
+                if rec.feed().is_some_and(|f| {
+                    !plan::feed_due(
+                        now,
+                        &f.poll,
+                        rec.last_error.is_some(),
+                        cfg.interval,
+                        &engine.feeds,
+                    )
+                }) =>
+            {
+                // An ICS feed asked not to be polled this often.
+                cfg.interval
+            }
+            Ok(Some(rec)) => match engine
+                .sync_and_record_with(
+                    &id,
+                    cfg.auth_retry,
+                    SyncOptions {
+                        full: rec.feed().is_none() && plan::full_due(now, rec.next_full_sync),
+                        ..SyncOptions::default()
+                    },
+                )
+                .await
+            {
                 Ok(report) => {
                     failures = 0;
                     tracing::debug!(connection = %id, ?report, "sync done");

@@ -50,7 +50,10 @@ impl Recorder {
     /// The redacted entry for one observed exchange.
     pub fn entry(&self, o: &Observed<'_>, trigger: Trigger) -> Entry {
         let r = &self.redactor;
-        let mut request_headers = vec![("authorization".to_string(), super::REDACTED.to_string())];
+        let mut request_headers = Vec::new();
+        if o.authenticated {
+            request_headers.push(("authorization".to_string(), super::REDACTED.to_string()));
+        }
         request_headers.extend(r.headers(o.request_headers));
         let (status, error, response_headers, response_body, response_bytes) = match o.outcome {
             Ok(ex) => (

@@ -1,7 +1,9 @@
 //! The async I/O shell: one hyper-util client (rustls via hyper-rustls,
 //! webpki roots, TCP nodelay) that sends `DavCall`s with Basic auth on every
-//! request and a non-empty User-Agent (ICLOUD.md §1.4, §1.5), follows
-//! redirects within the same site, and maps statuses to `Error`.
+//! request (none for an anonymous client: ICS feeds) and a non-empty
+//! User-Agent (ICLOUD.md §1.4, §1.5), follows redirects within the same
+//! site, reads at most a set number of body bytes when told to, and maps
+//! statuses to `Error`.
 
 use std::time::Duration;
 
@@ -64,8 +66,9 @@ type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 pub struct Client {
     http: hyper_util::client::legacy::Client<Https, Full<Bytes>>,
     base: Uri,
-    auth: Secret<HeaderValue>,
+    auth: Option<Secret<HeaderValue>>,
     timeout: Duration,
+    max_body: Option<usize>,
     observer: Option<Observer>,
 }
 
@@ -82,6 +85,8 @@ pub struct Observed<'a> {
     pub url: &'a Uri,
     /// Headers sent, except `Authorization`.
     pub request_headers: &'a HeaderMap,
+    /// Whether an `Authorization` header was sent (never its value).
+    pub authenticated: bool,
     /// Body sent.
     pub request_body: &'a [u8],
     /// The answer, or why none came.
@@ -115,6 +120,22 @@ fn request_headers(call: &DavCall) -> HeaderMap {
     }
     if call.if_none_match_any {
         h.insert(http::header::IF_NONE_MATCH, HeaderValue::from_static("*"));
+    } else if let Some(v) = call
+        .if_none_match
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        h.insert(http::header::IF_NONE_MATCH, v);
+    }
+    if let Some(v) = call
+        .if_modified_since
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        h.insert(http::header::IF_MODIFIED_SINCE, v);
+    }
+    if let Some(a) = call.accept {
+        h.insert(http::header::ACCEPT, HeaderValue::from_static(a));
     }
     h
 }
@@ -127,13 +148,40 @@ const MAX_REDIRECTS: usize = 3;
 impl Client {
     /// A client for `base` (e.g. `https://caldav.icloud.com`).
     pub fn new(base: &str, creds: &Credentials, timeout: Duration) -> Result<Self> {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            creds.user,
+            creds.password.expose()
+        ));
+        let mut auth =
+            HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| Error::BadResponse {
+                what: "credentials are not valid header text",
+            })?;
+        auth.set_sensitive(true);
+        Self::build(base, Some(Secret::new(auth)), timeout, None)
+    }
+
+    /// A client without credentials that reads at most `max_body` bytes of
+    /// an answer (ICS feeds: a larger one is [`Error::TooLarge`]).
+    pub fn anonymous(base: &str, timeout: Duration, max_body: usize) -> Result<Self> {
+        Self::build(base, None, timeout, Some(max_body))
+    }
+
+    fn build(
+        base: &str,
+        auth: Option<Secret<HeaderValue>>,
+        timeout: Duration,
+        max_body: Option<usize>,
+    ) -> Result<Self> {
         crate::crypto::install_tls_provider();
-        let base: Uri = base
-            .parse()
-            .map_err(|_| Error::BadUrl { url: base.into() })?;
+        // A URL that does not parse is named by its scheme and host only:
+        // a feed URL may carry a secret token in its path.
+        let base: Uri = base.parse().map_err(|_| Error::BadUrl {
+            url: super::feed::display_url(base),
+        })?;
         if base.scheme().is_none() || base.authority().is_none() {
             return Err(Error::BadUrl {
-                url: base.to_string(),
+                url: super::feed::display_url(&base.to_string()),
             });
         }
         let mut http = HttpConnector::new();
@@ -146,21 +194,12 @@ impl Client {
             .enable_http1()
             .enable_http2()
             .wrap_connector(http);
-        let token = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            creds.user,
-            creds.password.expose()
-        ));
-        let mut auth =
-            HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| Error::BadResponse {
-                what: "credentials are not valid header text",
-            })?;
-        auth.set_sensitive(true);
         Ok(Self {
             http: hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(https),
             base,
-            auth: Secret::new(auth),
+            auth,
             timeout,
+            max_body,
             observer: None,
         })
     }
@@ -180,9 +219,9 @@ impl Client {
     /// Resolves a path or absolute URL against the base.
     pub fn resolve(&self, target: &str) -> Result<Uri> {
         if target.starts_with("http://") || target.starts_with("https://") {
-            return target
-                .parse()
-                .map_err(|_| Error::BadUrl { url: target.into() });
+            return target.parse().map_err(|_| Error::BadUrl {
+                url: super::feed::display_url(target),
+            });
         }
         let scheme = self.base.scheme_str().unwrap_or("https");
         let authority = self
@@ -233,16 +272,8 @@ impl Client {
         } else {
             location.parse().ok()?
         };
-        let site = |u: &Uri| -> Option<String> {
-            let host = u.host()?;
-            let parts: Vec<&str> = host.rsplitn(3, '.').collect();
-            Some(if parts.len() >= 2 {
-                format!("{}.{}", parts[1], parts[0])
-            } else {
-                host.to_string()
-            })
-        };
-        (site(&next)? == site(from)?).then_some(next)
+        let same = site(next.host()?) == site(from.host()?);
+        same.then_some(next)
     }
 
     async fn send_once(&self, call: &DavCall, uri: &Uri) -> Result<Exchange> {
@@ -256,6 +287,7 @@ impl Client {
                 method: &call.method,
                 url: uri,
                 request_headers: &headers,
+                authenticated: self.auth.is_some(),
                 request_body: &call.body,
                 outcome: result.as_ref(),
                 elapsed: started.elapsed(),
@@ -272,11 +304,13 @@ impl Client {
         for (name, value) in headers {
             b = b.header(name, value);
         }
-        b = b.header(http::header::AUTHORIZATION, self.auth.expose().clone());
+        if let Some(auth) = &self.auth {
+            b = b.header(http::header::AUTHORIZATION, auth.expose().clone());
+        }
         let req = b
             .body(Full::new(call.body.clone()))
             .map_err(|_| Error::BadUrl {
-                url: uri.to_string(),
+                url: super::feed::display_url(&uri.to_string()),
             })?;
         let resp = match tokio::time::timeout(self.timeout, self.http.request(req)).await {
             Err(_) => {
@@ -294,9 +328,23 @@ impl Client {
             Ok(Ok(r)) => r,
         };
         let (parts, body) = resp.into_parts();
-        let body = match tokio::time::timeout(self.timeout, body.collect()).await {
-            Ok(Ok(c)) => c.to_bytes(),
-            Ok(Err(_)) => return Err(Error::BodyRead { host }),
+        let read = async {
+            match self.max_body {
+                None => body.collect().await.map(|c| c.to_bytes()).map_err(|_| None),
+                Some(limit) => http_body_util::Limited::new(body, limit)
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes())
+                    .map_err(|e| {
+                        e.downcast_ref::<http_body_util::LengthLimitError>()
+                            .map(|_| limit)
+                    }),
+            }
+        };
+        let body = match tokio::time::timeout(self.timeout, read).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(Some(limit))) => return Err(Error::TooLarge { limit }),
+            Ok(Err(None)) => return Err(Error::BodyRead { host }),
             Err(_) => {
                 return Err(Error::Timeout {
                     host,
@@ -318,6 +366,26 @@ impl Client {
     }
 }
 
+/// The site of a host: its last two labels, or three under a public
+/// suffix of two labels (`icloud.com.cn`, not `com.cn`), or the whole
+/// host for an IP address. Redirects are followed (with credentials) only
+/// within one site.
+fn site(host: &str) -> String {
+    const TWO_LABEL_SUFFIXES: &[&str] = &["com.cn", "net.cn", "org.cn", "co.uk", "com.au", "co.jp"];
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return host;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let n = labels.len();
+    let keep = if n >= 3 && TWO_LABEL_SUFFIXES.contains(&labels[n - 2..].join(".").as_str()) {
+        3
+    } else {
+        2
+    };
+    labels[n.saturating_sub(keep)..].join(".")
+}
+
 /// Maps a non-success status to an error (401, 503/429, others).
 pub fn check(call: &DavCall, ex: Exchange) -> Result<Exchange> {
     match ex.status {
@@ -336,5 +404,24 @@ pub fn check(call: &DavCall, ex: Exchange) -> Result<Exchange> {
                 .flatten()
                 .map(Box::new),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::site;
+
+    #[test]
+    fn icloud_partitions_are_one_site_in_china_too() {
+        assert_eq!(site("p42-caldav.icloud.com"), site("caldav.icloud.com"));
+        assert_eq!(
+            site("p42-caldav.icloud.com.cn"),
+            site("caldav.icloud.com.cn")
+        );
+        // `com.cn` is a public suffix: another company's host is another site.
+        assert_ne!(site("evil.com.cn"), site("caldav.icloud.com.cn"));
+        assert_ne!(site("caldav.icloud.com"), site("caldav.icloud.com.cn"));
+        assert_eq!(site("127.0.0.1"), "127.0.0.1");
+        assert_ne!(site("127.0.0.1"), site("127.0.0.2"));
     }
 }

@@ -5,10 +5,12 @@
 //! thin async I/O shell (`client`), which reports every exchange to an
 //! optional observer (the `traffic` recorder) without credentials. iCloud
 //! workarounds live in `quirks`, one named function each. Knows nothing of
-//! the store, traffic recording or the server.
+//! the store, traffic recording or the server. `feed` is the same for
+//! read-only ICS feeds: URL rules, the conditional GET and its answer.
 
 pub mod client;
 pub mod discovery;
+pub mod feed;
 pub mod parse;
 pub mod quirks;
 pub mod requests;
@@ -76,6 +78,12 @@ pub enum Error {
         /// The DAV precondition in the error body, if any.
         precondition: Option<Box<Precondition>>,
     },
+    /// The answer was larger than the client reads (an ICS feed's size limit).
+    #[error("the answer is larger than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// A 2xx answer whose body did not make sense.
     #[error("upstream answer not understood: {what}")]
     BadResponse {
@@ -96,6 +104,7 @@ impl Error {
             Error::Rejected { status, .. } => *status >= 500,
             Error::BadUrl { .. }
             | Error::Unauthorized
+            | Error::TooLarge { .. }
             | Error::BadResponse { .. }
             | Error::Xml(_) => false,
         }

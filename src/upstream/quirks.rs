@@ -8,6 +8,39 @@ use std::time::Duration;
 use crate::dav::{MultiStatus, Precondition, Response};
 use crate::ids::Href;
 
+/// iCloud's CalDAV entry point (ICLOUD.md §1.1).
+pub const ICLOUD: &str = "https://caldav.icloud.com";
+
+/// iCloud's entry point for China-mainland accounts (ICLOUD.md §1.2).
+pub const ICLOUD_CN: &str = "https://caldav.icloud.com.cn";
+
+/// Where an Apple ID's iCloud lives.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+pub enum Region {
+    /// `caldav.icloud.com`.
+    Global,
+    /// China mainland: `caldav.icloud.com.cn`.
+    Cn,
+}
+
+/// QUIRK(iCloud): ICLOUD.md §1.2 — China-mainland accounts live on
+/// `caldav.icloud.com.cn` (tsdav#238). The entry point for an Apple ID: the
+/// region given, else the one its domain tells (`@icloud.com.cn`), else
+/// the global one.
+pub fn icloud_entry(apple_id: &str, region: Option<Region>) -> &'static str {
+    let china_domain = apple_id
+        .rsplit_once('@')
+        .is_some_and(|(_, d)| d.trim().eq_ignore_ascii_case("icloud.com.cn"));
+    match region {
+        Some(Region::Cn) => ICLOUD_CN,
+        Some(Region::Global) => ICLOUD,
+        None if china_domain => ICLOUD_CN,
+        None => ICLOUD,
+    }
+}
+
 /// QUIRK(iCloud): ICLOUD.md §1.1 — PROPFIND on the principal may answer with
 /// `<href>/principal/</href>` instead of the URL asked for; use the single
 /// response whatever its href.
@@ -89,6 +122,19 @@ pub fn looks_app_specific(password: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn icloud_china_accounts_use_the_cn_entry_point() {
+        assert_eq!(icloud_entry("ann@icloud.com", None), ICLOUD);
+        assert_eq!(icloud_entry("ann@icloud.com.cn", None), ICLOUD_CN);
+        assert_eq!(icloud_entry("ann@ICLOUD.COM.CN", None), ICLOUD_CN);
+        assert_eq!(icloud_entry("ann@example.cn", Some(Region::Cn)), ICLOUD_CN);
+        assert_eq!(
+            icloud_entry("ann@icloud.com.cn", Some(Region::Global)),
+            ICLOUD
+        );
+        assert_eq!(icloud_entry("ann@example.com", None), ICLOUD);
+    }
 
     #[test]
     fn icloud_partition_home_url_reduces_to_path() {

@@ -9,7 +9,7 @@ use http::Method;
 use crate::ids::{ETag, Href};
 
 /// One request to the upstream server.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct DavCall {
     /// HTTP method.
     pub method: Method,
@@ -25,6 +25,13 @@ pub struct DavCall {
     pub if_match: Option<ETag>,
     /// `If-None-Match: *`.
     pub if_none_match_any: bool,
+    /// `If-None-Match` with the validator a server gave (a feed's `ETag`,
+    /// sent back verbatim, weak or strong: RFC 9110 §13.1.2).
+    pub if_none_match: Option<String>,
+    /// `If-Modified-Since` (a feed's `Last-Modified`, verbatim).
+    pub if_modified_since: Option<String>,
+    /// `Accept`, when the answer's type matters (a feed).
+    pub accept: Option<&'static str>,
 }
 
 const XML: &str = "application/xml; charset=utf-8";
@@ -36,8 +43,7 @@ fn xml_call(method: &str, target: &str, depth: &'static str, body: String) -> Da
         depth: Some(depth),
         body: Bytes::from(body),
         content_type: Some(XML),
-        if_match: None,
-        if_none_match_any: false,
+        ..DavCall::default()
     }
 }
 
@@ -153,6 +159,7 @@ pub fn put_object(href: &Href, body: Bytes, condition: &PutCondition) -> DavCall
         content_type: Some("text/calendar; charset=utf-8"),
         if_match,
         if_none_match_any,
+        ..DavCall::default()
     }
 }
 
@@ -162,9 +169,8 @@ fn bodyless(method: Method, href: &Href, if_match: Option<ETag>) -> DavCall {
         target: href.as_str().to_string(),
         depth: None,
         body: Bytes::new(),
-        content_type: None,
         if_match,
-        if_none_match_any: false,
+        ..DavCall::default()
     }
 }
 

@@ -14,13 +14,14 @@
 //! expanded again. Unknown or expired tokens, a moved window (weekly, see
 //! `views::cache_window`) or other settings rebuild the collection. The
 //! token is read *before* the objects, so a concurrent write is at worst
-//! applied twice, never lost. Nothing here knows key layouts: it uses
+//! applied twice, never lost. No lock is held across a store read or an
+//! expansion (see [`BusyCache`]). Nothing here knows key layouts: it uses
 //! `Store`'s typed API only. Owned by `views`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::ical::{self, BusyInterval, TimeRange};
+use crate::ical::{self, BusyInterval, StoredBusy, TimeRange};
 use crate::ids::{ObjectName, SyncToken, UserRef};
 use crate::store::{self, CollectionKey, CollectionRecord, Store};
 
@@ -32,14 +33,34 @@ pub(crate) struct CollectionEntry {
     token: SyncToken,
     settings: Settings,
     window: TimeRange,
-    /// Each object's intervals (clipped to the window, merged per object).
-    pub objects: HashMap<ObjectName, Vec<BusyInterval>>,
+    /// Each object's intervals (clipped to the window, merged per object);
+    /// `None` for an entry taken from the collection's stored snapshot
+    /// (filled when something needs it).
+    pub objects: Option<HashMap<ObjectName, Vec<BusyInterval>>>,
     /// The union over the objects.
     pub merged: Arc<Vec<BusyInterval>>,
 }
 
+impl CollectionEntry {
+    fn current(&self, token: &SyncToken, settings: &Settings, window: TimeRange) -> bool {
+        self.token == *token && self.settings == *settings && self.window == window
+    }
+
+    /// The objects' intervals (an entry from a snapshot has none).
+    pub fn objects(&self) -> impl Iterator<Item = (&ObjectName, &Vec<BusyInterval>)> {
+        self.objects.iter().flatten()
+    }
+}
+
+/// A collection's slot: its entry once filled. Locked only to read or
+/// install in-memory state, never across a store read or an expansion.
+type Slot = Arc<Mutex<Option<CollectionEntry>>>;
+
 struct UserEntry {
-    states: Vec<(CollectionKey, SyncToken)>,
+    /// Each source with its token and the fingerprint of the settings its
+    /// entry was merged under (another user's refresh may replace the
+    /// collection entries with other settings in between).
+    states: Vec<(CollectionKey, SyncToken, u64)>,
     window: TimeRange,
     merged: Arc<Vec<BusyInterval>>,
 }
@@ -55,16 +76,24 @@ pub struct CacheStats {
     pub incremental: u64,
     /// User merges answered without any work.
     pub user_hits: u64,
+    /// Collections filled from their stored snapshot (a cold cache).
+    pub snapshots: u64,
 }
 
 #[derive(Default)]
 struct Inner {
-    collections: HashMap<CollectionKey, CollectionEntry>,
+    collections: HashMap<CollectionKey, Slot>,
     users: HashMap<UserRef, UserEntry>,
     stats: CacheStats,
 }
 
 /// In-memory busy-interval cache, shared by all requests (in `App`).
+///
+/// Locking: the map lock is held only to find a slot or a user entry, a
+/// slot's lock only to read or install in-memory state; store reads and
+/// expansion happen with no lock held, so a slow collection delays no
+/// other request. Two requests may compute the same update at once; the
+/// second to finish finds the entry current and drops its copy.
 #[derive(Default)]
 pub struct BusyCache {
     inner: Mutex<Inner>,
@@ -74,6 +103,12 @@ impl std::fmt::Debug for BusyCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("BusyCache")
     }
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding a lock leaves consistent state (entries are
+    // replaced or updated whole), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Busy intervals of one object's bytes in a window, merged. An expansion
@@ -90,7 +125,7 @@ pub(crate) fn object_busy(
     if let Some(b) = budget {
         opts = opts.with_budget(b.clone());
     }
-    match ical::busy_intervals(data, window, &s.owners, &opts) {
+    match ical::busy_for(data, window, s, &opts) {
         Ok(v) => Ok(ical::merge(v)),
         Err(ical::Error::BudgetExceeded { limit }) => Err(super::Error::Budget { limit }),
         Err(e) => {
@@ -126,15 +161,34 @@ fn stored_busy(
     ))
 }
 
+/// Stores a collection's merged busy time as its snapshot (best effort:
+/// a lost snapshot costs one rebuild).
+fn keep_snapshot(
+    store: &Store,
+    key: &CollectionKey,
+    token: SyncToken,
+    settings: u64,
+    window: (i64, i64),
+    merged: &[BusyInterval],
+) {
+    let snap = store::BusySnapshot {
+        token,
+        settings,
+        window,
+        merged: merged.iter().map(StoredBusy::of).collect(),
+    };
+    if let Err(e) = store.put_busy_snapshot(key, &snap) {
+        tracing::warn!(error = %e, "busy snapshot not kept");
+    }
+}
+
 fn merged_of(objects: &HashMap<ObjectName, Vec<BusyInterval>>) -> Vec<BusyInterval> {
     ical::merge(objects.values().flatten().copied().collect())
 }
 
 impl BusyCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves a consistent map (entries are
-        // replaced whole), so a poisoned lock is still usable.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        locked(&self.inner)
     }
 
     /// Counters so far.
@@ -149,6 +203,18 @@ impl BusyCache {
         g.users.clear();
     }
 
+    fn slot(&self, key: &CollectionKey) -> Slot {
+        self.lock()
+            .collections
+            .entry(key.clone())
+            .or_default()
+            .clone()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut CacheStats)) {
+        f(&mut self.lock().stats);
+    }
+
     /// The merged busy time of one collection over `window`, up to date.
     pub(crate) fn collection(
         &self,
@@ -158,15 +224,14 @@ impl BusyCache {
         settings: &Settings,
         window: TimeRange,
     ) -> store::Result<Arc<Vec<BusyInterval>>> {
-        let mut g = self.lock();
-        Self::refresh_collection(&mut g, store, key, rec, settings, window)?;
-        Ok(g.collections
-            .get(key)
-            .map(|e| e.merged.clone())
-            .unwrap_or_default())
+        let slot = self.slot(key);
+        self.refresh_collection(&slot, store, key, rec, settings, window, false)?;
+        let g = locked(&slot);
+        Ok(g.as_ref().map(|e| e.merged.clone()).unwrap_or_default())
     }
 
-    /// Runs `f` over an up-to-date entry of a collection.
+    /// Runs `f` over an up-to-date entry of a collection with its objects'
+    /// intervals (under its slot's lock: `f` should only read memory).
     pub(crate) fn with_collection<T>(
         &self,
         store: &Store,
@@ -176,79 +241,146 @@ impl BusyCache {
         window: TimeRange,
         f: impl FnOnce(&CollectionEntry) -> T,
     ) -> store::Result<Option<T>> {
-        let mut g = self.lock();
-        Self::refresh_collection(&mut g, store, key, rec, settings, window)?;
-        Ok(g.collections.get(key).map(f))
+        let slot = self.slot(key);
+        self.refresh_collection(&slot, store, key, rec, settings, window, true)?;
+        let g = locked(&slot);
+        Ok(g.as_ref().map(f))
     }
 
+    /// Brings a slot up to date: from the change log when it holds an
+    /// entry with objects for these settings and window; from the stored
+    /// snapshot when it is empty, the snapshot current and no objects are
+    /// needed; else rebuilt from the stored answers. The work is done
+    /// without a lock and installed after.
+    #[allow(clippy::too_many_arguments)]
     fn refresh_collection(
-        g: &mut Inner,
+        &self,
+        slot: &Slot,
         store: &Store,
         key: &CollectionKey,
         rec: &CollectionRecord,
         settings: &Settings,
         window: TimeRange,
+        need_objects: bool,
     ) -> store::Result<()> {
         let token = Store::sync_token(rec);
-        let Inner {
-            collections, stats, ..
-        } = g;
-        if let Some(e) = collections.get_mut(key) {
-            if e.token == token && e.settings == *settings && e.window == window {
-                return Ok(());
+        let (base, empty) = {
+            let g = locked(slot);
+            match g.as_ref() {
+                Some(e)
+                    if e.current(&token, settings, window)
+                        && (e.objects.is_some() || !need_objects) =>
+                {
+                    return Ok(())
+                }
+                Some(e) if e.settings == *settings && e.window == window && e.objects.is_some() => {
+                    (Some(e.token.clone()), false)
+                }
+                other => (None, other.is_none()),
             }
-            if e.settings == *settings && e.window == window {
-                if let Ok(delta) = store.changes_since(key, Some(&e.token)) {
-                    for name in delta.deleted {
-                        e.objects.remove(&name);
+        };
+        let w = (window.start.timestamp(), window.end.timestamp());
+        let fp = settings.fingerprint();
+        if empty && !need_objects {
+            if let Some(snap) = store.busy_snapshot(key)? {
+                if snap.token == token && snap.settings == fp && snap.window == w {
+                    let merged = snap
+                        .merged
+                        .iter()
+                        .filter_map(StoredBusy::interval)
+                        .collect();
+                    let mut g = locked(slot);
+                    if g.is_none() {
+                        *g = Some(CollectionEntry {
+                            token,
+                            settings: settings.clone(),
+                            window,
+                            objects: None,
+                            merged: Arc::new(merged),
+                        });
                     }
-                    for name in delta.changed {
-                        match stored_busy(store, key, &name, window, settings, stats)? {
-                            Some(v) => {
-                                e.objects.insert(name, v);
-                            }
-                            None => {
-                                e.objects.remove(&name);
-                            }
-                        }
-                    }
-                    // The delta's token may be newer than `rec`: keep the
-                    // newer one (what the objects now reflect).
-                    e.token = delta.token.unwrap_or(token);
-                    e.merged = Arc::new(merged_of(&e.objects));
-                    stats.incremental += 1;
+                    drop(g);
+                    self.count(|s| s.snapshots += 1);
                     return Ok(());
                 }
+            }
+        }
+        let mut stats = CacheStats::default();
+        if let Some(base) = base {
+            if let Ok(delta) = store.changes_since(key, Some(&base)) {
+                let mut changed = Vec::with_capacity(delta.changed.len());
+                for name in delta.changed {
+                    let v = stored_busy(store, key, &name, window, settings, &mut stats)?;
+                    changed.push((name, v));
+                }
+                let mut g = locked(slot);
+                let mut installed = None;
+                if let Some(e) = g.as_mut().filter(|e| e.token == base) {
+                    if let Some(objects) = e.objects.as_mut() {
+                        for name in delta.deleted {
+                            objects.remove(&name);
+                        }
+                        for (name, v) in changed {
+                            match v {
+                                Some(v) => objects.insert(name, v),
+                                None => objects.remove(&name),
+                            };
+                        }
+                        // The delta's token may be newer than `rec`: keep the
+                        // newer one (what the objects now reflect).
+                        e.token = delta.token.unwrap_or(token);
+                        e.merged = Arc::new(merged_of(objects));
+                        stats.incremental += 1;
+                        installed = Some((e.token.clone(), e.merged.clone()));
+                    }
+                }
+                // Else someone else moved the entry meanwhile: theirs stands.
+                drop(g);
+                if let Some((token, merged)) = installed {
+                    keep_snapshot(store, key, token, fp, w, &merged);
+                }
+                self.count(|s| {
+                    s.expanded += stats.expanded;
+                    s.incremental += stats.incremental;
+                });
+                return Ok(());
             }
         }
         // Full rebuild from the stored time answers (one scan, nothing
         // expanded unless an answer is stale). Token first (module docs).
         let mut objects = HashMap::new();
-        let w = (window.start.timestamp(), window.end.timestamp());
-        let fp = settings.fingerprint();
         for (name, d) in store.derived_all(key)? {
             let v = if d.window == w && d.settings == fp {
                 d.busy_in(window)
             } else {
-                match stored_busy(store, key, &name, window, settings, stats)? {
+                match stored_busy(store, key, &name, window, settings, &mut stats)? {
                     Some(v) => v,
                     None => continue,
                 }
             };
             objects.insert(name, v);
         }
-        stats.rebuilds += 1;
         let merged = Arc::new(merged_of(&objects));
-        collections.insert(
-            key.clone(),
-            CollectionEntry {
-                token,
-                settings: settings.clone(),
-                window,
-                objects,
-                merged,
-            },
-        );
+        {
+            let mut g = locked(slot);
+            let newer = g
+                .as_ref()
+                .is_some_and(|e| e.current(&token, settings, window) && e.objects.is_some());
+            if !newer {
+                *g = Some(CollectionEntry {
+                    token: token.clone(),
+                    settings: settings.clone(),
+                    window,
+                    objects: Some(objects),
+                    merged: merged.clone(),
+                });
+            }
+        }
+        keep_snapshot(store, key, token, fp, w, &merged);
+        self.count(|s| {
+            s.expanded += stats.expanded;
+            s.rebuilds += 1;
+        });
         Ok(())
     }
 
@@ -260,34 +392,44 @@ impl BusyCache {
         sources: &[super::deps::Source],
         window: TimeRange,
     ) -> store::Result<Arc<Vec<BusyInterval>>> {
-        let mut g = self.lock();
-        let states: Vec<(CollectionKey, SyncToken)> = sources
+        let states: Vec<(CollectionKey, SyncToken, u64)> = sources
             .iter()
-            .map(|s| (s.key.clone(), Store::sync_token(&s.record)))
+            .map(|s| {
+                (
+                    s.key.clone(),
+                    Store::sync_token(&s.record),
+                    s.settings.fingerprint(),
+                )
+            })
             .collect();
-        let ukey = who.clone();
-        let settings_same = sources.iter().all(|s| {
-            g.collections
-                .get(&s.key)
+        let slots: Vec<Slot> = sources.iter().map(|s| self.slot(&s.key)).collect();
+        let settings_same = sources.iter().zip(&slots).all(|(s, slot)| {
+            locked(slot)
+                .as_ref()
                 .is_some_and(|e| e.settings == s.settings && e.window == window)
         });
-        if let Some(u) = g.users.get(&ukey) {
-            if settings_same && u.states == states && u.window == window {
-                let m = u.merged.clone();
+        {
+            let mut g = self.lock();
+            let hit = g
+                .users
+                .get(who)
+                .filter(|u| settings_same && u.states == states && u.window == window)
+                .map(|u| u.merged.clone());
+            if let Some(m) = hit {
                 g.stats.user_hits += 1;
                 return Ok(m);
             }
         }
         let mut all = Vec::new();
-        for s in sources {
-            Self::refresh_collection(&mut g, store, &s.key, &s.record, &s.settings, window)?;
-            if let Some(e) = g.collections.get(&s.key) {
+        for (s, slot) in sources.iter().zip(&slots) {
+            self.refresh_collection(slot, store, &s.key, &s.record, &s.settings, window, false)?;
+            if let Some(e) = locked(slot).as_ref() {
                 all.extend(e.merged.iter().copied());
             }
         }
         let merged = Arc::new(ical::merge(all));
-        g.users.insert(
-            ukey,
+        self.lock().users.insert(
+            who.clone(),
             UserEntry {
                 states,
                 window,

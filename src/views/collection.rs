@@ -1,28 +1,44 @@
 //! The materialised `availability/` collection (R9): one "Busy" event per
-//! merged block, named and UID'd by its start and end, with content (and
-//! so ETag) fixed by the interval, so an unchanged block keeps its name and
-//! ETag and sync-collection clients see only real changes.
+//! merged block, named and UID'd by its start and end. Its DTSTAMP is the
+//! time the block was computed (first derived; RFC 5545 §3.8.7.2), kept in
+//! the record's `modified` and written again unchanged on every refresh,
+//! so an unchanged block keeps its bytes, name and ETag, and
+//! sync-collection clients and feed readers see only real changes
+//! (issue 12 #14). The feed takes its DTSTAMPs from here
+//! ([`Views::block_stamps`]).
 //!
 //! [`Views::ensure_fresh`] compares the user's [`ViewStamp`] with what the
 //! view would be derived from now and, when they differ, applies only the
 //! differences, under the user's lock, then records the new stamp.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
+use chrono::{DateTime, TimeZone, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::ical::{self, BusyInterval};
 use crate::ids::{ETag, EventUid, ObjectName, UserRef};
-use crate::store::{self, ObjectRecord, Origin, SourceVersion, ViewStamp, WriteCondition};
+use crate::store::{
+    self, ObjectMeta, ObjectRecord, Origin, SourceVersion, UserSettings, ViewStamp, WriteCondition,
+};
 
 use super::deps::{self, Source};
 use super::{flatten, Error, Retry, Views};
 
-fn settings_fingerprint(sources: &[Source]) -> u64 {
+/// The shape of the blocks written: a change of it re-derives every view
+/// once (it is part of the settings fingerprint). 2: DTSTAMP is the time
+/// the block was computed (it was DTSTART before).
+const BLOCK_FORMAT: &[u8] = b"blocks-2";
+
+/// A fingerprint of what shapes a user's views besides the sources'
+/// contents: the blocks' format, each source owner's zone, addresses and
+/// busy rules, and the user's own buffers and (when the feed counts it)
+/// working hours.
+fn settings_fingerprint(sources: &[Source], own: &UserSettings) -> u64 {
     let mut h = Sha256::new();
+    h.update(BLOCK_FORMAT);
     for s in sources {
         h.update(s.key.tenant.as_str());
         h.update([0]);
@@ -33,35 +49,63 @@ fn settings_fingerprint(sources: &[Source]) -> u64 {
             h.update([1]);
             h.update(o.as_bytes());
         }
+        let rules = s.settings.rules.fingerprint_bytes();
+        if !rules.is_empty() {
+            h.update([3]);
+            h.update(&rules);
+        }
         h.update([2]);
+    }
+    if !own.buffers.is_none() || own.feed_outside_hours_busy {
+        h.update([4]);
+        h.update(own.buffers.before.to_be_bytes());
+        h.update(own.buffers.after.to_be_bytes());
+        if own.feed_outside_hours_busy {
+            h.update(serde_json::to_vec(&own.hours).unwrap_or_default());
+        }
     }
     let d = h.finalize();
     u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
 }
 
-fn busy_object(iv: &BusyInterval) -> Option<(ObjectName, ObjectRecord)> {
-    let (s, e) = (iv.start.timestamp(), iv.end.timestamp());
-    let uid = format!("calproxy-busy-{s}-{e}");
-    let data = ical::busy_event(&uid, iv.start, iv.end, "Busy", iv.start).into_bytes();
-    EventUid::new(uid.as_str()).ok()?;
+/// A unix time as a DTSTAMP (whole seconds, as `modified` keeps it).
+fn at(unix: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(unix, 0).single().unwrap_or_default()
+}
+
+/// The bytes of the block for `iv`, computed at `computed` (unix seconds).
+fn block_text(iv: &BusyInterval, computed: i64) -> Vec<u8> {
+    ical::busy_event(&ical::busy_uid(iv), iv.start, iv.end, "Busy", at(computed)).into_bytes()
+}
+
+/// The object name of the block for `iv`.
+fn block_name(iv: &BusyInterval) -> Option<ObjectName> {
+    ObjectName::new(format!("{}.ics", ical::busy_uid(iv))).ok()
+}
+
+/// Whether the stored block is the one for `iv` as it was computed then.
+fn unchanged(iv: &BusyInterval, stored: &ObjectMeta) -> bool {
+    ETag::of_content(&block_text(iv, stored.modified)) == stored.etag
+}
+
+fn busy_object(iv: &BusyInterval, computed: i64) -> Option<ObjectRecord> {
+    let data = block_text(iv, computed);
+    EventUid::new(ical::busy_uid(iv)).ok()?;
     let index = ical::parse_lenient(&data).ok()?;
-    let name = ObjectName::new(format!("{uid}.ics")).ok()?;
-    Some((
-        name,
-        ObjectRecord {
-            etag: ETag::of_content(&data),
-            data,
-            index,
-            origin: Origin::Local,
-            modified: Utc::now().timestamp(),
-        },
-    ))
+    Some(ObjectRecord {
+        etag: ETag::of_content(&data),
+        data,
+        index,
+        origin: Origin::Local,
+        modified: computed,
+    })
 }
 
 impl Views {
     /// What `who`'s views would be derived from now.
     pub(super) fn stamp_now(&self, who: &UserRef) -> store::Result<(ViewStamp, Vec<Source>)> {
         let sources = deps::sources(self.store(), who)?;
+        let own = self.store().user_settings(&who.tenant, &who.user)?;
         let mut versions: Vec<SourceVersion> = sources
             .iter()
             .map(|s| SourceVersion {
@@ -74,7 +118,7 @@ impl Views {
         let w = self.window_at(Utc::now());
         let stamp = ViewStamp {
             sources: versions,
-            settings: settings_fingerprint(&sources),
+            settings: settings_fingerprint(&sources, &own),
             window: (w.start.timestamp(), w.end.timestamp()),
         };
         Ok((stamp, sources))
@@ -144,14 +188,15 @@ impl Views {
         {
             return Err(Error::Injected);
         }
-        let window = self.window_at(Utc::now());
-        let wanted: BTreeMap<ObjectName, ObjectRecord> =
+        let now = Utc::now();
+        let window = self.window_at(now);
+        let wanted: BTreeMap<ObjectName, BusyInterval> =
             flatten(&self.busy_for_user(who, window, None)?)
-                .iter()
-                .filter_map(busy_object)
+                .into_iter()
+                .filter_map(|iv| Some((block_name(&iv)?, iv)))
                 .collect();
-        let existing: BTreeMap<ObjectName, ETag> =
-            self.store().object_etags(&key)?.into_iter().collect();
+        let existing: BTreeMap<ObjectName, ObjectMeta> =
+            self.store().metas(&key)?.into_iter().collect();
         for name in existing.keys() {
             if !wanted.contains_key(name) {
                 match self.store().delete_object(&key, name, None) {
@@ -160,15 +205,39 @@ impl Views {
                 }
             }
         }
-        for (name, rec) in &wanted {
-            if existing.get(name) == Some(&rec.etag) {
+        for (name, iv) in &wanted {
+            if existing.get(name).is_some_and(|m| unchanged(iv, m)) {
                 continue;
             }
+            let Some(rec) = busy_object(iv, now.timestamp()) else {
+                continue;
+            };
             self.store()
-                .put_object(&key, name, rec, &WriteCondition::default())?;
+                .put_object(&key, name, &rec, &WriteCondition::default())?;
         }
         self.store().put_view_stamp(who, &stamp)?;
         Ok(true)
+    }
+
+    /// When each of `who`'s current busy blocks was computed, by UID: the
+    /// DTSTAMPs of `availability/`, brought up to date first (a failed
+    /// refresh serves what is stored; the worker retries it).
+    pub(super) fn block_stamps(
+        &self,
+        who: &UserRef,
+    ) -> Result<HashMap<String, DateTime<Utc>>, Error> {
+        let Some(key) = deps::availability_of(who) else {
+            return Ok(HashMap::new());
+        };
+        if let Err(e) = self.ensure_fresh(who) {
+            tracing::debug!(user = %who, error = %e, "feed DTSTAMPs from the stored view");
+        }
+        Ok(self
+            .store()
+            .metas(&key)?
+            .into_iter()
+            .map(|(_, m)| (m.index.uid.as_str().to_string(), at(m.modified)))
+            .collect())
     }
 
     /// Whether `who`'s view waits for a retry that is due now.

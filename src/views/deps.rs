@@ -7,8 +7,9 @@
 //!   conflict calendar's copy — a shared connection's copies included, R8),
 //! - the own collections of the users of the same tenant they chose as
 //!   conflict users (not transitively, R7),
-//! - their settings (time zone, addresses) and links, and those of their
-//!   conflict users (whose settings shape those users' busy time).
+//! - their settings (time zone, addresses, busy rules, buffers, working
+//!   hours) and links, and those of their conflict users (whose zone,
+//!   addresses and rules shape those users' busy time).
 
 use std::collections::BTreeSet;
 
@@ -33,16 +34,10 @@ pub struct Source {
     pub settings: Settings,
 }
 
-/// The expansion settings of a user (UTC and no addresses when unknown).
+/// The expansion settings of a user: zone, addresses and busy rules (UTC,
+/// none and the defaults when unknown).
 pub fn settings(store: &Store, who: &UserRef) -> Settings {
-    let rec = store.user(&who.tenant, &who.user).ok().flatten();
-    Settings {
-        tz: rec
-            .as_ref()
-            .and_then(|r| r.timezone.parse::<chrono_tz::Tz>().ok())
-            .unwrap_or(chrono_tz::UTC),
-        owners: rec.map(|r| r.addresses).unwrap_or_default(),
-    }
+    store.busy_settings(who)
 }
 
 /// The users whose busy time blocks `who`'s: `who` first, then their

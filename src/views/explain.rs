@@ -2,7 +2,8 @@
 //! source objects that make it busy (`calproxy busy`, `GET /api/{t}/{u}/busy`).
 //!
 //! Inside the cached window it reads the cache's per-object intervals (no
-//! expansion); outside it expands on the fly. Another user's time (R7
+//! expansion); outside it expands on the fly. With the user's buffers, an
+//! interval's sources include the objects whose buffered time it holds. Another user's time (R7
 //! conflict users) is named by that user only: no object names or
 //! summaries cross users.
 
@@ -74,8 +75,7 @@ impl Views {
                 &src.settings,
                 cached,
                 |e| {
-                    e.objects
-                        .iter()
+                    e.objects()
                         .map(|(n, v)| ObjectBusy {
                             name: n.clone(),
                             intervals: clip(v, window),
@@ -119,6 +119,18 @@ fn why_busy(
     budget: Option<&Arc<ExpandBudget>>,
 ) -> Result<Vec<Explained>, super::Error> {
     let merged = views.busy_for_user(who, window, budget)?;
+    // With buffers, an object just outside the window can reach into it:
+    // look as far as the buffers do, and match each object's interval
+    // widened by them.
+    let b = views.store().user_settings(&who.tenant, &who.user)?.buffers;
+    let (before, after) = (
+        chrono::Duration::seconds(i64::from(b.before)),
+        chrono::Duration::seconds(i64::from(b.after)),
+    );
+    let wide = TimeRange {
+        start: window.start - after,
+        end: window.end + before,
+    };
     let mut out: Vec<Explained> = merged
         .iter()
         .map(|m| Explained {
@@ -131,7 +143,7 @@ fn why_busy(
     for src in deps::sources(views.store(), who)? {
         let key = &src.key;
         let own = key.user == who.user;
-        let mut items = views.per_object(&src, window, budget)?;
+        let mut items = views.per_object(&src, wide, budget)?;
         items.sort_by(|a, b| a.name.cmp(&b.name));
         for ObjectBusy {
             name,
@@ -140,10 +152,11 @@ fn why_busy(
         {
             let mut hit: Vec<usize> = Vec::new();
             for iv in ivs {
+                let (start, end) = (iv.start - before, iv.end + after);
                 // Merged intervals never overlap and are sorted.
-                let mut i = merged.partition_point(|m| m.end <= iv.start);
+                let mut i = merged.partition_point(|m| m.end <= start);
                 while let Some(m) = merged.get(i) {
-                    if m.start >= iv.end {
+                    if m.start >= end {
                         break;
                     }
                     hit.push(i);

@@ -21,6 +21,8 @@ mod collection;
 pub mod deps;
 pub mod explain;
 mod feed;
+pub mod slots;
+pub mod sources;
 mod worker;
 
 pub use busy_cache::{BusyCache, CacheStats, Settings};
@@ -256,10 +258,37 @@ impl Views {
         Ok(())
     }
 
-    /// The merged busy time of a user (R9): every source collection, merged.
+    /// The merged busy time of a user (R9): every source collection,
+    /// merged, then widened by the user's buffers (which apply to every
+    /// block of their availability, a conflict user's time included).
     /// Served from the cache inside [`Self::cache_window`]; parts of
     /// `window` outside it are expanded, charged to `budget`.
     pub fn busy_for_user(
+        &self,
+        who: &UserRef,
+        window: TimeRange,
+        budget: Option<&Arc<ExpandBudget>>,
+    ) -> Result<Vec<BusyInterval>, Error> {
+        let b = self.store().user_settings(&who.tenant, &who.user)?.buffers;
+        if b.is_none() {
+            return self.merged_for_user(who, window, budget);
+        }
+        let (before, after) = (
+            chrono::Duration::seconds(i64::from(b.before)),
+            chrono::Duration::seconds(i64::from(b.after)),
+        );
+        // A block ending up to `after` before the window, or starting up to
+        // `before` after it, reaches into it once widened.
+        let wide = TimeRange {
+            start: window.start - after,
+            end: window.end + before,
+        };
+        let merged = self.merged_for_user(who, wide, budget)?;
+        Ok(clip(&ical::widen(&merged, before, after), window))
+    }
+
+    /// [`Self::busy_for_user`] without the buffers.
+    fn merged_for_user(
         &self,
         who: &UserRef,
         window: TimeRange,

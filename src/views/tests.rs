@@ -140,3 +140,111 @@ fn a_view_is_refreshed_once_per_change_and_a_failure_is_retried() {
     assert_eq!(s.object_etags(&avail).unwrap().len(), 1);
     assert_eq!(v.status().failures, 1);
 }
+
+#[test]
+fn a_cold_cache_uses_a_current_busy_snapshot_and_rebuilds_past_a_stale_one() {
+    let (s, v) = views();
+    let who = UserRef::new(&TenantId::new("t").unwrap(), &UserId::new("u").unwrap());
+    crate::accounts::add_user(
+        &s,
+        &who.tenant,
+        &who.user,
+        &crate::secret::Secret::new("pw-long-enough".into()),
+    )
+    .unwrap();
+    let key = CollectionKey::of(&who, &CalendarId::new("blocked").unwrap());
+    let window = v.cache_window(Utc::now());
+    let settings = s.busy_settings(&who);
+    let at = Utc::now() + Duration::days(3);
+    put_event(&s, &who, "blocked", "a", at);
+    let cache = v.cache();
+    let rec = s.collection(&key).unwrap().unwrap();
+    let first = cache.collection(&s, &key, &rec, &settings, window).unwrap();
+    assert_eq!(first.len(), 1);
+    // A restart: the snapshot answers, nothing is rebuilt.
+    cache.clear();
+    let s0 = cache.stats();
+    let again = cache.collection(&s, &key, &rec, &settings, window).unwrap();
+    assert_eq!(again, first);
+    let s1 = cache.stats();
+    assert_eq!(s1.snapshots, s0.snapshots + 1);
+    assert_eq!(s1.rebuilds, s0.rebuilds);
+    // A write the cache has not seen makes the snapshot stale: never used.
+    put_event(&s, &who, "blocked", "b", at + Duration::days(1));
+    cache.clear();
+    let rec = s.collection(&key).unwrap().unwrap();
+    let after = cache.collection(&s, &key, &rec, &settings, window).unwrap();
+    assert_eq!(after.len(), 2, "{after:?}");
+    let s2 = cache.stats();
+    assert_eq!(s2.snapshots, s1.snapshots);
+    assert_eq!(s2.rebuilds, s1.rebuilds + 1);
+}
+
+#[test]
+fn a_users_merge_is_not_reused_after_a_conflict_users_settings_changed_elsewhere() {
+    use chrono::TimeZone as _;
+    let (s, v) = views();
+    let add = |u: &str| {
+        let who = UserRef::new(&TenantId::new("t").unwrap(), &UserId::new(u).unwrap());
+        crate::accounts::add_user(
+            &s,
+            &who.tenant,
+            &who.user,
+            &crate::secret::Secret::new("pw-long-enough".into()),
+        )
+        .unwrap();
+        who
+    };
+    let (bob, carol) = (add("bob"), add("carol"));
+    s.put_links(
+        &bob.tenant,
+        &bob.user,
+        &crate::store::UserLinks {
+            conflict_users: vec![carol.user.clone()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // A floating 10:00 in carol's calendar: its instant follows her zone.
+    let day = (Utc::now() + Duration::days(3)).date_naive();
+    let local = day.and_hms_opt(10, 0, 0).unwrap();
+    let data = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:f\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{}\r\nDURATION:PT1H\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        local.format("%Y%m%dT%H%M%S")
+    )
+    .into_bytes();
+    let key = CollectionKey::of(&carol, &CalendarId::new("blocked").unwrap());
+    let rec = ObjectRecord {
+        index: ical::parse_strict(&data).unwrap(),
+        etag: crate::ids::ETag::of_content(&data),
+        data,
+        origin: Origin::Local,
+        modified: 0,
+    };
+    s.put_object(
+        &key,
+        &ObjectName::new("f.ics").unwrap(),
+        &rec,
+        &WriteCondition::default(),
+    )
+    .unwrap();
+    let w = TimeRange {
+        start: day.and_hms_opt(0, 0, 0).unwrap().and_utc(),
+        end: day.and_hms_opt(0, 0, 0).unwrap().and_utc() + Duration::days(1),
+    };
+    assert_eq!(
+        v.busy_for_user(&bob, w, None).unwrap()[0].start,
+        local.and_utc()
+    );
+    // Carol moves to Berlin; her own read refreshes her collections' entries.
+    let mut c = s.user(&carol.tenant, &carol.user).unwrap().unwrap();
+    c.timezone = "Europe/Berlin".into();
+    s.put_user(&carol.tenant, &carol.user, &c).unwrap();
+    let berlin = chrono_tz::Europe::Berlin
+        .from_local_datetime(&local)
+        .unwrap()
+        .with_timezone(&Utc);
+    assert_eq!(v.busy_for_user(&carol, w, None).unwrap()[0].start, berlin);
+    // Bob's merge must not be the one made under her old zone.
+    assert_eq!(v.busy_for_user(&bob, w, None).unwrap()[0].start, berlin);
+}

@@ -62,7 +62,7 @@ fn cases() -> Vec<Case> {
         Case { name: "no components", method: "PUT", path: OBJ, headers: ICS, body: event(""), status: 403, error: "valid-calendar-object-resource" },
         Case { name: "wrong content type", method: "PUT", path: OBJ, headers: &[("content-type", "application/json")], body: b"{}".to_vec(), status: 415, error: "supported-calendar-data" },
         Case { name: "body over the limit", method: "PUT", path: OBJ, headers: ICS, body: vec![b'A'; 100 * 1024], status: 413, error: "" },
-        Case { name: "put into unknown calendar", method: "PUT", path: "/dav/demo/demo/nosuch/x.ics", headers: ICS, body: event(""), status: 404, error: "" },
+        Case { name: "put into unknown calendar", method: "PUT", path: "/dav/demo/demo/nosuch/x.ics", headers: ICS, body: event(""), status: 409, error: "" },
         Case { name: "unknown path", method: "PROPFIND", path: "/nowhere/at/all", headers: XML, body: Vec::new(), status: 404, error: "" },
         Case { name: "path traversal", method: "GET", path: "/dav/demo/demo/../../etc/passwd", headers: &[], body: Vec::new(), status: 404, error: "" },
         Case { name: "put onto a collection", method: "PUT", path: P, headers: ICS, body: event(""), status: 405, error: "" },

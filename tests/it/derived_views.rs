@@ -100,6 +100,7 @@ async fn bob_follows_carol(env: &TestEnv) -> (DavClient, DavClient) {
             conflicts: vec![],
             conflict_users: vec![UserId::new("carol").unwrap()],
             privacy: None,
+            settings: Default::default(),
         }),
     )
     .await;

@@ -199,7 +199,7 @@ async fn icloud_401_marks_auth_failed_and_polling_stops() {
         "{conn:?}"
     );
     let status = admin_ok(&ic.env, Request::Status).await;
-    assert!(status.contains("auth failed"), "{status}");
+    assert!(status.contains("reconnect required"), "{status}");
     // A connection marked "auth failed" makes no more requests.
     ic.sim.clear_requests();
     assert!(ic.env.app.engine.sync_connection(&id).await.is_err());

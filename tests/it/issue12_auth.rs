@@ -373,6 +373,7 @@ async fn issue_12_6_metrics_carry_no_label_derived_from_an_apple_id() {
             user: UserId::new("ann").unwrap(),
         },
         apple_id: "ann.smith@icloud.example".into(),
+        options: Default::default(),
         password: WirePassword::new(&Secret::new(crate::support::icloud::PASSWORD.into())),
         upstream: sim.front_url(),
         id: None,

@@ -40,6 +40,8 @@ mod peers_server_tester;
 mod peers_tsdav;
 // R4/R9 availability: oracle property test, availability/, free-busy, feed + token CLI, why-busy, cache, peers
 mod r4_r9_availability;
+// issue 10 and 12 #3: stored time answers, restarts, fair and bounded expansion
+mod read_path;
 // issue 9: derived views have one owner (R7 conflict users, R8 shared connections, failures)
 mod derived_views;
 // issue 9: the write path under concurrency (sync vs outbox, fresh-store creates, two pushers)
@@ -58,3 +60,21 @@ mod console_security;
 mod console_browser;
 // issue 11: disconnect, the typed overview queries and sync progress behind the console and the CLI
 mod console_admin;
+// issue 13 #4: ICS feeds as read-only sources (polling, 304, limits, the sim's subscriptions)
+mod ics_sources;
+// issue 13 #5: safe sync (held deletions, full reconciliation, reconnect required)
+mod safe_sync;
+// issue 13 #7: the sync window (availability/ min/max-date-time, flags and the config file)
+mod sync_window;
+// issue 12 #11 #13 #14: Allow, GET of collections, COPY/MOVE, privileges, 409/403/401, DTSTAMP (raw HTTP)
+mod conformance;
+// issue 12 #11: RFC 6764 discovery by libdav (pimsync's CalDAV library)
+mod peers_libdav;
+// issue 13: the free-slots API and CLI (hand-checked cases, limits, auth, stale sources)
+mod slots;
+// issue 13: busy switches, buffers and working hours in availability/, free-busy, why-busy and the feed
+mod busy_settings;
+// issue 13: every busy switch (all-day, tentative, travel time, buffers) against the python oracle
+mod r4_switches_oracle;
+// issue 13: working hours and busy rules in the web console
+mod console_settings;

@@ -38,18 +38,34 @@ async fn r2_delete_proppatch_move_copy_on_blocked_slot_are_403() {
         .await
         .status(403)
         .dav_error("need-privileges");
+    // MOVE takes it away (unbind); MOVE or COPY onto it overwrites it
+    // (write-content). COPY *from* it is a read: the copy is the user's.
+    c.request(
+        "MOVE",
+        WORK_OBJ,
+        &[("destination", "/dav/demo/demo/primary/x.ics")],
+        "",
+    )
+    .await
+    .status(403)
+    .dav_error("need-privileges")
+    .dav_error("unbind");
     for m in ["MOVE", "COPY"] {
         c.request(
             m,
-            WORK_OBJ,
-            &[("destination", "/dav/demo/demo/primary/x.ics")],
+            "/dav/demo/demo/primary/dentist.ics",
+            &[("destination", WORK_OBJ)],
             "",
         )
         .await
         .status(403)
-        .dav_error("need-privileges");
+        .dav_error("need-privileges")
+        .dav_error("write-content");
     }
     c.get(WORK_OBJ).await.status(200);
+    c.get("/dav/demo/demo/primary/dentist.ics")
+        .await
+        .status(200);
 }
 
 #[tokio::test]

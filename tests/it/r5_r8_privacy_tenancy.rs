@@ -20,6 +20,7 @@ fn privacy(level: Privacy) -> Request {
         conflicts: vec!["work".into()],
         conflict_users: vec![],
         privacy: Some(level),
+        settings: Default::default(),
     })
 }
 
@@ -161,6 +162,7 @@ async fn r7_another_user_of_the_tenant_as_conflict_source() {
             conflicts: vec!["work".into()],
             conflict_users: vec![UserId::new("carl").unwrap()],
             privacy: None,
+            settings: Default::default(),
         }),
     )
     .await;
@@ -185,6 +187,7 @@ async fn r7_another_user_of_the_tenant_as_conflict_source() {
             conflicts: vec![],
             conflict_users: vec![UserId::new("dave").unwrap()],
             privacy: None,
+            settings: Default::default(),
         }),
     )
     .await;

@@ -134,6 +134,7 @@ async fn secrets_absent_from_debug_output_errors_and_store() {
             user: calproxy::ids::UserId::new("ann").unwrap(),
         },
         apple_id: icloud::APPLE_ID.into(),
+        options: Default::default(),
         password: WirePassword::new(&Secret::new(icloud::PASSWORD.into())),
         upstream: ic.sim.front_url(),
         id: None,

@@ -87,6 +87,7 @@ async fn scenario(upstream_url: &str, user: &str, home: &str, work: &str) -> Tes
                 user: UserId::new("ann").unwrap(),
             },
             apple_id: user.into(),
+            options: Default::default(),
             password: WirePassword::new(&Secret::new("pw".into())),
             upstream: upstream_url.into(),
             id: None,
@@ -117,6 +118,7 @@ async fn scenario(upstream_url: &str, user: &str, home: &str, work: &str) -> Tes
             conflicts: vec![work_id.clone()],
             conflict_users: vec![],
             privacy: None,
+            settings: Default::default(),
         }),
     )
     .await;

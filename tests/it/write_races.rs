@@ -176,6 +176,7 @@ async fn issue_9_bug_a_against_radicale() {
         Request::Connect(ConnectArgs {
             who: who.clone(),
             apple_id: "ann".into(),
+            options: Default::default(),
             password: WirePassword::new(&Secret::new("pw".into())),
             upstream: up.url.clone(),
             id: Some(ConnectionId::new("radicale").unwrap()),
@@ -190,6 +191,7 @@ async fn issue_9_bug_a_against_radicale() {
             conflicts: vec![],
             conflict_users: vec![],
             privacy: None,
+            settings: Default::default(),
         }),
     )
     .await;
@@ -305,8 +307,21 @@ async fn issue_9_two_pushers_on_one_entry_deliver_it_once() {
     }
     assert!(queued, "the PUT queued nothing");
     // The request path claims the entry right after its flush, then waits
-    // for the (slow) iCloud: give it that moment.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // for the (slow) iCloud: wait until its PUT has arrived there.
+    let mut arrived = false;
+    for _ in 0..500 {
+        if ic
+            .sim
+            .pending_requests()
+            .iter()
+            .any(|(m, p)| m == "PUT" && p.contains("twice"))
+        {
+            arrived = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(arrived, "the request path's PUT never reached iCloud");
     let report = ic.env.app.outbox.drain(true).await.unwrap();
     assert_eq!(
         report.deferred, 1,

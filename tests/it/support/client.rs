@@ -12,6 +12,7 @@ use hyper_util::rt::TokioExecutor;
 use calproxy::dav::MultiStatus;
 
 /// A client bound to one server and one identity.
+#[derive(Clone)]
 pub struct DavClient {
     base: String,
     auth: Option<String>,

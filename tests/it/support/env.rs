@@ -31,12 +31,16 @@ impl TestEnv {
     /// Starts calproxy with a config tweak.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestEnv {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Store::open(dir.path()).expect("open store");
-        let demo = calproxy::demo::seed_fixtures(&store).expect("seed demo");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let mut config = Config::new(addr, dir.path().to_path_buf());
         tweak(&mut config);
+        let opts = calproxy::config::StoreOptions {
+            window: config.availability.clone(),
+            ..Default::default()
+        };
+        let store = Store::open_with(dir.path(), &opts).expect("open store");
+        let demo = calproxy::demo::seed_fixtures(&store).expect("seed demo");
         let app = App::new(store, config);
         // Derive the demo user's availability/ before the first request.
         app.views.ensure_fresh(&demo).expect("derive availability");

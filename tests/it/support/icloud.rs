@@ -67,6 +67,7 @@ pub fn connect_req(sim: &SimHandle, tenant: &str, user: &str, password: &str) ->
             user: UserId::new(user).unwrap(),
         },
         apple_id: APPLE_ID.into(),
+        options: Default::default(),
         password: WirePassword::new(&Secret::new(password.into())),
         upstream: sim.front_url(),
         id: Some(ConnectionId::new("icloud").unwrap()),
@@ -89,6 +90,7 @@ pub fn configure_req(
         conflicts: conflicts.iter().map(|s| s.to_string()).collect(),
         conflict_users: vec![],
         privacy: None,
+        settings: Default::default(),
     })
 }
 

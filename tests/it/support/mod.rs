@@ -3,6 +3,7 @@
 pub mod client;
 pub mod console;
 pub mod env;
+pub mod feed_server;
 pub mod icloud;
 pub mod ics;
 pub mod peers;

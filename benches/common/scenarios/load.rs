@@ -1,0 +1,277 @@
+//! Scenario 6: 50 concurrent clients (`BENCH_LOAD_CLIENTS`), each on its
+//! own keep-alive connection, for 60 s (`BENCH_LOAD_SECS`) against each
+//! server in turn, on the 10,000-object calendar: 70 % one-month
+//! calendar-query (getetag + calendar-data), 20 % GET of a random object,
+//! 10 % PUT replacing a random object (same times, new SUMMARY, so answers
+//! keep their size), after one warm-up query. Reports p50/p99 per kind, errors, requests/s, and the
+//! server's memory sampled every second from /proc/PID/status. Targets
+//! (issue 10): calproxy p99 <= 20 ms per kind, 0 errors, RSS stable after
+//! the first 10 s.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+use crate::common::data::{Event, TEN_K};
+use crate::common::dav;
+use crate::common::env_usize;
+use crate::common::fixtures::{Access, Trio};
+use crate::common::http::Conn;
+use crate::common::process::{self, Memory};
+use crate::common::report::{Report, Section};
+use crate::common::servers::{Endpoint, Server};
+use crate::common::stats::{fmt_ms, group, mib, Stats};
+
+use super::{month, verdict};
+
+/// A request still running this long after it was sent counts as an error.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Query,
+    Get,
+    Put,
+}
+
+const OPS: [(Op, &str); 3] = [
+    (Op::Query, "calendar-query"),
+    (Op::Get, "GET"),
+    (Op::Put, "PUT"),
+];
+
+struct Done {
+    op: Op,
+    took: Duration,
+    ok: bool,
+    in_window: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    done: Vec<Done>,
+    errors: Vec<String>,
+    reconnects: usize,
+}
+
+/// Runs scenario 6.
+pub async fn run(report: &mut Report) {
+    let clients = env_usize("BENCH_LOAD_CLIENTS", 50);
+    let secs = env_usize("BENCH_LOAD_SECS", 60);
+    let trio = Trio::load(TEN_K, Access::Write).await;
+    report.add(trio.load_section("Loading the 10k-object calendar"));
+    let events: Rc<[Event]> = trio.events.clone().into();
+    let mut kinds = Section::new(
+        &format!("load: {clients} clients for {secs} s, 70 % calendar-query / 20 % GET / 10 % PUT, 10k objects"),
+        &["server", "kind", "requests", "errors", "p50 ms", "p99 ms", "max ms"],
+    );
+    let mut totals = Section::new(
+        "load: throughput and memory (VmRSS sampled every second)",
+        &[
+            "server",
+            "requests/s",
+            "errors",
+            "RSS MiB at 10 s",
+            "RSS MiB at end",
+            "VmHWM MiB",
+            "reconnects",
+        ],
+    );
+    let mut data = Vec::new();
+    for s in &trio.servers {
+        println!("  {}: {clients} clients for {secs} s", s.kind.label());
+        let r = drive(
+            s,
+            trio.collection,
+            events.clone(),
+            clients,
+            Duration::from_secs(secs as u64),
+        )
+        .await;
+        let label = s.kind.label().to_string();
+        let mut per_kind = Vec::new();
+        for (op, name) in OPS {
+            let ok: Vec<Duration> = r
+                .shared
+                .done
+                .iter()
+                .filter(|d| d.op == op && d.ok)
+                .map(|d| d.took)
+                .collect();
+            let errors = r.shared.done.iter().filter(|d| d.op == op && !d.ok).count();
+            let st = (!ok.is_empty()).then(|| Stats::of(&ok));
+            let cell =
+                |f: fn(&Stats) -> f64| st.as_ref().map_or("–".to_string(), |s| fmt_ms(f(s)));
+            kinds.rows.push(vec![
+                label.clone(),
+                name.to_string(),
+                group(ok.len() as u64),
+                errors.to_string(),
+                cell(|s| s.p50),
+                cell(|s| s.p99),
+                cell(|s| s.max),
+            ]);
+            if s.kind == crate::common::servers::Kind::Calproxy {
+                if let Some(st) = &st {
+                    kinds.notes.push(format!(
+                        "target calproxy {name} p99 <= 20 ms: {} ({} ms)",
+                        verdict(st.p99 <= 20.0),
+                        fmt_ms(st.p99)
+                    ));
+                }
+            }
+            per_kind
+                .push(json!({ "kind": name, "ok": ok.len(), "errors": errors, "stats_ms": st }));
+        }
+        let in_window = r.shared.done.iter().filter(|d| d.ok && d.in_window).count();
+        let errors = r.shared.done.iter().filter(|d| !d.ok).count();
+        let at10 = r.memory.iter().find(|(t, _)| *t >= 10.0).map(|(_, m)| *m);
+        let end = r.memory.last().map(|(_, m)| *m).unwrap_or_default();
+        totals.rows.push(vec![
+            label.clone(),
+            format!("{:.1}", in_window as f64 / secs as f64),
+            errors.to_string(),
+            at10.map_or("–".to_string(), |m| mib(m.rss_mib())),
+            mib(end.rss_mib()),
+            mib(end.hwm_mib()),
+            r.shared.reconnects.to_string(),
+        ]);
+        for e in r.shared.errors.iter().take(3) {
+            totals.notes.push(format!("{label} error: {e}"));
+        }
+        data.push(json!({
+            "server": label,
+            "kinds": per_kind,
+            "requests_per_s": in_window as f64 / secs as f64,
+            "errors": errors,
+            "memory_every_second": r.memory.iter().map(|(t, m)| json!({"t": t, "rss_kib": m.rss_kib, "hwm_kib": m.hwm_kib})).collect::<Vec<_>>(),
+            "reconnects": r.shared.reconnects,
+        }));
+    }
+    totals.notes.push("requests/s counts answers received within the window; requests still running at its end are waited for and appear in the latencies".into());
+    kinds.data = json!(data);
+    report.add(kinds);
+    report.add(totals);
+}
+
+struct Run {
+    shared: Shared,
+    /// (seconds since start, memory) every second.
+    memory: Vec<(f64, Memory)>,
+}
+
+async fn drive(
+    s: &Server,
+    collection: &str,
+    events: Rc<[Event]>,
+    clients: usize,
+    length: Duration,
+) -> Run {
+    let ep = s.collection(collection);
+    // Warm-up outside the window (Radicale builds its item cache on the
+    // first query: about a minute at 10,000 objects).
+    let t = Instant::now();
+    Conn::new(s.port)
+        .expect(
+            &ep.report(dav::calendar_query(month(), true), Some("1")),
+            &[207],
+        )
+        .await;
+    println!(
+        "  {}: warm-up query {:.1} s",
+        s.kind.label(),
+        t.elapsed().as_secs_f64()
+    );
+    let shared = Rc::new(RefCell::new(Shared::default()));
+    let start = Instant::now();
+    let deadline = start + length;
+    let local = tokio::task::LocalSet::new();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (ep, events, shared) = (ep.clone(), events.clone(), shared.clone());
+        tasks.push(local.spawn_local(client(ep, events, c as u64, deadline, shared)));
+    }
+    let pid = s.pid();
+    let sampler = local.spawn_local(async move {
+        let mut out = Vec::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        while Instant::now() <= deadline {
+            tick.tick().await;
+            if let Some(m) = process::memory(pid) {
+                out.push((start.elapsed().as_secs_f64(), m));
+            }
+        }
+        out
+    });
+    let memory = local
+        .run_until(async {
+            for t in tasks {
+                if let Err(e) = t.await {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+            }
+            sampler.await.unwrap_or_default()
+        })
+        .await;
+    let shared = Rc::try_unwrap(shared)
+        .map(RefCell::into_inner)
+        .unwrap_or_else(|_| panic!("load clients still hold their results"));
+    Run { shared, memory }
+}
+
+async fn client(
+    ep: Endpoint,
+    events: Rc<[Event]>,
+    seed: u64,
+    deadline: Instant,
+    shared: Rc<RefCell<Shared>>,
+) {
+    let mut rng = StdRng::seed_from_u64(1000 + seed);
+    let mut conn = Conn::with_timeout(ep.port, LOAD_TIMEOUT);
+    let query = dav::calendar_query(month(), true);
+    let mut i = 0;
+    while Instant::now() < deadline {
+        i += 1;
+        let e = &events[rng.gen_range(0..events.len())];
+        let roll = rng.gen_range(0..100);
+        let (op, req, ok): (Op, _, &[u16]) = if roll < 70 {
+            (Op::Query, ep.report(query.clone(), Some("1")), &[207])
+        } else if roll < 90 {
+            (Op::Get, ep.get(&e.name), &[200])
+        } else {
+            let text = e
+                .text
+                .replace("SUMMARY:Event ", &format!("SUMMARY:Load {seed}-{i} "));
+            (Op::Put, ep.put(&e.name, &text, false), &[201, 204])
+        };
+        let r = conn.send(&req).await;
+        let now = Instant::now();
+        let mut sh = shared.borrow_mut();
+        let (took, good) = match r {
+            Ok((a, d)) if ok.contains(&a.status) => (d, true),
+            Ok((a, d)) => {
+                let text = String::from_utf8_lossy(&a.body[..a.body.len().min(200)]).into_owned();
+                sh.errors.push(format!(
+                    "{} {} -> {}: {text}",
+                    req.method, req.path, a.status
+                ));
+                (d, false)
+            }
+            Err(e) => {
+                sh.errors.push(format!("{} {}: {e}", req.method, req.path));
+                (LOAD_TIMEOUT, false)
+            }
+        };
+        sh.done.push(Done {
+            op,
+            took,
+            ok: good,
+            in_window: now <= deadline,
+        });
+    }
+    shared.borrow_mut().reconnects += conn.reconnects;
+}
