@@ -25,6 +25,7 @@
 mod budget;
 mod busy;
 mod calendar_data;
+mod custom_zone;
 mod derive;
 mod feed;
 mod hours;
@@ -39,6 +40,7 @@ mod rules;
 mod series;
 mod tz;
 mod vtimezone;
+mod walk;
 mod windows;
 mod write;
 mod xwr;
@@ -51,6 +53,8 @@ mod tests_exporters;
 mod tests_recurrence;
 #[cfg(test)]
 mod tests_rules;
+#[cfg(test)]
+mod tests_work;
 #[cfg(test)]
 mod tests_zones;
 
@@ -185,6 +189,18 @@ pub enum Error {
     /// Both DTEND and DURATION.
     #[error("both dtend and duration")]
     EndAndDuration,
+    /// More distinct RRULEs in one component than expansion reads.
+    #[error("more than {max} different rrules in one component")]
+    TooManyRules {
+        /// The limit.
+        max: usize,
+    },
+    /// An RRULE one period of which can hold more dates than expansion allows.
+    #[error("an rrule with more than {max} dates in one period")]
+    DenseRule {
+        /// The limit.
+        max: u64,
+    },
     /// A date, time or duration value that does not parse.
     #[error("bad value for {property}")]
     BadValue {
@@ -228,7 +244,9 @@ impl Error {
             | Error::MethodPresent
             | Error::MissingDtstart { .. }
             | Error::EndBeforeStart
-            | Error::EndAndDuration => ErrorKind::InvalidObject,
+            | Error::EndAndDuration
+            | Error::TooManyRules { .. }
+            | Error::DenseRule { .. } => ErrorKind::InvalidObject,
             Error::BudgetExceeded { .. } => ErrorKind::BudgetExceeded,
         }
     }

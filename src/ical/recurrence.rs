@@ -20,7 +20,7 @@ use chrono_tz::Tz;
 use super::budget::{Exceeded, ExpandBudget, Meter};
 use super::lines::{Component, Prop};
 use super::offsets::offset_range;
-use super::rule::{expand_rule, Rule, RuleBounds};
+use super::rule::{expand_rule, rules_of, RuleBounds};
 use super::series::{current_overrides, Group};
 use super::tz::{
     add, add_utc, local_date, parse_duration, parse_time, parse_time_str, to_local, to_utc,
@@ -281,10 +281,7 @@ pub(crate) fn expand_group<'a>(
         let ex = Exclusions::of(m, zones, tz);
         let mut locals: BTreeSet<NaiveDateTime> = BTreeSet::new();
         locals.insert(base);
-        for r in m.props("RRULE") {
-            let Some(rule) = Rule::parse(&r.value) else {
-                continue;
-            };
+        for rule in rules_of(m) {
             let bounds = RuleBounds {
                 from,
                 stop,
