@@ -440,6 +440,32 @@ fn index_last_end_holds_instances_after_the_year_9000() {
     }
 }
 
+/// Found by the `recurrence` fuzz target (final run): a fixed-period
+/// rule beside one with BY-parts is walked, not computed, and the walk
+/// ended in the year 10001, while COUNT carries the hourly rule from 9999
+/// into 10033: instances there were outside the bound.
+#[test]
+fn index_last_end_holds_instances_after_the_year_10000() {
+    use chrono::TimeZone;
+    let b = ev("DTSTART:99991230T090000Z\nDTEND:99991230T100000Z\n\
+        RRULE:FREQ=HOURLY;INTERVAL=3;COUNT=100000\nRRULE:FREQ=MONTHLY;COUNT=2;BYMONTHDAY=30");
+    let i = parse_lenient(&b).unwrap();
+    let w = TimeRange {
+        start: Utc.with_ymd_and_hms(10009, 7, 1, 0, 0, 0).unwrap(),
+        end: Utc.with_ymd_and_hms(10009, 7, 8, 0, 0, 0).unwrap(),
+    };
+    let last = instances(&b, w, &opts())
+        .unwrap()
+        .iter()
+        .map(|x| x.end.timestamp())
+        .max();
+    assert!(
+        last.is_some() && i.last_end.is_none_or(|l| Some(l) >= last),
+        "{:?} < {last:?}",
+        i.last_end
+    );
+}
+
 #[test]
 fn lenient_accepts_upstream_quirks() {
     let b = b"BEGIN:VCALENDAR\r\nMETHOD:PUBLISH\r\nBEGIN:VEVENT \r\nUID:q\r\nDTSTAMP:20260101T000000Z\r\nDTSTAMP:20260101T000000Z\r\nX-FOO;X-A=1:bar\r\nDTSTART:20260105T090000Z\r\nEND:VEVENT  \r\nEND:VCALENDAR\r\n\r\n";
