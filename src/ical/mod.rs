@@ -77,6 +77,8 @@ pub use index::{parse_lenient, parse_strict};
 pub use repair::{repair, repair_strict, Repaired};
 pub use rules::{AllDay, BusyRules, Tentative, MAX_TRAVEL_SECS};
 pub use vtimezone::{vtimezone, vtimezone_for};
+#[doc(hidden)]
+pub use walk::forget_dry_rules;
 pub use write::{
     busy_calendar, busy_event, busy_uid, ensure_end, fold_line, strip, vfreebusy, StripSpec,
 };

@@ -139,6 +139,13 @@ pub(crate) fn dry_after(key: &DryKey) -> Option<NaiveDateTime> {
     m.get(key).copied()
 }
 
+/// Forgets every rule [`remember_dry`] kept. For the fuzz targets, so that
+/// each input starts from the same state (AFL runs many inputs in one
+/// process and repeats each to find the edges it covers).
+pub fn forget_dry_rules() {
+    memo().lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
+
 /// Remembers that the rule has no date after `after`.
 pub(crate) fn remember_dry(key: DryKey, after: NaiveDateTime) {
     let mut m = memo().lock().unwrap_or_else(|p| p.into_inner());

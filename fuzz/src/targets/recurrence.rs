@@ -33,6 +33,9 @@ const MAX: usize = 500;
 
 /// The recurrence target (see the module docs).
 pub fn recurrence(data: &[u8]) {
+    // Each input from the same state: rules remembered as dry by an
+    // earlier input (or an earlier run of this one) would change its path.
+    ical::forget_dry_rules();
     let mut c = Choices::new(data);
     let Some(case) = Case::draw(&mut c) else {
         return;
