@@ -106,6 +106,12 @@ const KNOWN: &[&str] = &[
 
 impl Rule {
     pub(crate) fn parse(s: &str) -> Option<Rule> {
+        // RFC 5545 §3.3.10: ASCII only. The `rrule` crate slices BYDAY
+        // values by byte assuming ASCII and panicked on `BYDAY=-1éU`
+        // (found by the `ical` fuzz target).
+        if !s.is_ascii() {
+            return None;
+        }
         let mut parts = Vec::new();
         let (mut until, mut count) = (None, None);
         for kv in s.trim().split(';').filter(|p| !p.trim().is_empty()) {

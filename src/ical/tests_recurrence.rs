@@ -407,3 +407,25 @@ fn issue_12_stored_answers_never_claim_a_window_that_expansion_cut_short() {
     let day4 = win("2027-03-04T00:00:00Z", "2027-03-05T00:00:00Z");
     assert_ne!(d.overlaps(day4), Some(false), "{:?}", d.occupancy);
 }
+
+/// Found by the `ical` fuzz target: the `rrule` crate slices a BYDAY value
+/// two bytes from its end assuming ASCII, so a non-ASCII character there
+/// (`BYDAY=-1éU`) panicked inside it. Rule text is ASCII by its grammar;
+/// other text is not a rule.
+#[test]
+fn issue_12_a_non_ascii_rrule_is_no_rule_and_no_panic() {
+    for rule in [
+        "FREQ=WEEKLY;BYDAY=-1\u{e9}U",
+        "FREQ=MONTHLY;BYDAY=T\u{fffd}",
+        "FREQ=YEARLY;BYDAY=\u{fffd}U;COUNT=3",
+    ] {
+        let b = cal(&format!(
+            "BEGIN:VEVENT\r\nUID:u\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20270301T090000Z\r\nRRULE:{rule}\r\nEND:VEVENT\r\n"
+        ));
+        let w = win("2027-01-01T00:00:00Z", "2028-01-01T00:00:00Z");
+        let (opts, _) = counting();
+        // The series is its DTSTART alone.
+        assert_eq!(instances(&b, w, &opts).unwrap().len(), 1, "{rule}");
+        assert!(parse_lenient(&b).is_ok(), "{rule}");
+    }
+}
