@@ -20,7 +20,7 @@ use chrono_tz::Tz;
 
 pub(crate) use super::custom_zone::CustomZone;
 use super::custom_zone::{custom_zone, ZoneWork};
-use super::lines::{Component, Prop};
+use super::lines::{unescape, Component, Prop};
 use super::windows::windows_zone;
 
 /// Where a local time is anchored.
@@ -66,10 +66,11 @@ impl Zones {
         let mut work = ZoneWork::new();
         for cal in cals {
             for vtz in cal.children.iter().filter(|c| c.name == "VTIMEZONE") {
-                let Some(id) = vtz.value("TZID") else {
+                // TEXT: the parameter names it unescaped.
+                let Some(id) = vtz.value("TZID").map(unescape) else {
                     continue;
                 };
-                let zone = iana(id)
+                let zone = iana(&id)
                     .or_else(|| vtz.value("X-LIC-LOCATION").and_then(iana))
                     .map(Zone::Iana)
                     .or_else(|| custom_zone(vtz, &mut work).map(|c| Zone::Custom(Arc::new(c))));
