@@ -305,6 +305,9 @@ pub fn escape_text(s: &str) -> String {
     out
 }
 
+/// The namespace of the `xml` prefix (`xml:lang`, `xml:space`).
+const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+
 /// Builds an XML document as a string with fixed prefixes for the four
 /// well-known namespaces. `end()` closes the innermost open element.
 #[derive(Debug)]
@@ -374,6 +377,11 @@ impl XmlWriter {
         }
         if let Some((_, p)) = FIXED.iter().find(|(ns, _)| *ns == name.ns) {
             return format!("{p}:{}", name.local);
+        }
+        // Bound to `xml` by definition; no other prefix may be (Namespaces
+        // in XML 1.0 §3), and it is never declared.
+        if name.ns == XML_NAMESPACE {
+            return format!("xml:{}", name.local);
         }
         let p = match decls.iter().find(|(_, ns)| *ns == name.ns) {
             Some((p, _)) => p.clone(),
@@ -532,6 +540,27 @@ mod tests {
         assert_eq!(root.as_ref().map(|r| r.name.clone()), Some(names::PROPFIND));
         let x = root.as_ref().and_then(|r| r.children.first());
         assert_eq!(x.map(|x| x.name.clone()), Some(QName::new("", "x")));
+    }
+
+    /// Found by the `upstream` fuzz target: an attribute in the XML
+    /// namespace (`xml:lang` on a property from upstream) was written with
+    /// a generated prefix bound to that namespace, which Namespaces in XML
+    /// forbids, so calproxy served XML that strict readers (its own
+    /// included) refuse.
+    #[test]
+    fn writer_keeps_the_xml_prefix_for_the_xml_namespace() {
+        let doc = br#"<p xmlns="urn:x"><q xml:lang="en">Arbeit</q></p>"#;
+        let el = parse_document(doc, &XmlLimits::default()).unwrap();
+        let mut w = XmlWriter::new();
+        w.element(&el);
+        let bytes = w.finish();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        assert!(text.contains(r#" xml:lang="en""#), "{text}");
+        assert_eq!(
+            parse_document(&bytes, &XmlLimits::default()).ok(),
+            Some(el),
+            "{text}"
+        );
     }
 
     #[test]

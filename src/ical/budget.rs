@@ -1,5 +1,6 @@
 //! The per-request expansion budget: one atomic counter of generated
-//! dates (RRULE dates, RDATE values, overrides) shared by every object a
+//! dates (RRULE dates, RDATE values, overrides, and the `rrule` crate's
+//! steps through periods without a date, see `walk`) shared by every object a
 //! request expands, so a handful of pathological series cannot make one
 //! request (or the workers it runs on) spin. Expansion stops with
 //! [`Error::BudgetExceeded`](super::Error::BudgetExceeded) once the
@@ -99,7 +100,12 @@ impl<'a> Meter<'a> {
 
     /// One more generated date.
     pub(crate) fn tick(&mut self) -> Result<(), Exceeded> {
-        self.pending += 1;
+        self.charge(1)
+    }
+
+    /// `n` more units of work, charged with the next batch.
+    pub(crate) fn charge(&mut self, n: u64) -> Result<(), Exceeded> {
+        self.pending = self.pending.saturating_add(n);
         if self.pending >= BATCH {
             self.flush()
         } else {

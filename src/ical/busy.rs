@@ -69,6 +69,20 @@ pub(crate) fn collect(
     opts: &ExpandOptions,
     keep: impl Fn(&Component) -> bool,
 ) -> Result<Vec<Instance>> {
+    collect_capped(doc, window, owners, opts, keep).map(|(v, _)| v)
+}
+
+/// [`collect`], also saying whether a cap stopped an expansion: then
+/// instances in the window may be missing even when fewer than the cap
+/// came back (a rule stops after [`RAW_CAP`](super::rule::RAW_CAP)
+/// generated dates, however many of them EXDATEs removed).
+pub(crate) fn collect_capped(
+    doc: &Doc,
+    window: TimeRange,
+    owners: &[String],
+    opts: &ExpandOptions,
+    keep: impl Fn(&Component) -> bool,
+) -> Result<(Vec<Instance>, bool)> {
     let items: Vec<&Component> = doc.items().into_iter().filter(|c| keep(c)).collect();
     let lim = Limits {
         window,
@@ -77,8 +91,10 @@ pub(crate) fn collect(
         budget: opts.budget.as_deref(),
     };
     let mut out = Vec::new();
+    let mut capped = false;
     for g in groups(&items) {
-        let (occs, _) = expand_group(&g, &doc.zones, &lim)?;
+        let (occs, truncated) = expand_group(&g, &doc.zones, &lim)?;
+        capped |= truncated;
         out.extend(occs.into_iter().map(|o| Instance {
             start: o.start,
             end: o.end,
@@ -94,7 +110,7 @@ pub(crate) fn collect(
         }));
     }
     out.sort_by_key(|i| (i.start, i.end));
-    Ok(out)
+    Ok((out, capped))
 }
 
 /// What an instance means for availability under `rules`, if anything (R4).

@@ -10,20 +10,30 @@
 //! a window; a [`Derived`] records the settings' fingerprint and the
 //! window so a stale one is recognised.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::busy::{collect, expansion_window, instance_busy};
+use super::busy::{collect, collect_capped, expansion_window, instance_busy};
 use super::lines::{parse_document, Component};
 use super::parse::Doc;
 use super::recurrence::meets;
 use super::rules::BusyRules;
-use super::{merge, BusyInterval, BusyKind, ExpandOptions, TimeRange};
+use super::{merge, BusyInterval, BusyKind, ExpandBudget, ExpandOptions, TimeRange};
 
 /// Most instances kept per object; an object with more inside the window
 /// is [`Occupancy::Dense`] and is expanded when asked.
 pub const MAX_SPANS: usize = 10_000;
+
+/// Budget units (about one generated date each) one [`derive`] may
+/// spend: a pathological object (the `recurrence` fuzz target found rules
+/// that walk the `rrule` crate dry on every expansion) costs a write at
+/// most this, then its answers defer to expansion at read time, which the
+/// request's budget refuses clearly. Real objects stay far below: an
+/// object reaching [`MAX_SPANS`] instances spends about that many.
+pub(crate) const DERIVE_BUDGET: u64 = 200_000;
 
 /// What shapes an owner's busy time.
 #[derive(Clone, Debug, PartialEq)]
@@ -185,6 +195,8 @@ pub fn derive(data: &[u8], settings: &BusySettings, window: TimeRange) -> Derive
     let Ok(doc) = Doc::load(data) else {
         return out;
     };
+    let budget = Arc::new(ExpandBudget::new(DERIVE_BUDGET));
+    let options = |max| settings.options(max).with_budget(budget.clone());
     let items = doc.items();
     out.occupancy = if items
         .iter()
@@ -192,11 +204,12 @@ pub fn derive(data: &[u8], settings: &BusySettings, window: TimeRange) -> Derive
     {
         Occupancy::Always
     } else {
-        match collect(&doc, window, &[], &settings.options(MAX_SPANS + 1), |_| {
-            true
-        }) {
-            Ok(all) if all.len() > MAX_SPANS => Occupancy::Dense,
-            Ok(all) => {
+        match collect_capped(&doc, window, &[], &options(MAX_SPANS + 1), |_| true) {
+            // Cut short (a cap of generated dates reached with EXDATEs
+            // removing most of them): instances may be missing from the
+            // list, so it cannot answer alone.
+            Ok((all, capped)) if capped || all.len() > MAX_SPANS => Occupancy::Dense,
+            Ok((all, _)) => {
                 let mut spans: Vec<(i64, i64)> = all
                     .iter()
                     .map(|i| (i.start.timestamp(), i.end.timestamp()))
@@ -208,11 +221,13 @@ pub fn derive(data: &[u8], settings: &BusySettings, window: TimeRange) -> Derive
             Err(_) => Occupancy::Dense,
         }
     };
+    // A failure (the budget) leaves no busy time, as for data that does
+    // not expand at all.
     let events = collect(
         &doc,
         expansion_window(&doc, window, &settings.rules),
         &settings.owners,
-        &settings.options(MAX_SPANS),
+        &options(MAX_SPANS),
         |c| c.name == "VEVENT",
     )
     .unwrap_or_default();

@@ -8,7 +8,7 @@ use super::lines::{unescape, Component};
 use super::parse::{validate_resource, Doc};
 use super::recurrence::comp_start;
 use super::series::{groups, last_end};
-use super::tz::Zone;
+use super::tz::{parse_time, parse_time_str, Zone};
 use super::{ComponentKind, Error, EventStatus, ObjectIndex, Result, Transp};
 use crate::ids::EventUid;
 
@@ -82,13 +82,28 @@ fn index(doc: &Doc) -> Result<ObjectIndex> {
     let mut floating = false;
     let mut first_start: Option<i64> = None;
     for c in &mine {
-        if let Some(s) = comp_start(c, &doc.zones) {
-            floating |= matches!(s.zone(), Zone::Floating);
-            let t = s.to_utc(Tz::UTC).timestamp();
-            first_start = Some(first_start.map_or(t, |f| f.min(t)));
-        }
+        // An override without DTSTART is an instance at its RECURRENCE-ID.
+        let Some(s) = comp_start(c, &doc.zones).or_else(|| {
+            c.prop("RECURRENCE-ID")
+                .and_then(|p| parse_time(p, &doc.zones))
+        }) else {
+            continue;
+        };
+        floating |= matches!(s.zone(), Zone::Floating);
+        let mut starts = vec![s.to_utc(Tz::UTC).timestamp()];
+        // An RDATE may lie before DTSTART and is an instance all the same
+        // (found by the `recurrence` fuzz target).
         for p in c.props("RDATE") {
             floating |= p.param("TZID").is_none() && !p.value.contains('Z');
+            for v in p.value.split(',') {
+                let start = v.split('/').next().unwrap_or_default();
+                if let Some(r) = parse_time_str(start, p, &doc.zones) {
+                    starts.push(r.to_utc(Tz::UTC).timestamp());
+                }
+            }
+        }
+        for t in starts {
+            first_start = Some(first_start.map_or(t, |f| f.min(t)));
         }
     }
     let mut last = match &group {

@@ -25,6 +25,7 @@
 mod budget;
 mod busy;
 mod calendar_data;
+mod custom_zone;
 mod derive;
 mod feed;
 mod hours;
@@ -39,6 +40,7 @@ mod rules;
 mod series;
 mod tz;
 mod vtimezone;
+mod walk;
 mod windows;
 mod write;
 mod xwr;
@@ -51,6 +53,8 @@ mod tests_exporters;
 mod tests_recurrence;
 #[cfg(test)]
 mod tests_rules;
+#[cfg(test)]
+mod tests_work;
 #[cfg(test)]
 mod tests_zones;
 
@@ -73,6 +77,8 @@ pub use index::{parse_lenient, parse_strict};
 pub use repair::{repair, repair_strict, Repaired};
 pub use rules::{AllDay, BusyRules, Tentative, MAX_TRAVEL_SECS};
 pub use vtimezone::{vtimezone, vtimezone_for};
+#[doc(hidden)]
+pub use walk::forget_dry_rules;
 pub use write::{
     busy_calendar, busy_event, busy_uid, ensure_end, fold_line, strip, vfreebusy, StripSpec,
 };
@@ -185,6 +191,18 @@ pub enum Error {
     /// Both DTEND and DURATION.
     #[error("both dtend and duration")]
     EndAndDuration,
+    /// More distinct RRULEs in one component than expansion reads.
+    #[error("more than {max} different rrules in one component")]
+    TooManyRules {
+        /// The limit.
+        max: usize,
+    },
+    /// An RRULE one period of which can hold more dates than expansion allows.
+    #[error("an rrule with more than {max} dates in one period")]
+    DenseRule {
+        /// The limit.
+        max: u64,
+    },
     /// A date, time or duration value that does not parse.
     #[error("bad value for {property}")]
     BadValue {
@@ -228,7 +246,9 @@ impl Error {
             | Error::MethodPresent
             | Error::MissingDtstart { .. }
             | Error::EndBeforeStart
-            | Error::EndAndDuration => ErrorKind::InvalidObject,
+            | Error::EndAndDuration
+            | Error::TooManyRules { .. }
+            | Error::DenseRule { .. } => ErrorKind::InvalidObject,
             Error::BudgetExceeded { .. } => ErrorKind::BudgetExceeded,
         }
     }
@@ -443,22 +463,10 @@ pub fn overlaps(bytes: &[u8], window: TimeRange, opts: &ExpandOptions) -> Result
     {
         return Ok(true);
     }
-    // One surviving instance decides. Expansion caps the dates it draws
-    // *before* EXDATEs and overrides remove theirs, so allow for every
-    // date they can remove (else a series whose first dates in the window
-    // are excluded or moved would seem to miss it).
-    let removable: usize = items
-        .iter()
-        .map(|c| {
-            let exdates: usize = c
-                .props("EXDATE")
-                .map(|p| p.value.split(',').filter(|v| !v.trim().is_empty()).count())
-                .sum();
-            exdates + usize::from(c.prop("RECURRENCE-ID").is_some())
-        })
-        .sum();
+    // One surviving instance decides: the cap counts only instances that
+    // EXDATEs and overrides leave (see `recurrence::expand_group`).
     let one = ExpandOptions {
-        max_instances: 1 + removable,
+        max_instances: 1,
         ..opts.clone()
     };
     Ok(!busy::collect(&doc, window, &[], &one, |_| true)?.is_empty())

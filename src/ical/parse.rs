@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use chrono_tz::Tz;
 
 use super::lines::{parse_document, Component};
+use super::rule::{too_dense_rule, too_many_rules, MAX_PERIOD_DATES, MAX_RULES};
 use super::tz::{parse_duration, parse_time, Zones};
 use super::xwr;
 use super::{Error, Result};
@@ -164,6 +165,14 @@ fn validate_times(c: &Component, doc: &Doc) -> Result<()> {
                 return Err(bad(name));
             }
         }
+    }
+    if too_many_rules(c) {
+        return Err(Error::TooManyRules { max: MAX_RULES });
+    }
+    if too_dense_rule(c) {
+        return Err(Error::DenseRule {
+            max: MAX_PERIOD_DATES,
+        });
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ use chrono_tz::Tz;
 use super::budget::{Exceeded, ExpandBudget, Meter};
 use super::lines::{Component, Prop};
 use super::offsets::offset_range;
-use super::rule::{expand_rule, Rule, RuleBounds};
+use super::rule::{expand_rule, rules_of, RuleBounds};
 use super::series::{current_overrides, Group};
 use super::tz::{
     add, add_utc, local_date, parse_duration, parse_time, parse_time_str, to_local, to_utc,
@@ -278,22 +278,24 @@ pub(crate) fn expand_group<'a>(
         let zone = start.zone();
         let base = start.naive();
         let (from, stop) = wall_bounds(&zone, tz, w, spec);
+        let ex = Exclusions::of(m, zones, tz);
         let mut locals: BTreeSet<NaiveDateTime> = BTreeSet::new();
         locals.insert(base);
-        for r in m.props("RRULE") {
-            let Some(rule) = Rule::parse(&r.value) else {
-                continue;
-            };
+        for rule in rules_of(m) {
             let bounds = RuleBounds {
                 from,
                 stop,
                 until: rule.until_local(&zone, tz),
                 max: lim.max.saturating_add(1),
             };
-            // Only instances that reach into the window use up the cap.
+            // Only instances that reach into the window and survive use up
+            // the cap: a date an EXDATE or an override removes does not (a
+            // DATE EXDATE removes a whole day of an hourly rule, and with the
+            // cap spent on that day the window seemed empty; found by the
+            // `recurrence` fuzz target).
             let counts = |n| {
                 let (s, e) = span(n, &zone, spec, tz);
-                e > w.start || s >= w.start
+                (e > w.start || s >= w.start) && !rids.contains(&s) && !ex.excludes(s, &zone, tz)
             };
             let d = expand_rule(base, &rule, bounds, counts, &mut meter)?;
             truncated |= d.truncated;
@@ -301,7 +303,6 @@ pub(crate) fn expand_group<'a>(
         }
         let mut spans: Vec<UtcSpan> = locals.iter().map(|l| span(*l, &zone, spec, tz)).collect();
         spans.extend(rdate_spans(m, zones, spec, tz, &mut meter)?);
-        let ex = Exclusions::of(m, zones, tz);
         spans.sort();
         spans.dedup();
         for (s, e) in spans {
@@ -333,7 +334,12 @@ pub(crate) fn expand_group<'a>(
             _ => end_spec(c, &start, zones, tz),
         };
         let (s, e) = span(start.naive(), &start.zone(), spec, tz);
-        if meets(s, e, w) && out.len() < lim.max {
+        if !meets(s, e, w) {
+            continue;
+        }
+        if out.len() >= lim.max {
+            truncated = true;
+        } else {
             out.push(Occ {
                 start: s,
                 end: e,

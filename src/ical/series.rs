@@ -8,10 +8,11 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
+use super::budget::ExpandBudget;
 use super::lines::Component;
 use super::offsets::offset_range;
 use super::recurrence::{comp_start, end_spec, expand_group, span, Exclusions, Limits};
-use super::rule::{fixed_date, fixed_range, Rule, RAW_CAP};
+use super::rule::{fixed_date, fixed_range, rules_of, Rule, RAW_CAP};
 use super::tz::{parse_naive, parse_time, TimeVal, Zones};
 use super::TimeRange;
 
@@ -139,35 +140,44 @@ pub(crate) fn current_overrides<'a>(
 /// date (an index bound may be late, never early).
 const TAIL_WALK: i64 = 1000;
 
+/// Budget units (about one generated date each) the walk of
+/// [`last_end`] may spend: it runs on every parse, so past this a series
+/// counts as unbounded (the index bound is a shortcut; expansion at read
+/// time still answers). A bounded series of more than 50,000 dates that
+/// arithmetic cannot jump through (a rule with BY-parts) is rare.
+const WALK_BUDGET: u64 = 50_000;
+
+/// The span [`last_end`] walks: to the end of time, so no instance starts
+/// after it. Values name four-digit years, but arithmetic carries a
+/// fixed-period rule's COUNT far beyond (the walk once ended in 9000, then
+/// in 10001, and later instances were left out of the bound; found by the
+/// `recurrence` fuzz target).
 fn far_window() -> Option<TimeRange> {
-    let at = |y| NaiveDate::from_ymd_opt(y, 1, 1).map(|d| d.and_time(NaiveTime::MIN).and_utc());
+    let start = NaiveDate::from_ymd_opt(1000, 1, 1)?
+        .and_time(NaiveTime::MIN)
+        .and_utc();
     Some(TimeRange {
-        start: at(1000)?,
-        end: at(9000)?,
+        start,
+        end: DateTime::<Utc>::MAX_UTC,
     })
 }
 
 /// Latest instance end of a bounded series (Unix seconds), or None when
-/// unbounded or too long to walk. Instances after the year 9000 count as
-/// unbounded.
+/// unbounded or too long to walk.
 pub(crate) fn last_end(g: &Group<'_>, zones: &Zones, tz: Tz) -> Option<i64> {
-    let rules: Vec<Rule> = g
-        .master
-        .map(|m| {
-            m.props("RRULE")
-                .filter_map(|r| Rule::parse(&r.value))
-                .collect()
-        })
-        .unwrap_or_default();
+    let rules: Vec<Rule> = g.master.map(rules_of).unwrap_or_default();
     if rules.iter().any(|r| !r.bounded()) {
         return None;
     }
     let far = far_window()?;
+    // One walk for all the rules together (each rule had its own once, so
+    // the work grew with their number), at most WALK_BUDGET units.
+    let walk = ExpandBudget::new(WALK_BUDGET);
     let lim = Limits {
         window: far,
         tz,
         max: RAW_CAP,
-        budget: None,
+        budget: Some(&walk),
     };
     match g.master {
         Some(m) if !rules.is_empty() && rules.iter().all(|r| r.fixed_period().is_some()) => {

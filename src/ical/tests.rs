@@ -381,6 +381,91 @@ fn index_reports_bounds_and_recurrence() {
     assert_eq!(inf.last_end, None);
 }
 
+/// Found by the `recurrence` fuzz target: an RDATE before DTSTART is an
+/// instance, so the indexed bounds must hold it (and PERIOD starts).
+#[test]
+fn index_bounds_hold_rdates_before_dtstart() {
+    let b = ev("DTSTART:20270301T090000Z\nDTEND:20270301T100000Z\nRDATE:20270104T090000Z\nRDATE;VALUE=PERIOD:20261201T080000Z/PT1H");
+    let i = parse_lenient(&b).unwrap();
+    let w = win("2026-11-01T00:00:00Z", "2027-04-01T00:00:00Z");
+    let starts: Vec<i64> = instances(&b, w, &opts())
+        .unwrap()
+        .iter()
+        .map(|x| x.start.timestamp())
+        .collect();
+    assert_eq!(starts.len(), 3);
+    assert_eq!(i.first_start, starts.iter().min().copied());
+    assert_eq!(i.first_start, Some(t("2026-12-01T08:00:00Z").timestamp()));
+}
+
+/// Found by the `recurrence` fuzz target: an override without DTSTART is
+/// an instance at its RECURRENCE-ID, which the indexed bounds must hold.
+#[test]
+fn index_bounds_hold_an_override_without_dtstart() {
+    let b = cal(
+        "BEGIN:VEVENT\nUID:u1\nDTSTART:20270301T090000Z\nRRULE:FREQ=DAILY;COUNT=2\nEND:VEVENT\n\
+        BEGIN:VEVENT\nUID:u1\nRECURRENCE-ID:20260104T090000Z\nSUMMARY:moved\nEND:VEVENT",
+    );
+    let i = parse_lenient(&b).unwrap();
+    let w = win("2026-01-01T00:00:00Z", "2027-04-01T00:00:00Z");
+    let all = instances(&b, w, &opts()).unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(i.first_start, Some(all[0].start.timestamp()));
+}
+
+/// Found by the `recurrence` fuzz target: instances after the year 9000
+/// (the end of the walk the last end came from) made the bound early.
+#[test]
+fn index_last_end_holds_instances_after_the_year_9000() {
+    for rule in [
+        "RRULE:FREQ=YEARLY;COUNT=3",
+        "RRULE:FREQ=YEARLY;BYMONTH=12;COUNT=3",
+        "RDATE:90010101T090000Z",
+    ] {
+        let b = ev(&format!(
+            "DTSTART:89991230T090000Z\nDTEND:89991230T100000Z\n{rule}"
+        ));
+        let i = parse_lenient(&b).unwrap();
+        let w = win("8999-01-01T00:00:00Z", "9999-01-01T00:00:00Z");
+        let last = instances(&b, w, &opts())
+            .unwrap()
+            .iter()
+            .map(|x| x.end.timestamp())
+            .max();
+        assert!(
+            last.is_some() && i.last_end.is_none_or(|l| Some(l) >= last),
+            "{rule}: {:?} < {last:?}",
+            i.last_end
+        );
+    }
+}
+
+/// Found by the `recurrence` fuzz target (final run): a fixed-period
+/// rule beside one with BY-parts is walked, not computed, and the walk
+/// ended in the year 10001, while COUNT carries the hourly rule from 9999
+/// into 10033: instances there were outside the bound.
+#[test]
+fn index_last_end_holds_instances_after_the_year_10000() {
+    use chrono::TimeZone;
+    let b = ev("DTSTART:99991230T090000Z\nDTEND:99991230T100000Z\n\
+        RRULE:FREQ=HOURLY;INTERVAL=3;COUNT=100000\nRRULE:FREQ=MONTHLY;COUNT=2;BYMONTHDAY=30");
+    let i = parse_lenient(&b).unwrap();
+    let w = TimeRange {
+        start: Utc.with_ymd_and_hms(10009, 7, 1, 0, 0, 0).unwrap(),
+        end: Utc.with_ymd_and_hms(10009, 7, 8, 0, 0, 0).unwrap(),
+    };
+    let last = instances(&b, w, &opts())
+        .unwrap()
+        .iter()
+        .map(|x| x.end.timestamp())
+        .max();
+    assert!(
+        last.is_some() && i.last_end.is_none_or(|l| Some(l) >= last),
+        "{:?} < {last:?}",
+        i.last_end
+    );
+}
+
 #[test]
 fn lenient_accepts_upstream_quirks() {
     let b = b"BEGIN:VCALENDAR\r\nMETHOD:PUBLISH\r\nBEGIN:VEVENT \r\nUID:q\r\nDTSTAMP:20260101T000000Z\r\nDTSTAMP:20260101T000000Z\r\nX-FOO;X-A=1:bar\r\nDTSTART:20260105T090000Z\r\nEND:VEVENT  \r\nEND:VCALENDAR\r\n\r\n";

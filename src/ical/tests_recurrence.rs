@@ -372,3 +372,60 @@ fn issue_12_property_arithmetic_jump_matches_plain_iteration() {
     assert!(instances_seen > 10_000, "only {instances_seen} instances");
     assert!(indexed > 50, "only {indexed} index bounds compared");
 }
+
+/// Found by the `recurrence` fuzz target: the instance cap was spent on
+/// dates before EXDATEs removed theirs, so a DATE EXDATE on the window's
+/// first day of an hourly series left the capped expansion empty (the
+/// time-range test, which draws one instance, said the window was empty).
+#[test]
+fn issue_12_the_cap_counts_only_instances_that_exdates_and_overrides_leave() {
+    let b = cal("BEGIN:VEVENT\r\nUID:h\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20270301T000000Z\r\nDURATION:PT30M\r\nRRULE:FREQ=HOURLY\r\nEXDATE;VALUE=DATE:20270301\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:h\r\nDTSTAMP:20260101T000000Z\r\nRECURRENCE-ID:20270302T000000Z\r\nDTSTART:20270310T000000Z\r\nDURATION:PT30M\r\nEND:VEVENT\r\n");
+    let w = win("2027-03-01T00:00:00Z", "2027-03-03T00:00:00Z");
+    let starts: Vec<DateTime<Utc>> = instances(&b, w, &ExpandOptions::new(Tz::UTC, 3))
+        .unwrap()
+        .iter()
+        .map(|i| i.start)
+        .collect();
+    let want: Vec<DateTime<Utc>> = (1..=3)
+        .map(|h| t("2027-03-02T00:00:00Z") + Duration::hours(h))
+        .collect();
+    assert_eq!(starts, want);
+    assert!(overlaps(&b, w, &ExpandOptions::new(Tz::UTC, 500)).unwrap());
+}
+
+/// Found by the `recurrence` fuzz target: when expansion stopped at its
+/// per-rule cap of generated dates with nothing left after the EXDATEs,
+/// the stored answers said the object meets nothing in the window, though
+/// later days hold instances. They must defer to expansion instead.
+#[test]
+fn issue_12_stored_answers_never_claim_a_window_that_expansion_cut_short() {
+    // Three excluded days of a SECONDLY rule: 259,200 dates, more than
+    // RAW_CAP, before the fourth day's instances.
+    let b = cal("BEGIN:VEVENT\r\nUID:s\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20270301T000000Z\r\nRRULE:FREQ=SECONDLY\r\nEXDATE;VALUE=DATE:20270301,20270302,20270303\r\nEND:VEVENT\r\n");
+    let w = win("2027-03-01T00:00:00Z", "2027-03-05T00:00:00Z");
+    let d = derive(&b, &BusySettings::utc(), w);
+    let day4 = win("2027-03-04T00:00:00Z", "2027-03-05T00:00:00Z");
+    assert_ne!(d.overlaps(day4), Some(false), "{:?}", d.occupancy);
+}
+
+/// Found by the `ical` fuzz target: the `rrule` crate slices a BYDAY value
+/// two bytes from its end assuming ASCII, so a non-ASCII character there
+/// (`BYDAY=-1éU`) panicked inside it. Rule text is ASCII by its grammar;
+/// other text is not a rule.
+#[test]
+fn issue_12_a_non_ascii_rrule_is_no_rule_and_no_panic() {
+    for rule in [
+        "FREQ=WEEKLY;BYDAY=-1\u{e9}U",
+        "FREQ=MONTHLY;BYDAY=T\u{fffd}",
+        "FREQ=YEARLY;BYDAY=\u{fffd}U;COUNT=3",
+    ] {
+        let b = cal(&format!(
+            "BEGIN:VEVENT\r\nUID:u\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20270301T090000Z\r\nRRULE:{rule}\r\nEND:VEVENT\r\n"
+        ));
+        let w = win("2027-01-01T00:00:00Z", "2028-01-01T00:00:00Z");
+        let (opts, _) = counting();
+        // The series is its DTSTART alone.
+        assert_eq!(instances(&b, w, &opts).unwrap().len(), 1, "{rule}");
+        assert!(parse_lenient(&b).is_ok(), "{rule}");
+    }
+}

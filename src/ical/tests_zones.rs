@@ -227,3 +227,42 @@ fn issue_12_generated_vtimezone_read_back_gives_chrono_tz_instants() {
         assert_eq!(got, want, "{tz}");
     }
 }
+
+/// Found by the `ical` fuzz target: a generated VTIMEZONE writes its TZID
+/// as TEXT (a backslash escaped) while repair compared the raw value with
+/// the TZID parameter, so it missed its own VTIMEZONE: every repair added
+/// another, and strict clients found none matching. A TZID with control
+/// characters (no parameter value may hold them) gets no VTIMEZONE.
+#[test]
+fn issue_12_repair_finds_the_vtimezone_it_generated() {
+    let with = |tzid: &str| {
+        STANDUP
+            .replace("TZID=Europe/Berlin:", &format!("TZID=\"{tzid}\":"))
+            .into_bytes()
+    };
+    let b = with("/freeassociation.s\\urceforge.net/Europe/Berlin");
+    let once = repair(&b).unwrap();
+    assert_eq!(once.added.len(), 1, "{:?}", once.added);
+    let text = std::str::from_utf8(&once.bytes).unwrap();
+    assert!(
+        text.contains("TZID:/freeassociation.s\\\\urceforge.net/Europe/Berlin\r\n"),
+        "{text}"
+    );
+    let twice = repair(&once.bytes).unwrap();
+    assert!(twice.added.is_empty(), "{:?}", twice.added);
+    assert_eq!(twice.bytes, once.bytes);
+    assert!(parse_strict(&once.bytes).is_ok());
+    // A custom zone whose TZID needs escaping is found by its parameter.
+    let custom = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VTIMEZONE\r\nTZID:Office\\, Berlin\r\n\
+        BEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:+0500\r\nTZOFFSETTO:+0500\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n\
+        BEGIN:VEVENT\r\nUID:c\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=\"Office, Berlin\":20260105T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    assert!(repair_strict(custom.as_bytes()).is_ok());
+    assert_eq!(
+        starts(custom.as_bytes(), year_2026()),
+        vec![Utc.with_ymd_and_hms(2026, 1, 5, 5, 0, 0).unwrap()]
+    );
+    // Control characters: unresolved, so a client's PUT is refused.
+    let b = with("/mozilla.org/2007\r0129_1/America/New_York");
+    let r = repair(&b).unwrap();
+    assert!(r.added.is_empty() && r.unresolved.len() == 1, "{r:?}");
+}

@@ -18,8 +18,9 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
-use super::lines::{Component, Prop};
-use super::rule::expand_naive;
+pub(crate) use super::custom_zone::CustomZone;
+use super::custom_zone::{custom_zone, ZoneWork};
+use super::lines::{unescape, Component, Prop};
 use super::windows::windows_zone;
 
 /// Where a local time is anchored.
@@ -30,48 +31,6 @@ pub(crate) enum Zone {
     Floating,
     Iana(Tz),
     Custom(Arc<CustomZone>),
-}
-
-/// A zone known only from a VTIMEZONE: sorted (UTC instant, offset after) pairs.
-#[derive(Debug)]
-pub(crate) struct CustomZone {
-    transitions: Vec<(i64, i32)>,
-    initial: i32,
-}
-
-impl CustomZone {
-    fn offset_at(&self, utc: i64) -> i32 {
-        let idx = self.transitions.partition_point(|(t, _)| *t <= utc);
-        if idx == 0 {
-            self.initial
-        } else {
-            self.transitions[idx - 1].1
-        }
-    }
-    /// Smallest and largest offset in force at any instant of `[from, to]`.
-    pub(crate) fn offset_range(&self, from: i64, to: i64) -> (i32, i32) {
-        let first = self.offset_at(from);
-        self.transitions
-            .iter()
-            .filter(|(t, _)| *t > from && *t <= to)
-            .fold((first, first), |(lo, hi), (_, o)| (lo.min(*o), hi.max(*o)))
-    }
-    fn local_to_utc(&self, local: NaiveDateTime) -> i64 {
-        let l = local.and_utc().timestamp();
-        let mut offs: Vec<i32> = self.transitions.iter().map(|t| t.1).collect();
-        offs.push(self.initial);
-        offs.sort_unstable();
-        offs.dedup();
-        // Largest offset first gives the earliest instant for ambiguous times.
-        for off in offs.iter().rev() {
-            let u = l - i64::from(*off);
-            if self.offset_at(u) == *off {
-                return u;
-            }
-        }
-        // In a gap: use the offset in force before it.
-        l - i64::from(self.offset_at(l - 86_400))
-    }
 }
 
 /// The TZID -> Zone table of one calendar object.
@@ -104,15 +63,17 @@ impl Zones {
     /// Builds the table from the VTIMEZONE children of the given calendars.
     pub(crate) fn from_calendars(cals: &[&Component]) -> Self {
         let mut map = HashMap::new();
+        let mut work = ZoneWork::new();
         for cal in cals {
             for vtz in cal.children.iter().filter(|c| c.name == "VTIMEZONE") {
-                let Some(id) = vtz.value("TZID") else {
+                // TEXT: the parameter names it unescaped.
+                let Some(id) = vtz.value("TZID").map(unescape) else {
                     continue;
                 };
-                let zone = iana(id)
+                let zone = iana(&id)
                     .or_else(|| vtz.value("X-LIC-LOCATION").and_then(iana))
                     .map(Zone::Iana)
-                    .or_else(|| custom_zone(vtz).map(|c| Zone::Custom(Arc::new(c))));
+                    .or_else(|| custom_zone(vtz, &mut work).map(|c| Zone::Custom(Arc::new(c))));
                 if let Some(z) = zone {
                     map.insert(id.to_string(), z);
                 }
@@ -129,79 +90,6 @@ impl Zones {
         }
         self.map.get(tzid).cloned().unwrap_or(Zone::Utc)
     }
-}
-
-fn parse_offset(s: &str) -> Option<i32> {
-    let s = s.trim();
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => (1, s),
-    };
-    if rest.len() < 4 || !rest.is_ascii() {
-        return None;
-    }
-    let h: i32 = rest[0..2].parse().ok()?;
-    let m: i32 = rest[2..4].parse().ok()?;
-    let sec: i32 = if rest.len() >= 6 {
-        rest[4..6].parse().ok()?
-    } else {
-        0
-    };
-    Some(sign * (h * 3600 + m * 60 + sec))
-}
-
-/// Computes transitions from STANDARD/DAYLIGHT observances (DTSTART,
-/// TZOFFSETFROM/TO, RRULE, RDATE), for 1970..=2100.
-fn custom_zone(vtz: &Component) -> Option<CustomZone> {
-    let mut transitions = Vec::new();
-    let mut initial: Option<(i64, i32)> = None;
-    let limit = NaiveDate::from_ymd_opt(2100, 12, 31)?.and_time(NaiveTime::MIN);
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?.and_time(NaiveTime::MIN);
-    for obs in vtz
-        .children
-        .iter()
-        .filter(|c| c.name == "STANDARD" || c.name == "DAYLIGHT")
-    {
-        let Some(to) = obs.value("TZOFFSETTO").and_then(parse_offset) else {
-            continue;
-        };
-        let from = obs
-            .value("TZOFFSETFROM")
-            .and_then(parse_offset)
-            .unwrap_or(to);
-        let Some(start) = obs
-            .value("DTSTART")
-            .and_then(|v| parse_naive(v).map(|(n, _)| n))
-        else {
-            continue;
-        };
-        let mut locals = vec![start];
-        for r in obs.props("RRULE") {
-            locals.extend(expand_naive(start, &r.value, epoch, limit, 400));
-        }
-        for r in obs.props("RDATE") {
-            locals.extend(
-                r.value
-                    .split(',')
-                    .filter_map(|v| parse_naive(v).map(|(n, _)| n)),
-            );
-        }
-        for l in locals {
-            let t = l.and_utc().timestamp() - i64::from(from);
-            transitions.push((t, to));
-            if initial.is_none_or(|(it, _)| t < it) {
-                initial = Some((t, from));
-            }
-        }
-    }
-    let (_, initial) = initial?;
-    transitions.sort_unstable();
-    transitions.dedup_by_key(|t| t.0);
-    Some(CustomZone {
-        transitions,
-        initial,
-    })
 }
 
 /// Saturating `n + d` (chrono's operators panic on overflow).

@@ -64,10 +64,11 @@ pub fn path_of(href: &Href) -> Href {
 
 /// QUIRK(iCloud): ICLOUD.md §3.1, §3.3 — calendar-query and sync-collection
 /// answers include a row for the collection itself; it is not a member.
+/// An empty href is the request URL itself (RFC 3986 §5.2.2).
 pub fn same_collection(href: &Href, collection: &Href) -> bool {
     let a = path_of(href);
     let b = path_of(collection);
-    a.as_str().trim_end_matches('/') == b.as_str().trim_end_matches('/')
+    a.as_str().is_empty() || a.as_str().trim_end_matches('/') == b.as_str().trim_end_matches('/')
 }
 
 /// QUIRK(iCloud): ICLOUD.md §3.3 — the same href may appear more than once

@@ -78,3 +78,5 @@ mod busy_settings;
 mod r4_switches_oracle;
 // issue 13: working hours and busy rules in the web console
 mod console_settings;
+// issue 12: the fuzz corpora (fixtures/fuzz/) replayed through the fuzz targets' entry points
+mod fuzz_corpus;

@@ -285,3 +285,35 @@ async fn rfc4791_9_6_5_expand_replaces_an_overridden_instance() {
     assert!(!data.contains("DTSTART:20270212T120000Z"), "{data}");
     assert!(data.contains("RECURRENCE-ID:20270312T120000Z"), "{data}");
 }
+
+/// Found by fuzzing (`recurrence` target): an RDATE before DTSTART is an
+/// instance (expansion and free-busy count it), so the time index that
+/// selects a calendar-query's candidates must reach back to it too.
+#[tokio::test]
+async fn rfc4791_7_8_time_range_finds_an_rdate_before_dtstart() {
+    let env = TestEnv::start().await;
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n\
+        BEGIN:VEVENT\r\nUID:rdate-early\r\nDTSTAMP:20260101T000000Z\r\n\
+        DTSTART:20270301T090000Z\r\nDTEND:20270301T100000Z\r\n\
+        RDATE:20270104T090000Z\r\nSUMMARY:early\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let b = "/dav/demo/demo/blocked/";
+    env.client()
+        .put(&format!("{b}rdate-early.ics"), ics, &[])
+        .await
+        .status(201);
+    let a = env
+        .client()
+        .report(
+            b,
+            "1",
+            &query(Some(("20270104T000000Z", "20270105T000000Z")), ""),
+        )
+        .await
+        .status(207);
+    assert_eq!(
+        a.hrefs(),
+        vec![format!("{b}rdate-early.ics")],
+        "{}",
+        a.text()
+    );
+}

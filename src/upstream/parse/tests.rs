@@ -110,3 +110,21 @@ fn icloud_none_text_is_treated_as_empty() {
     let cals = calendars(&ms, &Href::new("/1/calendars/"));
     assert_eq!(cals[0].displayname, "");
 }
+
+/// Found by the `upstream` fuzz target: a row with an empty href (which
+/// resolves to the request URL, the collection itself) was listed as a
+/// member, so every sync asked for `<d:href></d:href>` in a multiget that
+/// a strict server refuses, and the calendar never completed.
+#[test]
+fn a_row_with_an_empty_href_is_not_a_member() {
+    let body = br#"<?xml version="1.0"?><d:multistatus xmlns:d="DAV:">
+<d:response><d:href/><d:propstat><d:prop><d:getetag>"c"</d:getetag></d:prop>
+<d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+<d:response><d:href>/1/calendars/home/a.ics</d:href><d:propstat><d:prop><d:getetag>"a"</d:getetag></d:prop>
+<d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+<d:sync-token>t1</d:sync-token></d:multistatus>"#;
+    let ms = MultiStatus::parse(body).unwrap();
+    let d = sync_delta(&ms, &Href::new("/1/calendars/home/"));
+    let hrefs: Vec<&str> = d.present.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(hrefs, vec!["/1/calendars/home/a.ics"]);
+}
