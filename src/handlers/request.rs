@@ -52,7 +52,7 @@ pub enum Request {
         /// The query string.
         query: Option<String>,
         /// The `Cookie` headers (a console session may stand for Basic auth).
-        cookies: Option<String>,
+        cookies: Option<Cookies>,
     },
     /// `/api/{t}/{u}/slots?start=…&end=…&duration=…`.
     SlotsApi {
@@ -61,7 +61,7 @@ pub enum Request {
         /// The query string.
         query: Option<String>,
         /// The `Cookie` headers (a console session may stand for Basic auth).
-        cookies: Option<String>,
+        cookies: Option<Cookies>,
     },
     /// A page of the web console (it signs people in itself).
     Console(crate::console::Request),
@@ -106,14 +106,24 @@ fn get_or_head(method: &Method) -> Result<()> {
     }
 }
 
+/// A request's `Cookie` headers, joined. They carry the console's session
+/// token, so `Debug` shows no value.
+pub struct Cookies(String);
+
+impl std::fmt::Debug for Cookies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cookies(<redacted>)")
+    }
+}
+
 /// Every `Cookie` header, joined.
-fn cookies(headers: &HeaderMap) -> Option<String> {
+fn cookies(headers: &HeaderMap) -> Option<Cookies> {
     let all: Vec<&str> = headers
         .get_all(hyper::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    (!all.is_empty()).then(|| all.join("; "))
+    (!all.is_empty()).then(|| Cookies(all.join("; ")))
 }
 
 /// Who a JSON API request is from: the Basic-auth user, else the tenant
@@ -122,12 +132,13 @@ fn cookies(headers: &HeaderMap) -> Option<String> {
 /// The work that follows runs on the user's share of the blocking pool
 /// (`as_user`), like a CalDAV request: one user's expensive API calls
 /// queue behind their own, not behind other users'.
-async fn api_user(app: &App, caller: &Caller, cookies: Option<String>) -> Result<UserRef> {
+async fn api_user(app: &App, caller: &Caller, cookies: Option<Cookies>) -> Result<UserRef> {
     match caller {
         Caller::User(u) => Ok(u.clone()),
         Caller::Anonymous => {
             blocking(app, move |app| {
-                crate::console::session_user(app, cookies.as_deref()).ok_or(Error::Unauthenticated)
+                crate::console::session_user(app, cookies.as_ref().map(|c| c.0.as_str()))
+                    .ok_or(Error::Unauthenticated)
             })
             .await
         }
@@ -398,5 +409,14 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
                 DavRequest::Unknown(_) => Err(Error::NotImplemented),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cookies_never_show_their_value() {
+        let c = super::Cookies("calproxy_session=secret-token".into());
+        assert_eq!(format!("{c:?}"), "Cookies(<redacted>)");
     }
 }
