@@ -182,6 +182,10 @@ impl Auth {
 
     /// Verifies `password` against `phc` (or the dummy) on the pool;
     /// `true` when it matched. Counts failures and successes for `keys`.
+    /// `matched` runs inside the flight when the password matched, before
+    /// the flight's waiters are released: a cache filled there is seen by
+    /// every request arriving after the flight ends (filled afterwards, a
+    /// request in between found neither and hashed again).
     async fn verify(
         &self,
         flight: [u8; 32],
@@ -189,6 +193,7 @@ impl Auth {
         password: Secret<String>,
         phc: Option<String>,
         count: bool,
+        matched: impl FnOnce() + Send + 'static,
     ) -> Result<(), Denied> {
         let metrics = self.metrics.clone();
         let ok = self
@@ -202,6 +207,9 @@ impl Auth {
                     }
                 };
                 metrics.record_password_hash();
+                if ok {
+                    matched();
+                }
                 ok
             })
             .await
@@ -267,19 +275,23 @@ impl Auth {
                 .map_err(Denied::Throttled)?;
         }
         let phc = known.as_ref().map(|(_, phc)| phc.clone());
+        let cache = self.cache.clone();
+        let remember = known.clone();
         self.verify(
             flight_key(b"user", header),
             &keys,
             creds.password,
             phc,
             count,
+            move || {
+                if let Some((who, phc)) = remember {
+                    cache.put(key, who, &phc);
+                }
+            },
         )
         .await?;
         match known {
-            Some((who, phc)) => {
-                self.cache.put(key, who.clone(), &phc);
-                Ok(who)
-            }
+            Some((who, _)) => Ok(who),
             None => Err(Denied::Unauthenticated),
         }
     }
@@ -312,6 +324,7 @@ impl Auth {
             creds.password,
             phc,
             true,
+            || {},
         )
         .await?;
         match (name, known) {
