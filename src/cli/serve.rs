@@ -150,7 +150,7 @@ pub(super) async fn serve(
     let shutdown = CancellationToken::new();
     let s2 = shutdown.clone();
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        stop_signal().await;
         s2.cancel();
     });
     if let Some(certs) = &certs {
@@ -167,7 +167,7 @@ pub(super) async fn serve(
     }
     let warm = app.views.clone();
     tokio::task::spawn_blocking(move || warm.warm());
-    tokio::spawn(app.views.clone().run(shutdown.clone()));
+    let views = tokio::spawn(app.views.clone().run(shutdown.clone()));
     if let Some(cfg) = engine {
         tokio::spawn(app.engine.clone().run(cfg, shutdown.clone()));
         tokio::spawn(
@@ -176,6 +176,29 @@ pub(super) async fn serve(
                 .run(std::time::Duration::from_secs(5), shutdown.clone()),
         );
     }
-    server::run(listener, app, tls, shutdown).await?;
+    server::run(listener, app.clone(), tls, shutdown).await?;
+    // The views' worker keeps its last busy snapshots on its way out (a
+    // lost one costs a rebuild at the next start, nothing else).
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), views).await;
+    if let Err(e) = app.store.flush().await {
+        tracing::warn!(error = %e, "final flush failed");
+    }
     Ok(())
+}
+
+/// Resolves at Ctrl-C (SIGINT) or, on Unix, SIGTERM (service managers and
+/// container runtimes stop with it): both stop the server gracefully.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

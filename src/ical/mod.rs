@@ -34,6 +34,7 @@ pub(crate) mod lines;
 mod offsets;
 mod parse;
 mod recurrence;
+mod remerge;
 mod repair;
 mod rule;
 mod rules;
@@ -74,6 +75,7 @@ pub use derive::{
 pub use feed::{check_icalendar, split_feed, FeedCalendar, FeedObject, NotICalendar};
 pub use hours::{HoursError, Period, WorkingHours, MAX_EXCEPTION_DAYS};
 pub use index::{parse_lenient, parse_strict};
+pub use remerge::remerge;
 pub use repair::{repair, repair_strict, Repaired};
 pub use rules::{AllDay, BusyRules, Tentative, MAX_TRAVEL_SECS};
 pub use vtimezone::{vtimezone, vtimezone_for};

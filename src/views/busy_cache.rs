@@ -18,12 +18,14 @@
 //! expansion (see [`BusyCache`]). Nothing here knows key layouts: it uses
 //! `Store`'s typed API only. Owned by `views`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use crate::ical::{self, BusyInterval, StoredBusy, TimeRange};
 use crate::ids::{ObjectName, SyncToken, UserRef};
 use crate::store::{self, CollectionKey, CollectionRecord, Store};
+
+use super::intervals::Intervals;
 
 /// Expansion settings an entry was computed with (the owner's).
 pub type Settings = ical::BusySettings;
@@ -37,6 +39,8 @@ pub(crate) struct CollectionEntry {
     /// `None` for an entry taken from the collection's stored snapshot
     /// (filled when something needs it).
     pub objects: Option<HashMap<ObjectName, Vec<BusyInterval>>>,
+    /// The same intervals sorted by start (kept with `objects`).
+    starts: Intervals,
     /// The union over the objects.
     pub merged: Arc<Vec<BusyInterval>>,
 }
@@ -85,6 +89,8 @@ struct Inner {
     collections: HashMap<CollectionKey, Slot>,
     users: HashMap<UserRef, UserEntry>,
     stats: CacheStats,
+    /// Collections whose entry changed since its snapshot was kept.
+    dirty: HashSet<CollectionKey>,
 }
 
 /// In-memory busy-interval cache, shared by all requests (in `App`).
@@ -196,11 +202,44 @@ impl BusyCache {
         self.lock().stats
     }
 
-    /// Drops every entry (tests, benchmarks).
+    /// Drops every entry (tests, benchmarks). Snapshots not kept yet are
+    /// lost (a lost snapshot costs one rebuild).
     pub fn clear(&self) {
         let mut g = self.lock();
         g.collections.clear();
         g.users.clear();
+        g.dirty.clear();
+    }
+
+    /// Whether some collection's snapshot is older than its entry.
+    pub fn has_unkept_snapshots(&self) -> bool {
+        !self.lock().dirty.is_empty()
+    }
+
+    /// Keeps the snapshot of every collection whose entry changed since
+    /// its last one (the views' worker calls this a few seconds after a
+    /// burst of writes, and at shutdown). Returns how many were kept.
+    pub fn persist_snapshots(&self, store: &Store) -> usize {
+        let dirty: Vec<CollectionKey> = self.lock().dirty.drain().collect();
+        let mut kept = 0;
+        for key in dirty {
+            let Some(slot) = self.lock().collections.get(&key).cloned() else {
+                continue;
+            };
+            let entry = locked(&slot).as_ref().map(|e| {
+                (
+                    e.token.clone(),
+                    e.settings.fingerprint(),
+                    (e.window.start.timestamp(), e.window.end.timestamp()),
+                    e.merged.clone(),
+                )
+            });
+            if let Some((token, fp, w, merged)) = entry {
+                keep_snapshot(store, &key, token, fp, w, &merged);
+                kept += 1;
+            }
+        }
+        kept
     }
 
     fn slot(&self, key: &CollectionKey) -> Slot {
@@ -296,6 +335,7 @@ impl BusyCache {
                             settings: settings.clone(),
                             window,
                             objects: None,
+                            starts: Intervals::default(),
                             merged: Arc::new(merged),
                         });
                     }
@@ -314,30 +354,51 @@ impl BusyCache {
                     changed.push((name, v));
                 }
                 let mut g = locked(slot);
-                let mut installed = None;
+                let mut installed = false;
                 if let Some(e) = g.as_mut().filter(|e| e.token == base) {
                     if let Some(objects) = e.objects.as_mut() {
+                        // Every interval removed or added: only the merged
+                        // blocks around them are made again (`remerge`).
+                        let mut touched = Vec::new();
                         for name in delta.deleted {
-                            objects.remove(&name);
+                            touched.extend(objects.remove(&name).into_iter().flatten());
                         }
+                        let mut added = Vec::new();
                         for (name, v) in changed {
-                            match v {
-                                Some(v) => objects.insert(name, v),
+                            let old = match v {
+                                Some(v) => {
+                                    added.extend(v.iter().copied());
+                                    objects.insert(name, v)
+                                }
                                 None => objects.remove(&name),
                             };
+                            touched.extend(old.into_iter().flatten());
                         }
+                        for i in &touched {
+                            e.starts.remove(i);
+                        }
+                        for i in &added {
+                            e.starts.insert(i);
+                        }
+                        touched.extend(added);
                         // The delta's token may be newer than `rec`: keep the
                         // newer one (what the objects now reflect).
                         e.token = delta.token.unwrap_or(token);
-                        e.merged = Arc::new(merged_of(objects));
+                        let starts = &e.starts;
+                        e.merged = Arc::new(ical::remerge(&e.merged, &touched, |lo, hi| {
+                            starts.starting(lo, hi)
+                        }));
                         stats.incremental += 1;
-                        installed = Some((e.token.clone(), e.merged.clone()));
+                        installed = true;
                     }
                 }
                 // Else someone else moved the entry meanwhile: theirs stands.
                 drop(g);
-                if let Some((token, merged)) = installed {
-                    keep_snapshot(store, key, token, fp, w, &merged);
+                if installed {
+                    // Kept later, off the write's way (`persist_snapshots`):
+                    // writing the whole merge on every change made each write
+                    // cost the collection's size in disk writes.
+                    self.lock().dirty.insert(key.clone());
                 }
                 self.count(|s| {
                     s.expanded += stats.expanded;
@@ -371,6 +432,7 @@ impl BusyCache {
                     token: token.clone(),
                     settings: settings.clone(),
                     window,
+                    starts: objects.values().flatten().collect(),
                     objects: Some(objects),
                     merged: merged.clone(),
                 });

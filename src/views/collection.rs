@@ -68,6 +68,18 @@ fn settings_fingerprint(sources: &[Source], own: &UserSettings) -> u64 {
     u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
 }
 
+/// What the last refresh of a user's `availability/` wrote: the blocks,
+/// what shaped them, and the collection's state right after (another
+/// writer, or a re-created collection, shows as a different state).
+pub(super) struct Materialised {
+    settings: u64,
+    window: (i64, i64),
+    /// (incarnation, seq) of the collection after the refresh.
+    state: Option<(u64, u64)>,
+    /// Sorted, as `flatten` returns them.
+    blocks: Arc<Vec<BusyInterval>>,
+}
+
 /// A unix time as a DTSTAMP (whole seconds, as `modified` keeps it).
 fn at(unix: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(unix, 0).single().unwrap_or_default()
@@ -190,16 +202,109 @@ impl Views {
         }
         let now = Utc::now();
         let window = self.window_at(now);
-        let wanted: BTreeMap<ObjectName, BusyInterval> =
-            flatten(&self.busy_for_user(who, window, None)?)
-                .into_iter()
-                .filter_map(|iv| Some((block_name(&iv)?, iv)))
-                .collect();
+        let blocks = flatten(&self.busy_for_user(who, window, None)?);
+        // What the last refresh wrote, if nothing else has written since
+        // and the blocks' shape and window are the same: then only the
+        // differences between the two lists are written, found by one walk
+        // over both (no read of the collection, no block rendered to be
+        // compared). Taken out first: a refresh failing half-way leaves
+        // none, and the next one compares with the store.
+        let last = self.take_materialised(who).filter(|m| {
+            m.settings == stamp.settings
+                && m.window == stamp.window
+                && m.state == self.state_of(&key)
+        });
+        if let Some(last) = last {
+            self.write_differences(&key, &last.blocks, &blocks, now.timestamp())?;
+            self.inner.from_memory.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.write_all(&key, &blocks, now.timestamp())?;
+        }
+        self.store().put_view_stamp(who, &stamp)?;
+        if let Some(state) = self.state_of(&key) {
+            self.keep_materialised(
+                who,
+                Materialised {
+                    settings: stamp.settings,
+                    window: stamp.window,
+                    state: Some(state),
+                    blocks: Arc::new(blocks),
+                },
+            );
+        }
+        Ok(true)
+    }
+
+    /// The collection's incarnation and change sequence (`None` when it
+    /// cannot be read).
+    fn state_of(&self, key: &store::CollectionKey) -> Option<(u64, u64)> {
+        let rec = self.store().collection(key).ok()??;
+        Some((rec.incarnation, rec.seq))
+    }
+
+    /// Writes the blocks that differ between two sorted block lists: each
+    /// block only in `before` is deleted, each only in `after` written.
+    fn write_differences(
+        &self,
+        key: &store::CollectionKey,
+        before: &[BusyInterval],
+        after: &[BusyInterval],
+        now: i64,
+    ) -> Result<(), Error> {
+        let span = |i: &BusyInterval| (i.start, i.end);
+        let (mut a, mut b) = (0, 0);
+        while a < before.len() || b < after.len() {
+            let order = match (before.get(a), after.get(b)) {
+                (Some(x), Some(y)) => span(x).cmp(&span(y)),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            match order {
+                std::cmp::Ordering::Equal => {
+                    a += 1;
+                    b += 1;
+                }
+                std::cmp::Ordering::Less => {
+                    if let Some(name) = block_name(&before[a]) {
+                        match self.store().delete_object(key, &name, None) {
+                            Ok(_) | Err(store::Error::NoObject { .. }) => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    a += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    if let (Some(name), Some(rec)) =
+                        (block_name(&after[b]), busy_object(&after[b], now))
+                    {
+                        self.store()
+                            .put_object(key, &name, &rec, &WriteCondition::default())?;
+                    }
+                    b += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the collection hold exactly `blocks`, comparing each with
+    /// what is stored (after a restart, a moved window or new settings).
+    fn write_all(
+        &self,
+        key: &store::CollectionKey,
+        blocks: &[BusyInterval],
+        now: i64,
+    ) -> Result<(), Error> {
+        let wanted: BTreeMap<ObjectName, &BusyInterval> = blocks
+            .iter()
+            .filter_map(|iv| Some((block_name(iv)?, iv)))
+            .collect();
         let existing: BTreeMap<ObjectName, ObjectMeta> =
-            self.store().metas(&key)?.into_iter().collect();
+            self.store().metas(key)?.into_iter().collect();
+        let key = &key;
         for name in existing.keys() {
             if !wanted.contains_key(name) {
-                match self.store().delete_object(&key, name, None) {
+                match self.store().delete_object(key, name, None) {
                     Ok(_) | Err(store::Error::NoObject { .. }) => {}
                     Err(e) => return Err(e.into()),
                 }
@@ -209,14 +314,29 @@ impl Views {
             if existing.get(name).is_some_and(|m| unchanged(iv, m)) {
                 continue;
             }
-            let Some(rec) = busy_object(iv, now.timestamp()) else {
+            let Some(rec) = busy_object(iv, now) else {
                 continue;
             };
             self.store()
-                .put_object(&key, name, &rec, &WriteCondition::default())?;
+                .put_object(key, name, &rec, &WriteCondition::default())?;
         }
-        self.store().put_view_stamp(who, &stamp)?;
-        Ok(true)
+        Ok(())
+    }
+
+    fn take_materialised(&self, who: &UserRef) -> Option<Materialised> {
+        self.inner
+            .materialised
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(who)
+    }
+
+    fn keep_materialised(&self, who: &UserRef, m: Materialised) {
+        self.inner
+            .materialised
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(who.clone(), m);
     }
 
     /// When each of `who`'s current busy blocks was computed, by UID: the

@@ -21,6 +21,7 @@ mod collection;
 pub mod deps;
 pub mod explain;
 mod feed;
+mod intervals;
 pub mod slots;
 pub mod sources;
 mod worker;
@@ -101,6 +102,10 @@ struct Inner {
     locks: Mutex<HashMap<UserRef, Arc<Mutex<()>>>>,
     retries: Mutex<HashMap<UserRef, Retry>>,
     feeds: Mutex<HashMap<UserRef, (ViewStamp, Arc<FeedDoc>)>>,
+    /// Each user's last materialised blocks (`collection`).
+    materialised: Mutex<HashMap<UserRef, collection::Materialised>>,
+    /// Refreshes that wrote their differences from memory (tests).
+    from_memory: AtomicU64,
     refreshed: AtomicU64,
     failures: AtomicU64,
     inject: AtomicU32,
@@ -180,6 +185,8 @@ impl Views {
                 locks: Mutex::default(),
                 retries: Mutex::default(),
                 feeds: Mutex::default(),
+                materialised: Mutex::default(),
+                from_memory: AtomicU64::new(0),
                 refreshed: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
                 inject: AtomicU32::new(0),
@@ -331,6 +338,13 @@ impl Views {
     #[doc(hidden)]
     pub fn inject_failures(&self, n: u32) {
         self.inner.inject.store(n, Ordering::SeqCst);
+    }
+
+    /// Refreshes that compared with the last refresh's blocks in memory
+    /// instead of reading the collection (tests).
+    #[doc(hidden)]
+    pub fn refreshes_from_memory(&self) -> u64 {
+        self.inner.from_memory.load(Ordering::Relaxed)
     }
 
     /// Stale views, refresh and failure counts.

@@ -248,3 +248,129 @@ fn a_users_merge_is_not_reused_after_a_conflict_users_settings_changed_elsewhere
     // Bob's merge must not be the one made under her old zone.
     assert_eq!(v.busy_for_user(&bob, w, None).unwrap()[0].start, berlin);
 }
+
+/// The block names `availability/` should hold now (a full derivation).
+fn expected_blocks(v: &Views, who: &UserRef) -> Vec<String> {
+    let w = v.window_at(Utc::now());
+    let mut names: Vec<String> = flatten(&v.busy_for_user(who, w, None).unwrap())
+        .iter()
+        .map(|iv| format!("{}.ics", ical::busy_uid(iv)))
+        .collect();
+    names.sort();
+    names
+}
+
+fn stored_blocks(s: &Store, who: &UserRef) -> Vec<String> {
+    let avail = CollectionKey::of(who, &CalendarId::new(AVAILABILITY).unwrap());
+    s.object_etags(&avail)
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n.as_str().to_string())
+        .collect()
+}
+
+#[test]
+fn refreshes_write_only_the_differences_and_end_where_a_full_derivation_does() {
+    use rand::{Rng, SeedableRng};
+    let (s, v) = views();
+    let who = UserRef::new(&TenantId::new("t").unwrap(), &UserId::new("u").unwrap());
+    crate::accounts::add_user(
+        &s,
+        &who.tenant,
+        &who.user,
+        &crate::secret::Secret::new("pw-long-enough".into()),
+    )
+    .unwrap();
+    let blocked = CollectionKey::of(&who, &CalendarId::new("blocked").unwrap());
+    let avail = CollectionKey::of(&who, &CalendarId::new(AVAILABILITY).unwrap());
+    let base = (Utc::now() + Duration::days(2))
+        .date_naive()
+        .and_hms_opt(8, 0, 0)
+        .unwrap()
+        .and_utc();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    v.ensure_fresh(&who).unwrap();
+    for step in 0..120 {
+        // Events on a few days at half-hour steps: they overlap, touch and
+        // split blocks as they come and go.
+        let uid = format!("e{}", rng.gen_range(0..25));
+        if rng.gen_bool(0.25) {
+            let name = ObjectName::new(format!("{uid}.ics")).unwrap();
+            let _ = s.delete_object(&blocked, &name, None);
+        } else {
+            let at = base
+                + Duration::days(rng.gen_range(0..3))
+                + Duration::minutes(30 * rng.gen_range(0..12));
+            put_event(&s, &who, "blocked", &uid, at);
+        }
+        let seq_before = s.collection(&avail).unwrap().unwrap().seq;
+        v.ensure_fresh(&who).unwrap();
+        let written = s.collection(&avail).unwrap().unwrap().seq - seq_before;
+        let (want, got) = (expected_blocks(&v, &who), stored_blocks(&s, &who));
+        assert_eq!(got, want, "step {step}");
+        // A change touches a few blocks, never the whole collection again.
+        assert!(written <= 6, "step {step}: {written} writes");
+    }
+    let from_memory = v.refreshes_from_memory();
+    assert!(from_memory >= 100, "{from_memory} of 120 from memory");
+    // Someone else's write (here: a block deleted behind the views' back)
+    // is noticed: the next refresh compares with the store.
+    let victim = stored_blocks(&s, &who)[0].clone();
+    s.delete_object(&avail, &ObjectName::new(victim).unwrap(), None)
+        .unwrap();
+    put_event(&s, &who, "blocked", "late", base + Duration::days(5));
+    v.ensure_fresh(&who).unwrap();
+    assert_eq!(stored_blocks(&s, &who), expected_blocks(&v, &who));
+    assert_eq!(
+        v.refreshes_from_memory(),
+        from_memory,
+        "compared with the store"
+    );
+}
+
+#[test]
+fn an_incremental_update_keeps_its_snapshot_later_in_one_write() {
+    let (s, v) = views();
+    let who = UserRef::new(&TenantId::new("t").unwrap(), &UserId::new("u").unwrap());
+    crate::accounts::add_user(
+        &s,
+        &who.tenant,
+        &who.user,
+        &crate::secret::Secret::new("pw-long-enough".into()),
+    )
+    .unwrap();
+    let key = CollectionKey::of(&who, &CalendarId::new("blocked").unwrap());
+    let window = v.cache_window(Utc::now());
+    let settings = s.busy_settings(&who);
+    let at = Utc::now() + Duration::days(3);
+    let cache = v.cache();
+    put_event(&s, &who, "blocked", "a", at);
+    let rec = s.collection(&key).unwrap().unwrap();
+    let filled = cache
+        .with_collection(&s, &key, &rec, &settings, window, |_| ())
+        .unwrap();
+    assert!(filled.is_some());
+    for i in 0..5 {
+        put_event(
+            &s,
+            &who,
+            "blocked",
+            &format!("b{i}"),
+            at + Duration::hours(i),
+        );
+        let rec = s.collection(&key).unwrap().unwrap();
+        cache.collection(&s, &key, &rec, &settings, window).unwrap();
+    }
+    assert!(cache.has_unkept_snapshots());
+    assert_eq!(cache.persist_snapshots(&s), 1, "one write for five changes");
+    assert!(!cache.has_unkept_snapshots());
+    // A restart now starts from the kept snapshot.
+    let rec = s.collection(&key).unwrap().unwrap();
+    let before = cache.collection(&s, &key, &rec, &settings, window).unwrap();
+    cache.clear();
+    let s0 = cache.stats();
+    let after = cache.collection(&s, &key, &rec, &settings, window).unwrap();
+    assert_eq!(after, before);
+    assert_eq!(cache.stats().snapshots, s0.snapshots + 1);
+    assert_eq!(cache.stats().rebuilds, s0.rebuilds);
+}

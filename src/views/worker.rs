@@ -16,6 +16,10 @@ use super::{deps, Views};
 /// Longest the worker sleeps without looking at the clock.
 const TICK: Duration = Duration::from_secs(60);
 
+/// How long after a change the busy cache's snapshots are kept: writes in
+/// a burst share one snapshot write per collection.
+const SNAPSHOT_DELAY: Duration = Duration::from_secs(3);
+
 impl Views {
     /// Every user of every tenant.
     fn all_users(&self) -> Vec<UserRef> {
@@ -114,20 +118,52 @@ impl Views {
         today
     }
 
-    /// Runs the worker until `shutdown`.
+    /// Keeps the busy cache's snapshots that are older than its entries
+    /// (off the async threads).
+    pub async fn persist_snapshots(&self) {
+        let me = self.clone();
+        let kept =
+            tokio::task::spawn_blocking(move || me.inner.busy.persist_snapshots(me.store())).await;
+        match kept {
+            Ok(n) if n > 0 => tracing::debug!(collections = n, "busy snapshots kept"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "busy snapshot task failed"),
+        }
+    }
+
+    /// Runs the worker until `shutdown`. Busy snapshots changed by a
+    /// burst of writes are kept [`SNAPSHOT_DELAY`] after the first of
+    /// them (whether or not the burst goes on), and at shutdown.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut day = None;
+        let mut snapshot_due: Option<tokio::time::Instant> = None;
         loop {
             day = Some(self.process(day).await);
-            let retry_in = self
+            let now = tokio::time::Instant::now();
+            if self.inner.busy.has_unkept_snapshots() {
+                let due = *snapshot_due.get_or_insert(now + SNAPSHOT_DELAY);
+                if due <= now {
+                    self.persist_snapshots().await;
+                    snapshot_due = None;
+                }
+            } else {
+                snapshot_due = None;
+            }
+            let mut wait = self
                 .next_retry()
                 .map(|due| due.saturating_duration_since(std::time::Instant::now()))
                 .unwrap_or(TICK)
                 .min(TICK);
+            if let Some(due) = snapshot_due {
+                wait = wait.min(due.saturating_duration_since(now));
+            }
             tokio::select! {
-                _ = shutdown.cancelled() => return,
+                _ = shutdown.cancelled() => {
+                    self.persist_snapshots().await;
+                    return;
+                }
                 _ = self.store().wait_for_changes() => {}
-                _ = tokio::time::sleep(retry_in) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }
