@@ -53,6 +53,8 @@ pub struct Gauges {
     pub held_deletions: u64,
     /// REPORT answers served from the answer cache / rendered.
     pub answers: (u64, u64),
+    /// Objects' `<response>`s in REPORT answers reused / rendered.
+    pub responses: (u64, u64),
 }
 
 fn escape(v: &str) -> String {
@@ -281,6 +283,14 @@ impl Metrics {
              calproxy_report_answers_total{{source=\"cached\"}} {}\n\
              calproxy_report_answers_total{{source=\"rendered\"}} {}",
             g.answers.0, g.answers.1
+        );
+        let _ = writeln!(
+            out,
+            "# HELP calproxy_object_responses_total Objects' responses in rendered REPORT answers by how they were made (cached: the bytes rendered for the same object version and properties).\n\
+             # TYPE calproxy_object_responses_total counter\n\
+             calproxy_object_responses_total{{source=\"cached\"}} {}\n\
+             calproxy_object_responses_total{{source=\"rendered\"}} {}",
+            g.responses.0, g.responses.1
         );
         out
     }

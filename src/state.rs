@@ -34,6 +34,8 @@ pub struct App {
     pub hashes: Arc<crate::crypto::Hasher<bool>>,
     /// Rendered REPORT answers, by the digest of what they depend on.
     pub answers: Arc<crate::answers::Answers>,
+    /// Rendered `<response>`s of single objects (`handlers::report`).
+    pub responses: Arc<crate::answers::Answers>,
 }
 
 impl App {
@@ -46,6 +48,9 @@ impl App {
             jobs: Arc::new(crate::jobs::Jobs::new(config.limits.blocking_jobs)),
             answers: Arc::new(crate::answers::Answers::new(
                 config.limits.answer_cache_bytes,
+            )),
+            responses: Arc::new(crate::answers::Answers::new(
+                config.limits.response_cache_bytes,
             )),
             hashes: Arc::new(crate::crypto::Hasher::new(
                 config.limits.max_concurrent_hashes,

@@ -68,6 +68,11 @@ pub struct Limits {
     /// Rendered REPORT answers kept for repeated requests
     /// (`answers::Answers`; 0 keeps none).
     pub answer_cache_bytes: usize,
+    /// Rendered `<response>`s of single objects, reused by the next
+    /// answer that lists the same object version with the same
+    /// properties (a new window, a collection changed elsewhere; 0 keeps
+    /// none).
+    pub response_cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -93,6 +98,7 @@ impl Default for Limits {
             expansion_budget: DEFAULT_EXPANSION_BUDGET,
             store_cache_bytes: 64 * 1024 * 1024,
             answer_cache_bytes: 32 * 1024 * 1024,
+            response_cache_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -204,6 +210,7 @@ impl Limits {
             "expansion_budget" => self.expansion_budget = count("expansion_budget", v)?,
             "store_cache_bytes" => self.store_cache_bytes = size("store_cache_bytes", v)?,
             "answer_cache_bytes" => self.answer_cache_bytes = size("answer_cache_bytes", v)?,
+            "response_cache_bytes" => self.response_cache_bytes = size("response_cache_bytes", v)?,
             other => {
                 return Err(LimitError::Unknown {
                     name: other.to_string(),

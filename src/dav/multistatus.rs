@@ -223,42 +223,72 @@ fn write_value(w: &mut XmlWriter, name: &QName, value: &PropValue) {
     }
 }
 
+impl Response {
+    /// This `<d:response>` alone, as it appears inside a multistatus
+    /// rendered by [`MultiStatus::to_xml`] or [`assemble`] (prefixes of
+    /// other namespaces are declared on the elements using them, so the
+    /// part stands the same in any document).
+    pub fn to_xml(&self) -> Vec<u8> {
+        let mut w = XmlWriter::fragment();
+        w.start(&names::RESPONSE);
+        w.text_element(&names::HREF, self.href.as_str());
+        match &self.body {
+            ResponseBody::PropStats(ps) => {
+                for p in ps {
+                    w.start(&names::PROPSTAT);
+                    w.start(&names::PROP);
+                    for prop in &p.props {
+                        write_value(&mut w, &prop.name, &prop.value);
+                    }
+                    w.end();
+                    w.text_element(&names::STATUS, &status_line(p.status));
+                    w.end();
+                }
+            }
+            ResponseBody::Status { status, error } => {
+                w.text_element(&names::STATUS, &status_line(*status));
+                if let Some(e) = error {
+                    w.start(&names::ERROR);
+                    e.write(&mut w);
+                    w.end();
+                }
+            }
+        }
+        w.finish()
+    }
+}
+
+/// A multistatus body made of responses rendered one by one
+/// ([`Response::to_xml`], possibly kept from earlier requests) and the
+/// RFC 6578 token, in one buffer sized once.
+pub fn assemble<P: AsRef<[u8]>>(parts: &[P], sync_token: Option<&SyncToken>) -> Vec<u8> {
+    let (head, tail) = XmlWriter::document_around(&names::MULTISTATUS);
+    let token = sync_token.map(|t| {
+        let mut w = XmlWriter::fragment();
+        w.text_element(&names::SYNC_TOKEN, t.as_str());
+        w.finish()
+    });
+    let size = head.len()
+        + parts.iter().map(|p| p.as_ref().len()).sum::<usize>()
+        + token.as_ref().map_or(0, Vec::len)
+        + tail.len();
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(head.as_bytes());
+    for p in parts {
+        out.extend_from_slice(p.as_ref());
+    }
+    if let Some(t) = token {
+        out.extend_from_slice(&t);
+    }
+    out.extend_from_slice(tail.as_bytes());
+    out
+}
+
 impl MultiStatus {
     /// Renders the body with `d:`/`cal:`/`cs:`/`ical:` prefixes.
     pub fn to_xml(&self) -> Vec<u8> {
-        let mut w = XmlWriter::new();
-        w.start(&names::MULTISTATUS);
-        for r in &self.responses {
-            w.start(&names::RESPONSE);
-            w.text_element(&names::HREF, r.href.as_str());
-            match &r.body {
-                ResponseBody::PropStats(ps) => {
-                    for p in ps {
-                        w.start(&names::PROPSTAT);
-                        w.start(&names::PROP);
-                        for prop in &p.props {
-                            write_value(&mut w, &prop.name, &prop.value);
-                        }
-                        w.end();
-                        w.text_element(&names::STATUS, &status_line(p.status));
-                        w.end();
-                    }
-                }
-                ResponseBody::Status { status, error } => {
-                    w.text_element(&names::STATUS, &status_line(*status));
-                    if let Some(e) = error {
-                        w.start(&names::ERROR);
-                        e.write(&mut w);
-                        w.end();
-                    }
-                }
-            }
-            w.end();
-        }
-        if let Some(t) = &self.sync_token {
-            w.text_element(&names::SYNC_TOKEN, t.as_str());
-        }
-        w.finish()
+        let parts: Vec<Vec<u8>> = self.responses.iter().map(Response::to_xml).collect();
+        assemble(&parts, self.sync_token.as_ref())
     }
 
     /// Reads a multistatus body with [`XmlLimits::upstream`].

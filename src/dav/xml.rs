@@ -335,6 +335,30 @@ impl XmlWriter {
         }
     }
 
+    /// A writer for a part of a document whose root the caller writes
+    /// (see `multistatus::assemble`): no XML declaration, and the four
+    /// fixed prefixes taken as declared by that root.
+    pub fn fragment() -> Self {
+        Self {
+            buf: String::new(),
+            open: Vec::new(),
+            root_done: true,
+            gen: 0,
+        }
+    }
+
+    /// The start of a document whose root element is `root` (declaration,
+    /// root start tag with the fixed prefixes) and its end tag: what goes
+    /// around [`fragment`](Self::fragment)s.
+    pub fn document_around(root: &QName) -> (String, String) {
+        let mut w = Self::new();
+        w.start(root);
+        let head = w.buf.clone();
+        w.end();
+        let tail = w.buf[head.len()..].to_string();
+        (head, tail)
+    }
+
     /// Writes `<tag attrs` (no closing `>`), returning the tag text.
     fn open_tag(&mut self, name: &QName, attrs: &[(QName, &str)]) -> String {
         let mut decls: Vec<(String, String)> = Vec::new();

@@ -48,6 +48,10 @@ pub(super) fn metrics(app: &App) -> Reply {
             let s = app.answers.stats();
             (s.hits, s.misses)
         },
+        responses: {
+            let s = app.responses.stats();
+            (s.hits, s.misses)
+        },
     };
     Reply::with_type(
         StatusCode::OK,

@@ -21,7 +21,7 @@ use crate::dav::report::{
     CalendarDataRequest, CalendarMultiget, CalendarQuery, FreeBusyQuery, SyncCollection,
 };
 use crate::dav::{
-    MultiStatus, Precondition, PropRequest, PropValue, Report, Response, ResponseBody,
+    multistatus, Precondition, PropRequest, PropValue, Report, Response, ResponseBody,
 };
 use crate::ical::{self, Derived, ExpandOptions, TimeRange};
 use crate::ids::ObjectName;
@@ -102,6 +102,84 @@ fn answer_key(
     let mut k = answers::KeyBuilder::new("report");
     k.hashed(&scope.of).hashed(&scope.version).hashed(report);
     (scope, k.finish())
+}
+
+/// What the object responses of one answer share.
+#[derive(Clone, Copy)]
+struct Listing<'a> {
+    key: &'a CollectionKey,
+    col: &'a CollectionRecord,
+    props: &'a PropRequest,
+    data: Option<&'a CalendarDataRequest>,
+    opts: &'a ExpandOptions,
+}
+
+/// One object's `<response>` rendered for `props_req`: kept in
+/// `App::responses` under everything it is made of (who asks, the
+/// collection, the object's version, the request's properties), so the
+/// next answer listing the same object version reuses the bytes, whatever
+/// else changed in the collection. The object's scope in that cache is the
+/// object itself: its first response of a newer version drops the older
+/// version's. `C:expand` answers are rendered each time.
+fn object_part(
+    ctx: &Ctx<'_>,
+    l: &Listing<'_>,
+    name: ObjectName,
+    meta: ObjectMeta,
+) -> Result<Bytes> {
+    let Listing {
+        key,
+        col,
+        props: props_req,
+        data,
+        opts,
+    } = *l;
+    if data.and_then(|d| d.expand).is_some() {
+        let resp = object_response(ctx, key, col, name, meta, props_req);
+        return Ok(Bytes::from(apply_expand(resp, data, opts)?.to_xml()));
+    }
+    let mut of = answers::KeyBuilder::new("object");
+    of.part(ctx.principal.tenant.as_str().as_bytes())
+        .part(ctx.principal.user.as_str().as_bytes())
+        .part(key.tenant.as_str().as_bytes())
+        .part(key.user.as_str().as_bytes())
+        .part(key.calendar.as_str().as_bytes())
+        .hashed(&col.incarnation)
+        .part(name.as_str().as_bytes());
+    let of = of.finish();
+    let mut version = answers::KeyBuilder::new("object-version");
+    version
+        .part(meta.etag.as_str().as_bytes())
+        .hashed(&meta.modified)
+        .hashed(&meta.size)
+        .part(format!("{:?}{:?}", meta.origin, col.kind).as_bytes());
+    let version = version.finish();
+    let mut k = answers::KeyBuilder::new("object-response");
+    k.hashed(&of).hashed(&version).hashed(props_req);
+    let k = k.finish();
+    if let Some(part) = ctx.app.responses.get(&k) {
+        return Ok(part);
+    }
+    let seq = u64::try_from(meta.modified).unwrap_or(0);
+    let part = Bytes::from(object_response(ctx, key, col, name, meta, props_req).to_xml());
+    let scope = answers::Scope { of, version, seq };
+    ctx.app.responses.put(scope, k, part.clone());
+    Ok(part)
+}
+
+/// A response for an href with a status only (a 404 in multiget and
+/// sync-collection).
+fn status_part(href: crate::ids::Href, status: u16) -> Bytes {
+    Bytes::from(
+        Response {
+            href,
+            body: ResponseBody::Status {
+                status,
+                error: None,
+            },
+        }
+        .to_xml(),
+    )
 }
 
 fn object_response(
@@ -205,13 +283,20 @@ fn query(
         check_window(ctx, &ranges)?;
     }
     let opts = expand_options(ctx, key);
-    let mut ms = MultiStatus::default();
+    let l = Listing {
+        key,
+        col,
+        props: &q.props,
+        data: q.data.as_ref(),
+        opts: &opts,
+    };
+    let mut parts = Vec::new();
     for (name, meta) in select(&ctx.app.store, key, &q.filter, &opts)? {
-        let resp = object_response(ctx, key, col, name, meta, &q.props);
-        ms.responses
-            .push(apply_expand(resp, q.data.as_ref(), &opts)?);
+        parts.push(object_part(ctx, &l, name, meta)?);
     }
-    Ok(Reply::multistatus(&ms))
+    Ok(Reply::multistatus_bytes(multistatus::assemble(
+        &parts, None,
+    )))
 }
 
 /// A time range's start and end (`None` = open).
@@ -312,26 +397,25 @@ fn multiget(
     m: &CalendarMultiget,
 ) -> Result<Reply> {
     let opts = expand_options(ctx, key);
-    let mut ms = MultiStatus::default();
+    let l = Listing {
+        key,
+        col,
+        props: &m.props,
+        data: m.data.as_ref(),
+        opts: &opts,
+    };
+    let mut parts = Vec::with_capacity(m.hrefs.len());
     for href in &m.hrefs {
         let found = paths::object_in(key, href)
             .and_then(|name| Some((name.clone(), ctx.app.store.object_meta(key, &name).ok()??)));
-        match found {
-            Some((name, meta)) => {
-                let resp = object_response(ctx, key, col, name, meta, &m.props);
-                ms.responses
-                    .push(apply_expand(resp, m.data.as_ref(), &opts)?);
-            }
-            None => ms.responses.push(Response {
-                href: href.clone(),
-                body: ResponseBody::Status {
-                    status: 404,
-                    error: None,
-                },
-            }),
-        }
+        parts.push(match found {
+            Some((name, meta)) => object_part(ctx, &l, name, meta)?,
+            None => status_part(href.clone(), 404),
+        });
     }
-    Ok(Reply::multistatus(&ms))
+    Ok(Reply::multistatus_bytes(multistatus::assemble(
+        &parts, None,
+    )))
 }
 
 fn sync(
@@ -341,35 +425,29 @@ fn sync(
     s: &SyncCollection,
 ) -> Result<Reply> {
     let delta = ctx.app.store.changes_since(key, s.token.as_ref())?;
-    let mut ms = MultiStatus {
-        sync_token: delta.token.clone(),
-        ..MultiStatus::default()
+    let opts = expand_options(ctx, key);
+    let l = Listing {
+        key,
+        col,
+        props: &s.props,
+        data: None,
+        opts: &opts,
     };
+    let mut parts = Vec::with_capacity(delta.changed.len() + delta.deleted.len());
     for name in delta.changed {
         // Changed since the token but gone again by now: report as deleted.
-        match ctx.app.store.object_meta(key, &name)? {
-            Some(meta) => ms
-                .responses
-                .push(object_response(ctx, key, col, name, meta, &s.props)),
-            None => ms.responses.push(Response {
-                href: paths::object(key, &name),
-                body: ResponseBody::Status {
-                    status: 404,
-                    error: None,
-                },
-            }),
-        }
-    }
-    for name in delta.deleted {
-        ms.responses.push(Response {
-            href: paths::object(key, &name),
-            body: ResponseBody::Status {
-                status: 404,
-                error: None,
-            },
+        parts.push(match ctx.app.store.object_meta(key, &name)? {
+            Some(meta) => object_part(ctx, &l, name, meta)?,
+            None => status_part(paths::object(key, &name), 404),
         });
     }
-    Ok(Reply::multistatus(&ms))
+    for name in delta.deleted {
+        parts.push(status_part(paths::object(key, &name), 404));
+    }
+    Ok(Reply::multistatus_bytes(multistatus::assemble(
+        &parts,
+        delta.token.as_ref(),
+    )))
 }
 
 fn free_busy(

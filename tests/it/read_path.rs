@@ -499,3 +499,85 @@ async fn issue_10_a_repeated_report_is_a_lookup_and_never_outlives_what_it_was_m
     let berlin = ann.report(col, "1", &x).await.status(207).text();
     assert!(berlin.contains("DTSTART:20270310T080000Z"), "{berlin}");
 }
+
+/// `(cached, rendered)` from `calproxy_object_responses_total` on /metrics.
+async fn object_responses(env: &TestEnv) -> (u64, u64) {
+    let text = env.anonymous().get("/metrics").await.status(200).text();
+    let count = |source: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!(
+                    "calproxy_object_responses_total{{source=\"{source}\"}} "
+                ))
+            })
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .expect("calproxy_object_responses_total on /metrics")
+    };
+    (count("cached"), count("rendered"))
+}
+
+fn window_query(start: &str, end: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/><D:current-user-privilege-set/><X:nope xmlns:X="urn:x-test"/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="{start}" end="{end}"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#
+    )
+}
+
+/// An answer that is not kept (a new window, a collection changed since)
+/// is assembled from each object's rendered response, kept under the
+/// object's version: the same bytes a server keeping nothing renders, and
+/// a changed object is never answered with its old response.
+#[tokio::test]
+async fn issue_10_a_new_window_reuses_each_objects_response_and_answers_the_same_bytes() {
+    let kept = TestEnv::start().await;
+    let none = TestEnv::start_with(|c| {
+        c.limits.response_cache_bytes = 0;
+        c.limits.answer_cache_bytes = 0;
+    })
+    .await;
+    let col = "/dav/demo/ann/blocked/";
+    let mut clients = Vec::new();
+    for env in [&kept, &none] {
+        let ann = icloud::add_user(env, "demo", "ann");
+        for day in 1..=20 {
+            let name = format!("d{day:02}");
+            let start = format!("202703{day:02}T090000Z");
+            let end = format!("202703{day:02}T100000Z");
+            ann.put(
+                &format!("{col}{name}.ics"),
+                &ics::event(&name, &start, &end, &name),
+                &[],
+            )
+            .await
+            .status(201);
+        }
+        clients.push(ann);
+    }
+    let (k, n) = (&clients[0], &clients[1]);
+    let first = window_query("20270301T000000Z", "20270315T000000Z");
+    let second = window_query("20270305T000000Z", "20270321T000000Z");
+    k.report(col, "1", &first).await.status(207);
+    let (c0, r0) = object_responses(&kept).await;
+    let a = k.report(col, "1", &second).await.status(207).text();
+    let (c1, r1) = object_responses(&kept).await;
+    assert_eq!(
+        (c1 - c0, r1 - r0),
+        (10, 6),
+        "5–14 March were listed before, 15–20 are new"
+    );
+    let b = n.report(col, "1", &second).await.status(207).text();
+    assert_eq!(a, b, "reused responses make the same answer");
+    assert!(a.contains("urn:x-test") && a.contains("HTTP/1.1 404"), "{a}");
+    // A changed object: its new response, never the kept one.
+    for c in [k, n] {
+        c.put(
+            &format!("{col}d07.ics"),
+            &ics::event("d07", "20270307T090000Z", "20270307T100000Z", "moved on"),
+            &[],
+        )
+        .await
+        .status(204);
+    }
+    let a = k.report(col, "1", &second).await.status(207).text();
+    assert!(a.contains("SUMMARY:moved on"), "{a}");
+    assert_eq!(a, n.report(col, "1", &second).await.status(207).text());
+}
