@@ -23,7 +23,7 @@ use crate::dav::report::{
 use crate::dav::{
     multistatus, Precondition, PropRequest, PropValue, Report, Response, ResponseBody,
 };
-use crate::ical::{self, Derived, ExpandOptions, TimeRange};
+use crate::ical::{self, ExpandOptions, Occupied, TimeRange};
 use crate::ids::ObjectName;
 use crate::route::{self as paths, Route};
 use crate::store::{CollectionKey, CollectionKind, CollectionRecord, ObjectMeta, Store};
@@ -360,9 +360,9 @@ pub(crate) fn select(
     let tree_needed = filter::needs_tree(filter);
     let mut out = Vec::new();
     for (name, meta) in members(store, key, filter)? {
-        let mut derived: Option<Option<Derived>> = None;
+        let mut derived: Option<Option<Occupied>> = None;
         let mut time = |w: TimeRange| -> ical::Result<bool> {
-            let d = derived.get_or_insert_with(|| store.derived(key, &name).ok().flatten());
+            let d = derived.get_or_insert_with(|| store.occupied(key, &name).ok().flatten());
             if let Some(answer) = d
                 .as_ref()
                 .filter(|d| d.settings == fingerprint)

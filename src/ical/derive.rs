@@ -141,6 +141,58 @@ pub struct Derived {
     pub busy: Vec<StoredBusy>,
 }
 
+/// The leading fields of a stored [`Derived`]: what calendar-query needs
+/// (decoding stops before the busy intervals).
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+pub struct Occupied {
+    /// See [`Derived::settings`].
+    pub settings: u64,
+    /// See [`Derived::window`].
+    pub window: (i64, i64),
+    /// See [`Derived::occupancy`].
+    pub occupancy: Occupancy,
+}
+
+impl Occupied {
+    /// See [`Derived::overlaps`].
+    pub fn overlaps(&self, w: TimeRange) -> Option<bool> {
+        occupancy_overlaps(self.window, &self.occupancy, w)
+    }
+}
+
+/// Whether an object whose instances over `window` are `occupancy`
+/// meets `w`; `None` when that cannot tell (see [`Derived::overlaps`]).
+fn occupancy_overlaps(window: (i64, i64), occupancy: &Occupancy, w: TimeRange) -> Option<bool> {
+    let (ws, we) = window;
+    let inside = w.start.timestamp() >= ws && w.end.timestamp() <= we;
+    // Whole-second windows (every parsed time-range) compare as integers;
+    // the stored spans are whole seconds.
+    let whole = w.start.timestamp_subsec_nanos() == 0 && w.end.timestamp_subsec_nanos() == 0;
+    let (rs, re) = (w.start.timestamp(), w.end.timestamp());
+    match occupancy {
+        Occupancy::Always => Some(true),
+        Occupancy::Unreadable => Some(false),
+        Occupancy::Dense => None,
+        Occupancy::Spans(_) if !inside => None,
+        Occupancy::Spans(spans) if whole => Some(spans.iter().any(|&(s, e)| {
+            if e > s {
+                s < re && e > rs
+            } else {
+                s < re && s >= rs
+            }
+        })),
+        Occupancy::Spans(spans) => Some(spans.iter().any(|&(s, e)| {
+            match (
+                DateTime::<Utc>::from_timestamp(s, 0),
+                DateTime::<Utc>::from_timestamp(e, 0),
+            ) {
+                (Some(s), Some(e)) => meets(s, e, w),
+                _ => false,
+            }
+        })),
+    }
+}
+
 /// The parsed component tree kept for filter evaluation.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct ParsedTree(pub(crate) Vec<Component>);
@@ -247,23 +299,7 @@ impl Derived {
     /// can tell: `None` when `w` leaves the covered window or the object is
     /// too dense to keep every instance (the caller expands).
     pub fn overlaps(&self, w: TimeRange) -> Option<bool> {
-        let (ws, we) = self.window;
-        let inside = w.start.timestamp() >= ws && w.end.timestamp() <= we;
-        match &self.occupancy {
-            Occupancy::Always => Some(true),
-            Occupancy::Unreadable => Some(false),
-            Occupancy::Dense => None,
-            Occupancy::Spans(_) if !inside => None,
-            Occupancy::Spans(spans) => Some(spans.iter().any(|&(s, e)| {
-                match (
-                    DateTime::<Utc>::from_timestamp(s, 0),
-                    DateTime::<Utc>::from_timestamp(e, 0),
-                ) {
-                    (Some(s), Some(e)) => meets(s, e, w),
-                    _ => false,
-                }
-            })),
-        }
+        occupancy_overlaps(self.window, &self.occupancy, w)
     }
 
     /// The busy intervals meeting `w`, clipped to it (`w` inside the window).

@@ -70,7 +70,8 @@ pub use budget::{ExpandBudget, DEFAULT_REQUEST_BUDGET};
 pub use busy::{busy_for, busy_intervals, merge, widen, BusyInterval, BusyKind};
 pub use calendar_data::expand_calendar;
 pub use derive::{
-    derive, parse_tree, BusySettings, Derived, Occupancy, ParsedTree, Shape, StoredBusy, MAX_SPANS,
+    derive, parse_tree, BusySettings, Derived, Occupancy, Occupied, ParsedTree, Shape, StoredBusy,
+    MAX_SPANS,
 };
 pub use feed::{check_icalendar, split_feed, FeedCalendar, FeedObject, NotICalendar};
 pub use hours::{HoursError, Period, WorkingHours, MAX_EXCEPTION_DAYS};

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::rows::{bucket, decode_derived, Prepared, Rows, LONG};
 use super::{codec, keys, tx_err, Error, ObjectMeta, ObjectRecord, Result, Store, TxResult};
-use crate::ical::{BusySettings, Derived, ParsedTree, TimeRange};
+use crate::ical::{BusySettings, Derived, Occupied, ParsedTree, TimeRange};
 use crate::ids::{CollectionKey, ETag, ObjectName};
 
 use sled::transaction::Transactional;
@@ -147,6 +147,15 @@ impl Store {
         self.derived
             .get(keys::object(key, name))?
             .map(|v| decode_derived(&v))
+            .transpose()
+    }
+
+    /// One object's time answers without its busy intervals (what
+    /// calendar-query reads: the stored value's leading fields only).
+    pub fn occupied(&self, key: &CollectionKey, name: &ObjectName) -> Result<Option<Occupied>> {
+        self.derived
+            .get(keys::object(key, name))?
+            .map(|v| codec::decode("derived", &v))
             .transpose()
     }
 

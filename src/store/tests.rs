@@ -405,3 +405,57 @@ fn r10_move_is_all_or_nothing_with_its_outbox_entries() {
     let pending: Vec<_> = s.outbox().unwrap().into_iter().map(|q| q.entry).collect();
     assert_eq!(pending, queue.to_vec());
 }
+
+#[test]
+fn occupied_reads_the_leading_fields_of_a_stored_derived_and_answers_like_it() {
+    use chrono::{DateTime, Utc};
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let t0 = 1_800_000_000i64;
+    for _ in 0..300 {
+        let spans: Vec<(i64, i64)> = (0..rng.gen_range(0..6))
+            .map(|_| {
+                let s = t0 + rng.gen_range(0..40) * 1800;
+                (s, s + rng.gen_range(0..4) * 1800)
+            })
+            .collect();
+        let derived = ical::Derived {
+            settings: 7,
+            window: (t0 - 86_400, t0 + 30 * 86_400),
+            occupancy: ical::Occupancy::Spans(spans.clone()),
+            busy: vec![ical::StoredBusy {
+                start: t0,
+                end: t0 + 60,
+                tentative: false,
+            }],
+        };
+        let stored = codec::encode(&derived).unwrap();
+        let occupied: ical::Occupied = codec::decode("derived", &stored).unwrap();
+        assert_eq!(occupied.settings, 7);
+        for _ in 0..20 {
+            // Whole-second windows (the integer comparison) and windows
+            // with a fraction of a second (the exact one) alike.
+            let nanos = if rng.gen_bool(0.5) { 0 } else { 500_000_000 };
+            let s = t0 + rng.gen_range(-2..42) * 1800 + rng.gen_range(0..2) * 900;
+            let e = s + rng.gen_range(0..5) * 1800;
+            let w = ical::TimeRange {
+                start: DateTime::<Utc>::from_timestamp(s, nanos).unwrap(),
+                end: DateTime::<Utc>::from_timestamp(e.max(s + 1), nanos).unwrap(),
+            };
+            let by_instants = spans.iter().any(|&(s, e)| {
+                let (s, e) = (
+                    DateTime::<Utc>::from_timestamp(s, 0).unwrap(),
+                    DateTime::<Utc>::from_timestamp(e, 0).unwrap(),
+                );
+                // RFC 4791 §9.9: an instance meets the range …
+                if e > s {
+                    s < w.end && e > w.start
+                } else {
+                    s < w.end && s >= w.start
+                }
+            });
+            assert_eq!(occupied.overlaps(w), Some(by_instants), "{spans:?} {w:?}");
+            assert_eq!(derived.overlaps(w), Some(by_instants));
+        }
+    }
+}

@@ -566,7 +566,10 @@ async fn issue_10_a_new_window_reuses_each_objects_response_and_answers_the_same
     );
     let b = n.report(col, "1", &second).await.status(207).text();
     assert_eq!(a, b, "reused responses make the same answer");
-    assert!(a.contains("urn:x-test") && a.contains("HTTP/1.1 404"), "{a}");
+    assert!(
+        a.contains("urn:x-test") && a.contains("HTTP/1.1 404"),
+        "{a}"
+    );
     // A changed object: its new response, never the kept one.
     for c in [k, n] {
         c.put(
