@@ -77,7 +77,7 @@ pub(super) struct Materialised {
     /// (incarnation, seq) of the collection after the refresh.
     state: Option<(u64, u64)>,
     /// Sorted, as `flatten` returns them.
-    blocks: Arc<Vec<BusyInterval>>,
+    blocks: Vec<BusyInterval>,
 }
 
 /// A unix time as a DTSTAMP (whole seconds, as `modified` keeps it).
@@ -228,7 +228,7 @@ impl Views {
                     settings: stamp.settings,
                     window: stamp.window,
                     state: Some(state),
-                    blocks: Arc::new(blocks),
+                    blocks,
                 },
             );
         }
@@ -301,7 +301,6 @@ impl Views {
             .collect();
         let existing: BTreeMap<ObjectName, ObjectMeta> =
             self.store().metas(key)?.into_iter().collect();
-        let key = &key;
         for name in existing.keys() {
             if !wanted.contains_key(name) {
                 match self.store().delete_object(key, name, None) {
