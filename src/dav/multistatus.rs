@@ -229,7 +229,20 @@ impl Response {
     /// other namespaces are declared on the elements using them, so the
     /// part stands the same in any document).
     pub fn to_xml(&self) -> Vec<u8> {
-        let mut w = XmlWriter::fragment();
+        // Room for the markup and the calendar data (escaping rarely
+        // grows it): one allocation for most responses.
+        let data: usize = match &self.body {
+            ResponseBody::PropStats(ps) => ps
+                .iter()
+                .flat_map(|p| &p.props)
+                .map(|p| match &p.value {
+                    PropValue::CalendarData(b) => b.len(),
+                    _ => 0,
+                })
+                .sum(),
+            ResponseBody::Status { .. } => 0,
+        };
+        let mut w = XmlWriter::fragment_with_capacity(data + data / 16 + 512);
         w.start(&names::RESPONSE);
         w.text_element(&names::HREF, self.href.as_str());
         match &self.body {

@@ -339,8 +339,13 @@ impl XmlWriter {
     /// (see `multistatus::assemble`): no XML declaration, and the four
     /// fixed prefixes taken as declared by that root.
     pub fn fragment() -> Self {
+        Self::fragment_with_capacity(0)
+    }
+
+    /// [`fragment`](Self::fragment) with room for `bytes` reserved.
+    pub fn fragment_with_capacity(bytes: usize) -> Self {
         Self {
-            buf: String::new(),
+            buf: String::with_capacity(bytes),
             open: Vec::new(),
             root_done: true,
             gen: 0,
