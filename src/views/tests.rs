@@ -8,6 +8,19 @@ use crate::ids::{CalendarId, ObjectName, TenantId, UserId};
 use crate::store::{ObjectRecord, Origin, WriteCondition};
 use chrono::Duration;
 
+/// Adds user `u` of tenant `t`.
+fn add_user(s: &Store, u: &str) -> UserRef {
+    let who = UserRef::new(&TenantId::new("t").unwrap(), &UserId::new(u).unwrap());
+    crate::accounts::add_user(
+        s,
+        &who.tenant,
+        &who.user,
+        &crate::secret::Secret::new("pw-long-enough".into()),
+    )
+    .unwrap();
+    who
+}
+
 fn views() -> (Store, Views) {
     let s = Store::temporary().unwrap();
     let v = Views::new(&s, AvailabilityWindow::default(), &Arc::default());
@@ -118,14 +131,7 @@ fn put_event(s: &Store, who: &UserRef, cal: &str, uid: &str, start: DateTime<Utc
 #[test]
 fn a_view_is_refreshed_once_per_change_and_a_failure_is_retried() {
     let (s, v) = views();
-    let who = UserRef::new(&TenantId::new("t").unwrap(), &UserId::new("u").unwrap());
-    crate::accounts::add_user(
-        &s,
-        &who.tenant,
-        &who.user,
-        &crate::secret::Secret::new("pw-long-enough".into()),
-    )
-    .unwrap();
+    let who = add_user(&s, "u");
     let avail = deps::availability_of(&who).unwrap();
     assert!(v.ensure_fresh(&who).unwrap(), "first derivation");
     assert!(!v.ensure_fresh(&who).unwrap(), "nothing changed");
@@ -144,14 +150,7 @@ fn a_view_is_refreshed_once_per_change_and_a_failure_is_retried() {
 #[test]
 fn a_cold_cache_uses_a_current_busy_snapshot_and_rebuilds_past_a_stale_one() {
     let (s, v) = views();
-    let who = UserRef::new(&TenantId::new("t").unwrap(), &UserId::new("u").unwrap());
-    crate::accounts::add_user(
-        &s,
-        &who.tenant,
-        &who.user,
-        &crate::secret::Secret::new("pw-long-enough".into()),
-    )
-    .unwrap();
+    let who = add_user(&s, "u");
     let key = CollectionKey::of(&who, &CalendarId::new("blocked").unwrap());
     let window = v.cache_window(Utc::now());
     let settings = s.busy_settings(&who);
@@ -184,17 +183,7 @@ fn a_cold_cache_uses_a_current_busy_snapshot_and_rebuilds_past_a_stale_one() {
 fn a_users_merge_is_not_reused_after_a_conflict_users_settings_changed_elsewhere() {
     use chrono::TimeZone as _;
     let (s, v) = views();
-    let add = |u: &str| {
-        let who = UserRef::new(&TenantId::new("t").unwrap(), &UserId::new(u).unwrap());
-        crate::accounts::add_user(
-            &s,
-            &who.tenant,
-            &who.user,
-            &crate::secret::Secret::new("pw-long-enough".into()),
-        )
-        .unwrap();
-        who
-    };
+    let add = |u: &str| add_user(&s, u);
     let (bob, carol) = (add("bob"), add("carol"));
     s.put_links(
         &bob.tenant,
@@ -273,14 +262,7 @@ fn stored_blocks(s: &Store, who: &UserRef) -> Vec<String> {
 fn refreshes_write_only_the_differences_and_end_where_a_full_derivation_does() {
     use rand::{Rng, SeedableRng};
     let (s, v) = views();
-    let who = UserRef::new(&TenantId::new("t").unwrap(), &UserId::new("u").unwrap());
-    crate::accounts::add_user(
-        &s,
-        &who.tenant,
-        &who.user,
-        &crate::secret::Secret::new("pw-long-enough".into()),
-    )
-    .unwrap();
+    let who = add_user(&s, "u");
     let blocked = CollectionKey::of(&who, &CalendarId::new("blocked").unwrap());
     let avail = CollectionKey::of(&who, &CalendarId::new(AVAILABILITY).unwrap());
     let base = (Utc::now() + Duration::days(2))
@@ -331,14 +313,7 @@ fn refreshes_write_only_the_differences_and_end_where_a_full_derivation_does() {
 #[test]
 fn an_incremental_update_keeps_its_snapshot_later_in_one_write() {
     let (s, v) = views();
-    let who = UserRef::new(&TenantId::new("t").unwrap(), &UserId::new("u").unwrap());
-    crate::accounts::add_user(
-        &s,
-        &who.tenant,
-        &who.user,
-        &crate::secret::Secret::new("pw-long-enough".into()),
-    )
-    .unwrap();
+    let who = add_user(&s, "u");
     let key = CollectionKey::of(&who, &CalendarId::new("blocked").unwrap());
     let window = v.cache_window(Utc::now());
     let settings = s.busy_settings(&who);

@@ -402,20 +402,21 @@ async fn issue_10_a_cold_cache_answers_free_busy_from_busy_snapshots() {
     );
 }
 
-/// `(cached, rendered)` from `calproxy_report_answers_total` on /metrics.
-async fn answers(env: &TestEnv) -> (u64, u64) {
+/// `(cached, rendered)` of a counter with a `source` label on /metrics.
+async fn cached_rendered(env: &TestEnv, metric: &str) -> (u64, u64) {
     let text = env.anonymous().get("/metrics").await.status(200).text();
     let count = |source: &str| {
         text.lines()
-            .find_map(|l| {
-                l.strip_prefix(&format!(
-                    "calproxy_report_answers_total{{source=\"{source}\"}} "
-                ))
-            })
+            .find_map(|l| l.strip_prefix(&format!("{metric}{{source=\"{source}\"}} ")))
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .expect("calproxy_report_answers_total on /metrics")
+            .unwrap_or_else(|| panic!("{metric} on /metrics"))
     };
     (count("cached"), count("rendered"))
+}
+
+/// `(cached, rendered)` from `calproxy_report_answers_total`.
+async fn answers(env: &TestEnv) -> (u64, u64) {
+    cached_rendered(env, "calproxy_report_answers_total").await
 }
 
 fn query_body(expand: bool) -> String {
@@ -500,20 +501,9 @@ async fn issue_10_a_repeated_report_is_a_lookup_and_never_outlives_what_it_was_m
     assert!(berlin.contains("DTSTART:20270310T080000Z"), "{berlin}");
 }
 
-/// `(cached, rendered)` from `calproxy_object_responses_total` on /metrics.
+/// `(cached, rendered)` from `calproxy_object_responses_total`.
 async fn object_responses(env: &TestEnv) -> (u64, u64) {
-    let text = env.anonymous().get("/metrics").await.status(200).text();
-    let count = |source: &str| {
-        text.lines()
-            .find_map(|l| {
-                l.strip_prefix(&format!(
-                    "calproxy_object_responses_total{{source=\"{source}\"}} "
-                ))
-            })
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .expect("calproxy_object_responses_total on /metrics")
-    };
-    (count("cached"), count("rendered"))
+    cached_rendered(env, "calproxy_object_responses_total").await
 }
 
 fn window_query(start: &str, end: &str) -> String {

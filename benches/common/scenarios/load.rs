@@ -96,28 +96,12 @@ pub async fn run(report: &mut Report) {
         let label = s.kind.label().to_string();
         let mut per_kind = Vec::new();
         for (op, name) in OPS {
-            let ok: Vec<Duration> = r
-                .shared
-                .done
-                .iter()
-                .filter(|d| d.op == op && d.ok)
-                .map(|d| d.took)
-                .collect();
-            let errors = r.shared.done.iter().filter(|d| d.op == op && !d.ok).count();
-            let st = (!ok.is_empty()).then(|| Stats::of(&ok));
-            let cell =
-                |f: fn(&Stats) -> f64| st.as_ref().map_or("–".to_string(), |s| fmt_ms(f(s)));
-            kinds.rows.push(vec![
-                label.clone(),
-                name.to_string(),
-                group(ok.len() as u64),
-                errors.to_string(),
-                cell(|s| s.p50),
-                cell(|s| s.p99),
-                cell(|s| s.max),
-            ]);
+            let k = KindStats::of(&r, op);
+            let mut row = vec![label.clone(), name.to_string()];
+            row.extend(k.cells());
+            kinds.rows.push(row);
             if s.kind == crate::common::servers::Kind::Calproxy {
-                if let Some(st) = &st {
+                if let Some(st) = &k.stats {
                     kinds.notes.push(format!(
                         "target calproxy {name} p99 <= 20 ms: {} ({} ms)",
                         verdict(st.p99 <= 20.0),
@@ -125,8 +109,7 @@ pub async fn run(report: &mut Report) {
                     ));
                 }
             }
-            per_kind
-                .push(json!({ "kind": name, "ok": ok.len(), "errors": errors, "stats_ms": st }));
+            per_kind.push(k.json(name));
         }
         let in_window = r.shared.done.iter().filter(|d| d.ok && d.in_window).count();
         let errors = r.shared.done.iter().filter(|d| !d.ok).count();
@@ -202,25 +185,11 @@ async fn paced(
     );
     let mut data = Vec::new();
     for (op, name) in OPS {
-        let ok: Vec<Duration> = r
-            .shared
-            .done
-            .iter()
-            .filter(|d| d.op == op && d.ok)
-            .map(|d| d.took)
-            .collect();
-        let errors = r.shared.done.iter().filter(|d| d.op == op && !d.ok).count();
-        let st = (!ok.is_empty()).then(|| Stats::of(&ok));
-        let cell = |f: fn(&Stats) -> f64| st.as_ref().map_or("–".to_string(), |s| fmt_ms(f(s)));
-        section.rows.push(vec![
-            name.to_string(),
-            group(ok.len() as u64),
-            errors.to_string(),
-            cell(|s| s.p50),
-            cell(|s| s.p99),
-            cell(|s| s.max),
-        ]);
-        data.push(json!({ "kind": name, "ok": ok.len(), "errors": errors, "stats_ms": st }));
+        let k = KindStats::of(&r, op);
+        let mut row = vec![name.to_string()];
+        row.extend(k.cells());
+        section.rows.push(row);
+        data.push(k.json(name));
     }
     let end = r.memory.last().map(|(_, m)| *m).unwrap_or_default();
     section.notes.push(format!(
@@ -233,6 +202,50 @@ async fn paced(
     );
     section.data = json!({ "offered_per_s": offered, "kinds": data });
     section
+}
+
+/// One kind's answered requests, errors and latency figures in a run.
+struct KindStats {
+    ok: usize,
+    errors: usize,
+    stats: Option<Stats>,
+}
+
+impl KindStats {
+    fn of(r: &Run, op: Op) -> Self {
+        let ok: Vec<Duration> = r
+            .shared
+            .done
+            .iter()
+            .filter(|d| d.op == op && d.ok)
+            .map(|d| d.took)
+            .collect();
+        Self {
+            ok: ok.len(),
+            errors: r.shared.done.iter().filter(|d| d.op == op && !d.ok).count(),
+            stats: (!ok.is_empty()).then(|| Stats::of(&ok)),
+        }
+    }
+
+    /// requests, errors, p50, p99, max.
+    fn cells(&self) -> Vec<String> {
+        let cell = |f: fn(&Stats) -> f64| {
+            self.stats
+                .as_ref()
+                .map_or("–".to_string(), |s| fmt_ms(f(s)))
+        };
+        vec![
+            group(self.ok as u64),
+            self.errors.to_string(),
+            cell(|s| s.p50),
+            cell(|s| s.p99),
+            cell(|s| s.max),
+        ]
+    }
+
+    fn json(&self, kind: &str) -> serde_json::Value {
+        json!({ "kind": kind, "ok": self.ok, "errors": self.errors, "stats_ms": self.stats })
+    }
 }
 
 struct Run {
