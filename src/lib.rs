@@ -14,7 +14,7 @@
 //! demo       admin sim state store accounts ical ids secret
 //! admin      state views sync traffic upstream store accounts policy route ical crypto ids secret
 //! server     handlers state store accounts route dav crypto ids secret config metrics
-//! handlers   console state views sync traffic store policy route dav ical jobs answers ids config metrics
+//! handlers   console state views sync traffic store policy route dav ical jobs answers ids secret config metrics
 //! console    admin state views sync traffic store accounts route crypto ical ids secret config
 //! state      views sync store ical crypto jobs answers config metrics
 //! views      sync store ical ids config metrics

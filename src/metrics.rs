@@ -57,6 +57,15 @@ pub struct Gauges {
     pub responses: (u64, u64),
 }
 
+/// A counter with a `source` label: `cached` and `rendered`.
+fn cached_or_rendered(out: &mut String, name: &str, help: &str, (cached, rendered): (u64, u64)) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n\
+         {name}{{source=\"cached\"}} {cached}\n{name}{{source=\"rendered\"}} {rendered}"
+    );
+}
+
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -276,21 +285,17 @@ impl Metrics {
              calproxy_object_expansions_total {}",
             g.object_expansions
         );
-        let _ = writeln!(
-            out,
-            "# HELP calproxy_report_answers_total REPORT answers by how they were made (cached: the bytes rendered for the same request and collection state).\n\
-             # TYPE calproxy_report_answers_total counter\n\
-             calproxy_report_answers_total{{source=\"cached\"}} {}\n\
-             calproxy_report_answers_total{{source=\"rendered\"}} {}",
-            g.answers.0, g.answers.1
+        cached_or_rendered(
+            &mut out,
+            "calproxy_report_answers_total",
+            "REPORT answers by how they were made (cached: the bytes rendered for the same request and collection state).",
+            g.answers,
         );
-        let _ = writeln!(
-            out,
-            "# HELP calproxy_object_responses_total Objects' responses in rendered REPORT answers by how they were made (cached: the bytes rendered for the same object version and properties).\n\
-             # TYPE calproxy_object_responses_total counter\n\
-             calproxy_object_responses_total{{source=\"cached\"}} {}\n\
-             calproxy_object_responses_total{{source=\"rendered\"}} {}",
-            g.responses.0, g.responses.1
+        cached_or_rendered(
+            &mut out,
+            "calproxy_object_responses_total",
+            "Objects' responses in rendered REPORT answers by how they were made (cached: the bytes rendered for the same object version and properties).",
+            g.responses,
         );
         out
     }

@@ -275,7 +275,8 @@ impl Response {
 /// ([`Response::to_xml`], possibly kept from earlier requests) and the
 /// RFC 6578 token, in one buffer sized once.
 pub fn assemble<P: AsRef<[u8]>>(parts: &[P], sync_token: Option<&SyncToken>) -> Vec<u8> {
-    let (head, tail) = XmlWriter::document_around(&names::MULTISTATUS);
+    static AROUND: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    let (head, tail) = AROUND.get_or_init(|| XmlWriter::document_around(&names::MULTISTATUS));
     let token = sync_token.map(|t| {
         let mut w = XmlWriter::fragment();
         w.text_element(&names::SYNC_TOKEN, t.as_str());

@@ -23,7 +23,7 @@ use crate::dav::report::{
 use crate::dav::{
     multistatus, Precondition, PropRequest, PropValue, Report, Response, ResponseBody,
 };
-use crate::ical::{self, ExpandOptions, Occupied, TimeRange};
+use crate::ical::{self, BusySettings, ExpandOptions, Occupied, TimeRange};
 use crate::ids::ObjectName;
 use crate::route::{self as paths, Route};
 use crate::store::{CollectionKey, CollectionKind, CollectionRecord, ObjectMeta, Store};
@@ -34,12 +34,8 @@ use super::{filter, load, props, Ctx, Error, Reply, Resource, Result};
 /// Expansion options for a collection's owner (their time zone for
 /// all-day and floating times), charging one budget per request (issue 12
 /// #3: a pathological series cannot make one request run unbounded).
-fn expand_options(ctx: &Ctx<'_>, key: &CollectionKey) -> ExpandOptions {
-    ExpandOptions::new(
-        ctx.app.store.busy_settings(&key.owner()).tz,
-        views::MAX_INSTANCES,
-    )
-    .with_budget(ctx.app.expansion_budget())
+fn expand_options(ctx: &Ctx<'_>, settings: &BusySettings) -> ExpandOptions {
+    ExpandOptions::new(settings.tz, views::MAX_INSTANCES).with_budget(ctx.app.expansion_budget())
 }
 
 /// Runs a REPORT on a collection.
@@ -54,14 +50,18 @@ pub(crate) fn report(ctx: &Ctx<'_>, route: &Route, report: Report) -> Result<Rep
     if let Report::FreeBusyQuery(f) = &report {
         return free_busy(ctx, &key, &rec, f);
     }
-    let (scope, answer) = answer_key(ctx, &key, &rec, &report);
+    // The owner's settings, read once: part of the answer's key, and the
+    // zone of its expansions.
+    let settings = ctx.app.store.busy_settings(&key.owner());
+    let (scope, answer) = answer_key(ctx, &key, &rec, settings.fingerprint(), &report);
     if let Some(body) = ctx.app.answers.get(&answer) {
         return Ok(Reply::multistatus_bytes(body));
     }
+    let opts = expand_options(ctx, &settings);
     let reply = match &report {
-        Report::CalendarQuery(q) => query(ctx, &key, &rec, q),
-        Report::CalendarMultiget(m) => multiget(ctx, &key, &rec, m),
-        Report::SyncCollection(s) => sync(ctx, &key, &rec, s),
+        Report::CalendarQuery(q) => query(ctx, &key, &rec, q, &opts),
+        Report::CalendarMultiget(m) => multiget(ctx, &key, &rec, m, &opts),
+        Report::SyncCollection(s) => sync(ctx, &key, &rec, s, &opts),
         Report::FreeBusyQuery(f) => free_busy(ctx, &key, &rec, f),
     }?;
     if reply.status == StatusCode::MULTI_STATUS {
@@ -80,6 +80,7 @@ fn answer_key(
     ctx: &Ctx<'_>,
     key: &CollectionKey,
     rec: &CollectionRecord,
+    settings: u64,
     report: &Report,
 ) -> (answers::Scope, answers::Key) {
     let mut of = answers::KeyBuilder::new("collection");
@@ -92,7 +93,7 @@ fn answer_key(
     let mut version = answers::KeyBuilder::new("state");
     version
         .part(Store::sync_token(rec).as_str().as_bytes())
-        .hashed(&ctx.app.store.busy_settings(&key.owner()).fingerprint())
+        .hashed(&settings)
         .hashed(&(window.start.timestamp(), window.end.timestamp()));
     let scope = answers::Scope {
         of: of.finish(),
@@ -105,18 +106,49 @@ fn answer_key(
 }
 
 /// What the object responses of one answer share.
-#[derive(Clone, Copy)]
 struct Listing<'a> {
     key: &'a CollectionKey,
     col: &'a CollectionRecord,
     props: &'a PropRequest,
     data: Option<&'a CalendarDataRequest>,
     opts: &'a ExpandOptions,
+    /// Digests of the collection (path, incarnation) and of `props`, made
+    /// once for every object of the answer.
+    collection_digest: answers::Key,
+    props_digest: answers::Key,
+}
+
+impl<'a> Listing<'a> {
+    fn new(
+        key: &'a CollectionKey,
+        col: &'a CollectionRecord,
+        props: &'a PropRequest,
+        data: Option<&'a CalendarDataRequest>,
+        opts: &'a ExpandOptions,
+    ) -> Self {
+        let mut c = answers::KeyBuilder::new("objects-of");
+        c.part(key.tenant.as_str().as_bytes())
+            .part(key.user.as_str().as_bytes())
+            .part(key.calendar.as_str().as_bytes())
+            .hashed(&col.incarnation);
+        let mut p = answers::KeyBuilder::new("object-properties");
+        p.hashed(props);
+        Self {
+            key,
+            col,
+            props,
+            data,
+            opts,
+            collection_digest: c.finish(),
+            props_digest: p.finish(),
+        }
+    }
 }
 
 /// One object's `<response>` rendered for `props_req`: kept in
-/// `App::responses` under everything it is made of (who asks, the
-/// collection, the object's version, the request's properties), so the
+/// `App::responses` under everything it is made of (the collection, the
+/// object's version and whether it is writable, the request's properties;
+/// who asks is the collection's owner, `handlers::load`), so the
 /// next answer listing the same object version reuses the bytes, whatever
 /// else changed in the collection. The object's scope in that cache is the
 /// object itself: its first response of a newer version drops the older
@@ -127,35 +159,26 @@ fn object_part(
     name: ObjectName,
     meta: ObjectMeta,
 ) -> Result<Bytes> {
-    let Listing {
-        key,
-        col,
-        props: props_req,
-        data,
-        opts,
-    } = *l;
-    if data.and_then(|d| d.expand).is_some() {
+    let (key, col, props_req) = (l.key, l.col, l.props);
+    if l.data.and_then(|d| d.expand).is_some() {
         let resp = object_response(ctx, key, col, name, meta, props_req);
-        return Ok(Bytes::from(apply_expand(resp, data, opts)?.to_xml()));
+        return Ok(Bytes::from(apply_expand(resp, l.data, l.opts)?.to_xml()));
     }
     let mut of = answers::KeyBuilder::new("object");
-    of.part(ctx.principal.tenant.as_str().as_bytes())
-        .part(ctx.principal.user.as_str().as_bytes())
-        .part(key.tenant.as_str().as_bytes())
-        .part(key.user.as_str().as_bytes())
-        .part(key.calendar.as_str().as_bytes())
-        .hashed(&col.incarnation)
+    of.hashed(&l.collection_digest)
         .part(name.as_str().as_bytes());
     let of = of.finish();
+    // What the properties read besides the bytes (the ETag): the write
+    // time, the size and the privileges.
     let mut version = answers::KeyBuilder::new("object-version");
     version
         .part(meta.etag.as_str().as_bytes())
         .hashed(&meta.modified)
         .hashed(&meta.size)
-        .part(format!("{:?}{:?}", meta.origin, col.kind).as_bytes());
+        .hashed(&props::object_writable(&col.kind, &meta.origin));
     let version = version.finish();
     let mut k = answers::KeyBuilder::new("object-response");
-    k.hashed(&of).hashed(&version).hashed(props_req);
+    k.hashed(&of).hashed(&version).hashed(&l.props_digest);
     let k = k.finish();
     if let Some(part) = ctx.app.responses.get(&k) {
         return Ok(part);
@@ -267,6 +290,7 @@ fn query(
     key: &CollectionKey,
     col: &CollectionRecord,
     q: &CalendarQuery,
+    opts: &ExpandOptions,
 ) -> Result<Reply> {
     if !q.filter.name.eq_ignore_ascii_case("VCALENDAR") {
         return Err(Error::Invalid {
@@ -282,16 +306,9 @@ fn query(
         }
         check_window(ctx, &ranges)?;
     }
-    let opts = expand_options(ctx, key);
-    let l = Listing {
-        key,
-        col,
-        props: &q.props,
-        data: q.data.as_ref(),
-        opts: &opts,
-    };
+    let l = Listing::new(key, col, &q.props, q.data.as_ref(), opts);
     let mut parts = Vec::new();
-    for (name, meta) in select(&ctx.app.store, key, &q.filter, &opts)? {
+    for (name, meta) in select(&ctx.app.store, key, &q.filter, opts)? {
         parts.push(object_part(ctx, &l, name, meta)?);
     }
     Ok(Reply::multistatus_bytes(multistatus::assemble(
@@ -395,15 +412,9 @@ fn multiget(
     key: &CollectionKey,
     col: &CollectionRecord,
     m: &CalendarMultiget,
+    opts: &ExpandOptions,
 ) -> Result<Reply> {
-    let opts = expand_options(ctx, key);
-    let l = Listing {
-        key,
-        col,
-        props: &m.props,
-        data: m.data.as_ref(),
-        opts: &opts,
-    };
+    let l = Listing::new(key, col, &m.props, m.data.as_ref(), opts);
     let mut parts = Vec::with_capacity(m.hrefs.len());
     for href in &m.hrefs {
         let found = paths::object_in(key, href)
@@ -423,16 +434,10 @@ fn sync(
     key: &CollectionKey,
     col: &CollectionRecord,
     s: &SyncCollection,
+    opts: &ExpandOptions,
 ) -> Result<Reply> {
     let delta = ctx.app.store.changes_since(key, s.token.as_ref())?;
-    let opts = expand_options(ctx, key);
-    let l = Listing {
-        key,
-        col,
-        props: &s.props,
-        data: None,
-        opts: &opts,
-    };
+    let l = Listing::new(key, col, &s.props, None, opts);
     let mut parts = Vec::with_capacity(delta.changed.len() + delta.deleted.len());
     for name in delta.changed {
         // Changed since the token but gone again by now: report as deleted.

@@ -107,14 +107,9 @@ fn get_or_head(method: &Method) -> Result<()> {
 }
 
 /// A request's `Cookie` headers, joined. They carry the console's session
-/// token, so `Debug` shows no value.
-pub struct Cookies(String);
-
-impl std::fmt::Debug for Cookies {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Cookies(<redacted>)")
-    }
-}
+/// token, so they are a [`Secret`](crate::secret::Secret): `Debug` shows no value.
+#[derive(Debug)]
+pub struct Cookies(crate::secret::Secret<String>);
 
 /// Every `Cookie` header, joined.
 fn cookies(headers: &HeaderMap) -> Option<Cookies> {
@@ -123,7 +118,7 @@ fn cookies(headers: &HeaderMap) -> Option<Cookies> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    (!all.is_empty()).then(|| Cookies(all.join("; ")))
+    (!all.is_empty()).then(|| Cookies(all.join("; ").into()))
 }
 
 /// Who a JSON API request is from: the Basic-auth user, else the tenant
@@ -137,7 +132,7 @@ async fn api_user(app: &App, caller: &Caller, cookies: Option<Cookies>) -> Resul
         Caller::User(u) => Ok(u.clone()),
         Caller::Anonymous => {
             blocking(app, move |app| {
-                crate::console::session_user(app, cookies.as_ref().map(|c| c.0.as_str()))
+                crate::console::session_user(app, cookies.as_ref().map(|c| c.0.expose().as_str()))
                     .ok_or(Error::Unauthenticated)
             })
             .await
@@ -416,7 +411,7 @@ pub async fn dispatch(app: &App, caller: &Caller, req: Request) -> Result<Reply>
 mod tests {
     #[test]
     fn cookies_never_show_their_value() {
-        let c = super::Cookies("calproxy_session=secret-token".into());
+        let c = super::Cookies(String::from("calproxy_session=secret-token").into());
         assert_eq!(format!("{c:?}"), "Cookies(<redacted>)");
     }
 }

@@ -19,7 +19,6 @@ use sha2::{Digest, Sha256};
 use super::busy::{collect, collect_capped, expansion_window, instance_busy};
 use super::lines::{parse_document, Component};
 use super::parse::Doc;
-use super::recurrence::meets;
 use super::rules::BusyRules;
 use super::{merge, BusyInterval, BusyKind, ExpandBudget, ExpandOptions, TimeRange};
 
@@ -163,31 +162,24 @@ impl Occupied {
 /// Whether an object whose instances over `window` are `occupancy`
 /// meets `w`; `None` when that cannot tell (see [`Derived::overlaps`]).
 fn occupancy_overlaps(window: (i64, i64), occupancy: &Occupancy, w: TimeRange) -> Option<bool> {
+    // The stored spans and window are whole seconds: against a whole
+    // second `n`, `t < x` is `t < ⌈x⌉`, `t > x` is `t > ⌊x⌋` and `t >= x`
+    // is `t >= ⌈x⌉`, so the comparisons of `meets` run on integers, exact
+    // for a window with a fraction of a second too.
+    let floor = |t: DateTime<Utc>| t.timestamp();
+    let ceil = |t: DateTime<Utc>| t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0);
     let (ws, we) = window;
-    let inside = w.start.timestamp() >= ws && w.end.timestamp() <= we;
-    // Whole-second windows (every parsed time-range) compare as integers;
-    // the stored spans are whole seconds.
-    let whole = w.start.timestamp_subsec_nanos() == 0 && w.end.timestamp_subsec_nanos() == 0;
-    let (rs, re) = (w.start.timestamp(), w.end.timestamp());
+    let inside = floor(w.start) >= ws && ceil(w.end) <= we;
     match occupancy {
         Occupancy::Always => Some(true),
         Occupancy::Unreadable => Some(false),
         Occupancy::Dense => None,
         Occupancy::Spans(_) if !inside => None,
-        Occupancy::Spans(spans) if whole => Some(spans.iter().any(|&(s, e)| {
-            if e > s {
-                s < re && e > rs
-            } else {
-                s < re && s >= rs
-            }
-        })),
         Occupancy::Spans(spans) => Some(spans.iter().any(|&(s, e)| {
-            match (
-                DateTime::<Utc>::from_timestamp(s, 0),
-                DateTime::<Utc>::from_timestamp(e, 0),
-            ) {
-                (Some(s), Some(e)) => meets(s, e, w),
-                _ => false,
+            if e > s {
+                s < ceil(w.end) && e > floor(w.start)
+            } else {
+                s < ceil(w.end) && s >= ceil(w.start)
             }
         })),
     }

@@ -31,16 +31,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Objects fetched or deleted by one sync from which its memory is given
-/// back to the system at once (`crypto::trim`).
-const TRIM_AFTER_OBJECTS: usize = 1000;
-
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{FeedLimits, SyncSettings};
 use crate::ids::ConnectionId;
 use crate::metrics::Metrics;
 use crate::store::{ConnectionState, Store};
+
+/// Objects fetched or deleted by one sync from which its memory is given
+/// back to the system at once (`crypto::trim`).
+const TRIM_AFTER_OBJECTS: usize = 1000;
 
 /// Errors of the sync layer.
 #[derive(Debug, thiserror::Error)]

@@ -75,7 +75,7 @@ pub(super) struct Materialised {
     settings: u64,
     window: (i64, i64),
     /// (incarnation, seq) of the collection after the refresh.
-    state: Option<(u64, u64)>,
+    state: (u64, u64),
     /// Sorted, as `flatten` returns them.
     blocks: Vec<BusyInterval>,
 }
@@ -212,7 +212,7 @@ impl Views {
         let last = self.take_materialised(who).filter(|m| {
             m.settings == stamp.settings
                 && m.window == stamp.window
-                && m.state == self.state_of(&key)
+                && Some(m.state) == self.state_of(&key)
         });
         if let Some(last) = last {
             self.write_differences(&key, &last.blocks, &blocks, now.timestamp())?;
@@ -227,7 +227,7 @@ impl Views {
                 Materialised {
                     settings: stamp.settings,
                     window: stamp.window,
-                    state: Some(state),
+                    state,
                     blocks,
                 },
             );
