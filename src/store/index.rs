@@ -221,6 +221,22 @@ impl Store {
         Prepared::new(rec, &self.busy_settings(&key.owner()), window)
     }
 
+    /// [`prepare`](Self::prepare) for several records of one collection,
+    /// reading the window and the owner's settings once.
+    pub(crate) fn prepare_all<'r>(
+        &self,
+        key: &CollectionKey,
+        recs: impl Iterator<Item = &'r ObjectRecord>,
+    ) -> Result<Vec<Prepared>> {
+        let window = self.derive_window()?;
+        let settings = self.busy_settings(&key.owner());
+        recs.map(|rec| {
+            self.derivations.fetch_add(1, Ordering::Relaxed);
+            Prepared::new(rec, &settings, window)
+        })
+        .collect()
+    }
+
     /// Moves the time answers' window to the one due at `now`, if it
     /// moved: objects that reach into the new days (by the time index) are
     /// expanded again; every other object only records the new window

@@ -105,6 +105,22 @@ impl ObjectTx<'_> {
         Ok(existing.is_none())
     }
 
+    /// Removes `name` if it exists (no condition); returns whether it did.
+    pub(super) fn remove_if_present(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+    ) -> TxResult<bool> {
+        let okey = keys::object(key, name);
+        let Some(meta) = self.rows.meta(&okey)? else {
+            return Ok(false);
+        };
+        self.rows.remove(key, name, &meta)?;
+        self.uids.remove(keys::uid(key, &meta.index.uid))?;
+        self.log(key, name, true)?;
+        Ok(true)
+    }
+
     /// Removes `name` (its ETag must be `if_match` when given) and returns
     /// the record removed.
     pub(super) fn remove(

@@ -84,6 +84,38 @@ impl Store {
         Ok(outcome)
     }
 
+    /// A batch of unconditional changes to one collection in one
+    /// transaction: every object of `remove` that exists is removed, then
+    /// every record of `put` written (UIDs still checked). For the views'
+    /// derived blocks: sled runs one transaction at a time, so hundreds of
+    /// small ones in a row would keep client writes waiting between them.
+    /// Returns how many objects were removed and written.
+    pub fn apply_objects(
+        &self,
+        key: &CollectionKey,
+        remove: &[ObjectName],
+        put: &[(ObjectName, ObjectRecord)],
+    ) -> Result<usize> {
+        if remove.is_empty() && put.is_empty() {
+            return Ok(0);
+        }
+        let prepared = self.prepare_all(key, put.iter().map(|(_, r)| r))?;
+        let any = WriteCondition::default();
+        let done = self.object_tx(|tx| {
+            let mut n = 0;
+            for name in remove {
+                n += usize::from(tx.remove_if_present(key, name)?);
+            }
+            for ((name, rec), p) in put.iter().zip(&prepared) {
+                tx.put(key, name, rec, p, &any)?;
+                n += 1;
+            }
+            Ok(n)
+        })?;
+        self.changed(Change::Collection(key.clone()));
+        Ok(done)
+    }
+
     /// Removes an object (checking `If-Match` when given) and logs the deletion.
     pub fn delete_object(
         &self,

@@ -110,6 +110,53 @@ fn change_log_reports_last_state_per_name() {
 }
 
 #[test]
+fn a_batch_removes_what_exists_writes_the_rest_and_logs_each_or_nothing() {
+    let s = Store::temporary().unwrap();
+    let k = key(&s);
+    let none = WriteCondition::default();
+    for u in ["a", "b"] {
+        s.put_object(&k, &name(&format!("{u}.ics")), &obj(u, "1"), &none)
+            .unwrap();
+    }
+    let t0 = s.changes_since(&k, None).unwrap().token.unwrap();
+    let put = vec![
+        (name("b.ics"), obj("b", "2")),
+        (name("c.ics"), obj("c", "1")),
+    ];
+    let n = s
+        .apply_objects(&k, &[name("a.ics"), name("gone.ics")], &put)
+        .unwrap();
+    assert_eq!(
+        n, 3,
+        "one removal (the missing name is skipped), two writes"
+    );
+    assert_eq!(s.object(&k, &name("a.ics")).unwrap(), None);
+    assert_eq!(s.object(&k, &name("b.ics")).unwrap(), Some(obj("b", "2")));
+    assert_eq!(
+        s.object_by_uid(&k, &EventUid::new("c").unwrap()).unwrap(),
+        Some(name("c.ics"))
+    );
+    let d = s.changes_since(&k, Some(&t0)).unwrap();
+    assert_eq!(d.changed, vec![name("b.ics"), name("c.ics")]);
+    assert_eq!(d.deleted, vec![name("a.ics")]);
+
+    // A UID held under another name refuses the whole batch.
+    let t1 = d.token.unwrap();
+    let clash = vec![
+        (name("d.ics"), obj("d", "1")),
+        (name("e.ics"), obj("b", "3")),
+    ];
+    match s.apply_objects(&k, &[name("c.ics")], &clash) {
+        Err(Error::UidConflict { existing }) => assert_eq!(existing, name("b.ics")),
+        other => panic!("expected a uid conflict, got {other:?}"),
+    }
+    assert!(s.object(&k, &name("c.ics")).unwrap().is_some());
+    assert_eq!(s.object(&k, &name("d.ics")).unwrap(), None);
+    let d = s.changes_since(&k, Some(&t1)).unwrap();
+    assert!(d.changed.is_empty() && d.deleted.is_empty(), "{d:?}");
+}
+
+#[test]
 fn foreign_and_future_tokens_are_refused() {
     let s = Store::temporary().unwrap();
     let k = key(&s);

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::ical::{self, BusyInterval};
 use crate::ids::{ETag, EventUid, ObjectName, UserRef};
 use crate::store::{
-    self, ObjectMeta, ObjectRecord, Origin, SourceVersion, UserSettings, ViewStamp, WriteCondition,
+    self, ObjectMeta, ObjectRecord, Origin, SourceVersion, UserSettings, ViewStamp,
 };
 
 use super::deps::{self, Source};
@@ -252,6 +252,7 @@ impl Views {
         now: i64,
     ) -> Result<(), Error> {
         let span = |i: &BusyInterval| (i.start, i.end);
+        let mut batch = Batch::default();
         let (mut a, mut b) = (0, 0);
         while a < before.len() || b < after.len() {
             let order = match (before.get(a), after.get(b)) {
@@ -265,26 +266,16 @@ impl Views {
                     b += 1;
                 }
                 std::cmp::Ordering::Less => {
-                    if let Some(name) = block_name(&before[a]) {
-                        match self.store().delete_object(key, &name, None) {
-                            Ok(_) | Err(store::Error::NoObject { .. }) => {}
-                            Err(e) => return Err(e.into()),
-                        }
-                    }
+                    batch.remove.extend(block_name(&before[a]));
                     a += 1;
                 }
                 std::cmp::Ordering::Greater => {
-                    if let (Some(name), Some(rec)) =
-                        (block_name(&after[b]), busy_object(&after[b], now))
-                    {
-                        self.store()
-                            .put_object(key, &name, &rec, &WriteCondition::default())?;
-                    }
+                    batch.put_block(&after[b], now);
                     b += 1;
                 }
             }
         }
-        Ok(())
+        batch.apply(self.store(), key)
     }
 
     /// Makes the collection hold exactly `blocks`, comparing each with
@@ -301,25 +292,18 @@ impl Views {
             .collect();
         let existing: BTreeMap<ObjectName, ObjectMeta> =
             self.store().metas(key)?.into_iter().collect();
-        for name in existing.keys() {
-            if !wanted.contains_key(name) {
-                match self.store().delete_object(key, name, None) {
-                    Ok(_) | Err(store::Error::NoObject { .. }) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
+        let mut batch = Batch::default();
+        batch.remove = existing
+            .keys()
+            .filter(|name| !wanted.contains_key(*name))
+            .cloned()
+            .collect();
         for (name, iv) in &wanted {
-            if existing.get(name).is_some_and(|m| unchanged(iv, m)) {
-                continue;
+            if !existing.get(name).is_some_and(|m| unchanged(iv, m)) {
+                batch.put_block(iv, now);
             }
-            let Some(rec) = busy_object(iv, now) else {
-                continue;
-            };
-            self.store()
-                .put_object(key, name, &rec, &WriteCondition::default())?;
         }
-        Ok(())
+        batch.apply(self.store(), key)
     }
 
     fn take_materialised(&self, who: &UserRef) -> Option<Materialised> {
@@ -381,5 +365,45 @@ impl Views {
             .values()
             .map(|r| r.due)
             .min()
+    }
+}
+
+/// Blocks to remove and write in one refresh.
+#[derive(Default)]
+struct Batch {
+    remove: Vec<ObjectName>,
+    put: Vec<(ObjectName, ObjectRecord)>,
+}
+
+/// Changes written per store transaction. sled runs one transaction at a
+/// time: a refresh that adds a year of daily blocks is cut into short
+/// transactions, so a client's write waits for one of them at most, and
+/// not one per block.
+const BATCH: usize = 16;
+
+/// The pause between two transactions of one refresh.
+const PAUSE: std::time::Duration = std::time::Duration::from_micros(500);
+
+impl Batch {
+    fn put_block(&mut self, iv: &BusyInterval, now: i64) {
+        if let (Some(name), Some(rec)) = (block_name(iv), busy_object(iv, now)) {
+            self.put.push((name, rec));
+        }
+    }
+
+    /// Removals first (a block that moves keeps no stale copy), each
+    /// chunk in its own transaction, with a pause between chunks in which
+    /// a client's write gets the store (the refresh runs in the
+    /// background: nothing waits for it but reads of this view).
+    fn apply(self, store: &store::Store, key: &store::CollectionKey) -> Result<(), Error> {
+        let removals = self.remove.chunks(BATCH).map(|names| (names, &[][..]));
+        let writes = self.put.chunks(BATCH).map(|recs| (&[][..], recs));
+        for (i, (names, recs)) in removals.chain(writes).enumerate() {
+            if i > 0 {
+                std::thread::sleep(PAUSE);
+            }
+            store.apply_objects(key, names, recs)?;
+        }
+        Ok(())
     }
 }

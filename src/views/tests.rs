@@ -349,3 +349,58 @@ fn an_incremental_update_keeps_its_snapshot_later_in_one_write() {
     assert_eq!(cache.stats().snapshots, s0.snapshots + 1);
     assert_eq!(cache.stats().rebuilds, s0.rebuilds);
 }
+
+#[tokio::test]
+async fn the_worker_waits_for_a_burst_of_writes_to_end_and_then_catches_up() {
+    let (s, v) = views();
+    let who = add_user(&s, "u");
+    v.ensure_fresh(&who).unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(v.clone().run(shutdown.clone()));
+    // Let the worker's start-up pass (window, everyone once) go by.
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if v.status().refreshed > 0 || stored_blocks(&s, &who).is_empty() {
+            break;
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let before = v.status().refreshed;
+    let base = (Utc::now() + Duration::days(2))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    // 40 writes 5 ms apart (one every 5 ms is well inside `QUIET`).
+    let writes = 40;
+    for i in 0..writes {
+        put_event(
+            &s,
+            &who,
+            "blocked",
+            &format!("e{i}"),
+            base + Duration::hours(2 * i),
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let during = v.status().refreshed - before;
+    // Without the wait the worker refreshes after nearly every write. A
+    // write that stalls past `QUIET` on a loaded machine lets one through.
+    assert!(
+        during <= 10,
+        "{during} refreshes during a burst of {writes} writes"
+    );
+    // Then it catches up by itself (no read asks for the view).
+    let mut caught_up = false;
+    for _ in 0..250 {
+        if stored_blocks(&s, &who).len() == writes as usize {
+            caught_up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(caught_up, "{} blocks", stored_blocks(&s, &who).len());
+    assert_eq!(stored_blocks(&s, &who), expected_blocks(&v, &who));
+    shutdown.cancel();
+    worker.await.unwrap();
+}
