@@ -292,12 +292,14 @@ impl Views {
             .collect();
         let existing: BTreeMap<ObjectName, ObjectMeta> =
             self.store().metas(key)?.into_iter().collect();
-        let mut batch = Batch::default();
-        batch.remove = existing
-            .keys()
-            .filter(|name| !wanted.contains_key(*name))
-            .cloned()
-            .collect();
+        let mut batch = Batch {
+            remove: existing
+                .keys()
+                .filter(|name| !wanted.contains_key(*name))
+                .cloned()
+                .collect(),
+            put: Vec::new(),
+        };
         for (name, iv) in &wanted {
             if !existing.get(name).is_some_and(|m| unchanged(iv, m)) {
                 batch.put_block(iv, now);
