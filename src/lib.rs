@@ -17,7 +17,7 @@
 //! handlers   console state views sync traffic store policy route dav ical jobs answers ids secret config metrics
 //! console    admin state views sync traffic store accounts route crypto ical ids secret config
 //! state      views sync store ical crypto jobs answers config metrics
-//! views      sync store ical ids config metrics
+//! views      sync store ical crypto ids config metrics
 //! sync       traffic upstream store policy ical crypto ids secret config metrics
 //! traffic    upstream store dav ids config metrics
 //! accounts   store crypto ids secret

@@ -25,7 +25,7 @@ use crate::ical::{self, BusyInterval, StoredBusy, TimeRange};
 use crate::ids::{ObjectName, SyncToken, UserRef};
 use crate::store::{self, CollectionKey, CollectionRecord, Store};
 
-use super::intervals::Intervals;
+use super::intervals::{Intervals, Packed, Packing};
 
 /// Expansion settings an entry was computed with (the owner's).
 pub type Settings = ical::BusySettings;
@@ -35,10 +35,10 @@ pub(crate) struct CollectionEntry {
     token: SyncToken,
     settings: Settings,
     window: TimeRange,
-    /// Each object's intervals (clipped to the window, merged per object);
-    /// `None` for an entry taken from the collection's stored snapshot
-    /// (filled when something needs it).
-    pub objects: Option<HashMap<ObjectName, Vec<BusyInterval>>>,
+    /// Each object's intervals (clipped to the window, merged per object,
+    /// packed for the window); `None` for an entry taken from the
+    /// collection's stored snapshot (filled when something needs it).
+    objects: Option<HashMap<ObjectName, Box<[Packed]>>>,
     /// The same intervals sorted by start (kept with `objects`).
     starts: Intervals,
     /// The union over the objects.
@@ -51,8 +51,12 @@ impl CollectionEntry {
     }
 
     /// The objects' intervals (an entry from a snapshot has none).
-    pub fn objects(&self) -> impl Iterator<Item = (&ObjectName, &Vec<BusyInterval>)> {
-        self.objects.iter().flatten()
+    pub fn objects(&self) -> impl Iterator<Item = (&ObjectName, Vec<BusyInterval>)> {
+        let p = self.starts.packing();
+        self.objects
+            .iter()
+            .flatten()
+            .map(move |(n, v)| (n, v.iter().map(|&i| p.unpack(i)).collect()))
     }
 }
 
@@ -188,9 +192,10 @@ fn keep_snapshot(
     }
 }
 
-fn merged_of(objects: &HashMap<ObjectName, Vec<BusyInterval>>) -> Vec<BusyInterval> {
-    ical::merge(objects.values().flatten().copied().collect())
-}
+/// A full rebuild's intervals from this many up give their transient
+/// memory back to the system at once (`crypto::trim`): glibc keeps what
+/// a thread freed in its arena (100,000 events left ~150 MiB behind).
+const TRIM_AFTER_INTERVALS: usize = 100_000;
 
 impl BusyCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -335,7 +340,7 @@ impl BusyCache {
                             settings: settings.clone(),
                             window,
                             objects: None,
-                            starts: Intervals::default(),
+                            starts: Intervals::new(Packing::of(window)),
                             merged: Arc::new(merged),
                         });
                     }
@@ -359,28 +364,32 @@ impl BusyCache {
                     if let Some(objects) = e.objects.as_mut() {
                         // Every interval removed or added: only the merged
                         // blocks around them are made again (`remerge`).
-                        let mut touched = Vec::new();
+                        let p = e.starts.packing();
+                        let mut gone: Vec<Packed> = Vec::new();
                         for name in delta.deleted {
-                            touched.extend(objects.remove(&name).into_iter().flatten());
+                            gone.extend(objects.remove(&name).into_iter().flatten());
                         }
                         let mut added = Vec::new();
                         for (name, v) in changed {
                             let old = match v {
                                 Some(v) => {
-                                    added.extend(v.iter().copied());
-                                    objects.insert(name, v)
+                                    let packed: Box<[Packed]> =
+                                        v.iter().map(|i| p.pack(i)).collect();
+                                    added.extend(packed.iter().copied());
+                                    objects.insert(name, packed)
                                 }
                                 None => objects.remove(&name),
                             };
-                            touched.extend(old.into_iter().flatten());
+                            gone.extend(old.into_iter().flatten());
                         }
-                        for i in &touched {
+                        for &i in &gone {
                             e.starts.remove(i);
                         }
-                        for i in &added {
+                        for &i in &added {
                             e.starts.insert(i);
                         }
-                        touched.extend(added);
+                        let touched: Vec<BusyInterval> =
+                            gone.iter().chain(&added).map(|&i| p.unpack(i)).collect();
                         // The delta's token may be newer than `rec`: keep the
                         // newer one (what the objects now reflect).
                         e.token = delta.token.unwrap_or(token);
@@ -409,7 +418,10 @@ impl BusyCache {
         }
         // Full rebuild from the stored time answers (one scan, nothing
         // expanded unless an answer is stale). Token first (module docs).
+        let packing = Packing::of(window);
         let mut objects = HashMap::new();
+        let mut starts = Intervals::new(packing);
+        let mut count = 0;
         for (name, d) in store.derived_all(key)? {
             let v = if d.window == w && d.settings == fp {
                 d.busy_in(window)
@@ -419,9 +431,15 @@ impl BusyCache {
                     None => continue,
                 }
             };
-            objects.insert(name, v);
+            let packed: Box<[Packed]> = v.iter().map(|i| packing.pack(i)).collect();
+            for &i in packed.iter() {
+                starts.insert(i);
+            }
+            count += packed.len();
+            objects.insert(name, packed);
         }
-        let merged = Arc::new(merged_of(&objects));
+        // Duplicates change no merge: the distinct intervals, by start.
+        let merged = Arc::new(ical::merge(starts.all().collect()));
         {
             let mut g = locked(slot);
             let newer = g
@@ -432,13 +450,16 @@ impl BusyCache {
                     token: token.clone(),
                     settings: settings.clone(),
                     window,
-                    starts: objects.values().flatten().collect(),
+                    starts,
                     objects: Some(objects),
                     merged: merged.clone(),
                 });
             }
         }
         keep_snapshot(store, key, token, fp, w, &merged);
+        if count >= TRIM_AFTER_INTERVALS {
+            crate::crypto::trim();
+        }
         self.count(|s| {
             s.expanded += stats.expanded;
             s.rebuilds += 1;

@@ -78,7 +78,7 @@ impl Views {
                     e.objects()
                         .map(|(n, v)| ObjectBusy {
                             name: n.clone(),
-                            intervals: clip(v, window),
+                            intervals: clip(&v, window),
                         })
                         .filter(|o| !o.intervals.is_empty())
                         .collect::<Vec<_>>()
