@@ -124,6 +124,37 @@ pub fn memory(pid: u32) -> Option<Memory> {
     })
 }
 
+/// CPU time (user + system) a process has used, in clock ticks, or
+/// `None` if it is gone.
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at ")".
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line (1-based),
+    // so 11 and 12 after the state field here (0-based).
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Waits until a process has used at most 2 % of one core over one second
+/// (its background work is done), at most `limit`. Returns how long it
+/// waited and whether it went idle.
+pub async fn wait_idle(pid: u32, limit: Duration) -> (Duration, bool) {
+    let t = Instant::now();
+    let mut last = cpu_ticks(pid);
+    while t.elapsed() < limit {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = cpu_ticks(pid);
+        match (last, now) {
+            // 100 ticks a second on Linux: 2 ticks is 2 % of a core.
+            (Some(a), Some(b)) if b.saturating_sub(a) <= 2 => return (t.elapsed(), true),
+            (_, None) => return (t.elapsed(), false),
+            _ => last = now,
+        }
+    }
+    (t.elapsed(), false)
+}
+
 /// A port that was free a moment ago on 127.0.0.1 (the servers bind it
 /// themselves, so there is a small window for a clash).
 pub fn free_port() -> u16 {
