@@ -404,3 +404,77 @@ async fn the_worker_waits_for_a_burst_of_writes_to_end_and_then_catches_up() {
     shutdown.cancel();
     worker.await.unwrap();
 }
+
+#[test]
+fn the_caches_incremental_updates_end_where_a_full_rebuild_does() {
+    use rand::{Rng, SeedableRng};
+    let (s, v) = views();
+    let who = add_user(&s, "u");
+    let key = CollectionKey::of(&who, &CalendarId::new("blocked").unwrap());
+    let window = v.cache_window(Utc::now());
+    let settings = s.busy_settings(&who);
+    let cache = v.cache();
+    let base = (Utc::now() + Duration::days(1))
+        .date_naive()
+        .and_hms_opt(8, 0, 0)
+        .unwrap()
+        .and_utc();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    let rec0 = s.collection(&key).unwrap().unwrap();
+    cache
+        .with_collection(&s, &key, &rec0, &settings, window, |_| ())
+        .unwrap();
+    let before = cache.stats();
+    for step in 0..150 {
+        let uid = format!("e{}", rng.gen_range(0..30));
+        let name = ObjectName::new(format!("{uid}.ics")).unwrap();
+        if rng.gen_bool(0.2) {
+            let _ = s.delete_object(&key, &name, None);
+        } else {
+            // Overlapping and touching events, busy and tentative, some
+            // repeating daily or weekly (a few hundred intervals each).
+            let start = base
+                + Duration::days(rng.gen_range(0..10))
+                + Duration::minutes(30 * rng.gen_range(0..16));
+            let end = start + Duration::minutes(30 * rng.gen_range(1..5));
+            let rule = match rng.gen_range(0..6) {
+                0 => "RRULE:FREQ=DAILY\r\n",
+                1 => "RRULE:FREQ=WEEKLY;COUNT=30\r\n",
+                _ => "",
+            };
+            let status = if rng.gen_bool(0.3) {
+                "STATUS:TENTATIVE\r\n"
+            } else {
+                ""
+            };
+            let data = format!(
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{}\r\nDTEND:{}\r\n{rule}{status}END:VEVENT\r\nEND:VCALENDAR\r\n",
+                stamp(start),
+                stamp(end)
+            )
+            .into_bytes();
+            let rec = ObjectRecord {
+                index: ical::parse_strict(&data).unwrap(),
+                etag: crate::ids::ETag::of_content(&data),
+                data,
+                origin: Origin::Local,
+                modified: 0,
+            };
+            s.put_object(&key, &name, &rec, &WriteCondition::default())
+                .unwrap();
+        }
+        let rec = s.collection(&key).unwrap().unwrap();
+        let got = cache.collection(&s, &key, &rec, &settings, window).unwrap();
+        let fresh = BusyCache::default()
+            .collection(&s, &key, &rec, &settings, window)
+            .unwrap();
+        assert_eq!(got, fresh, "step {step}");
+    }
+    let after = cache.stats();
+    assert!(
+        after.incremental - before.incremental >= 100,
+        "the updates were incremental: {after:?}"
+    );
+    assert_eq!(after.rebuilds, before.rebuilds, "no rebuild");
+}
