@@ -106,10 +106,19 @@ fn clip_cuts_merged_intervals_to_the_window() {
 
 fn put_event(s: &Store, who: &UserRef, cal: &str, uid: &str, start: DateTime<Utc>) {
     let key = CollectionKey::of(who, &CalendarId::new(cal).unwrap());
+    let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    let lines = format!(
+        "DTSTART:{}\r\nDTEND:{}\r\n",
+        stamp(start),
+        stamp(start + Duration::hours(1))
+    );
+    put_text(s, &key, uid, &lines);
+}
+
+/// Writes event `uid` (as `{uid}.ics`) with `lines` after its UID.
+fn put_text(s: &Store, key: &CollectionKey, uid: &str, lines: &str) {
     let data = format!(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{}\r\nDTEND:{}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-        start.format("%Y%m%dT%H%M%SZ"),
-        (start + Duration::hours(1)).format("%Y%m%dT%H%M%SZ")
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n{lines}END:VEVENT\r\nEND:VCALENDAR\r\n"
     )
     .into_bytes();
     let rec = ObjectRecord {
@@ -120,12 +129,23 @@ fn put_event(s: &Store, who: &UserRef, cal: &str, uid: &str, start: DateTime<Utc
         modified: 0,
     };
     s.put_object(
-        &key,
+        key,
         &ObjectName::new(format!("{uid}.ics")).unwrap(),
         &rec,
         &WriteCondition::default(),
     )
     .unwrap();
+}
+
+/// A store, its views, user `u`, their `blocked/`, the cached window and
+/// the user's busy settings (the busy cache's tests).
+fn cache_fixture() -> (Store, Views, UserRef, CollectionKey, TimeRange, Settings) {
+    let (s, v) = views();
+    let who = add_user(&s, "u");
+    let key = CollectionKey::of(&who, &CalendarId::new("blocked").unwrap());
+    let window = v.cache_window(Utc::now());
+    let settings = s.busy_settings(&who);
+    (s, v, who, key, window, settings)
 }
 
 #[test]
@@ -149,11 +169,7 @@ fn a_view_is_refreshed_once_per_change_and_a_failure_is_retried() {
 
 #[test]
 fn a_cold_cache_uses_a_current_busy_snapshot_and_rebuilds_past_a_stale_one() {
-    let (s, v) = views();
-    let who = add_user(&s, "u");
-    let key = CollectionKey::of(&who, &CalendarId::new("blocked").unwrap());
-    let window = v.cache_window(Utc::now());
-    let settings = s.busy_settings(&who);
+    let (s, v, who, key, window, settings) = cache_fixture();
     let at = Utc::now() + Duration::days(3);
     put_event(&s, &who, "blocked", "a", at);
     let cache = v.cache();
@@ -312,11 +328,7 @@ fn refreshes_write_only_the_differences_and_end_where_a_full_derivation_does() {
 
 #[test]
 fn an_incremental_update_keeps_its_snapshot_later_in_one_write() {
-    let (s, v) = views();
-    let who = add_user(&s, "u");
-    let key = CollectionKey::of(&who, &CalendarId::new("blocked").unwrap());
-    let window = v.cache_window(Utc::now());
-    let settings = s.busy_settings(&who);
+    let (s, v, who, key, window, settings) = cache_fixture();
     let at = Utc::now() + Duration::days(3);
     let cache = v.cache();
     put_event(&s, &who, "blocked", "a", at);
@@ -408,11 +420,7 @@ async fn the_worker_waits_for_a_burst_of_writes_to_end_and_then_catches_up() {
 #[test]
 fn the_caches_incremental_updates_end_where_a_full_rebuild_does() {
     use rand::{Rng, SeedableRng};
-    let (s, v) = views();
-    let who = add_user(&s, "u");
-    let key = CollectionKey::of(&who, &CalendarId::new("blocked").unwrap());
-    let window = v.cache_window(Utc::now());
-    let settings = s.busy_settings(&who);
+    let (s, v, _, key, window, settings) = cache_fixture();
     let cache = v.cache();
     let base = (Utc::now() + Duration::days(1))
         .date_naive()
@@ -448,21 +456,12 @@ fn the_caches_incremental_updates_end_where_a_full_rebuild_does() {
             } else {
                 ""
             };
-            let data = format!(
-                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{}\r\nDTEND:{}\r\n{rule}{status}END:VEVENT\r\nEND:VCALENDAR\r\n",
+            let lines = format!(
+                "DTSTART:{}\r\nDTEND:{}\r\n{rule}{status}",
                 stamp(start),
                 stamp(end)
-            )
-            .into_bytes();
-            let rec = ObjectRecord {
-                index: ical::parse_strict(&data).unwrap(),
-                etag: crate::ids::ETag::of_content(&data),
-                data,
-                origin: Origin::Local,
-                modified: 0,
-            };
-            s.put_object(&key, &name, &rec, &WriteCondition::default())
-                .unwrap();
+            );
+            put_text(&s, &key, &uid, &lines);
         }
         let rec = s.collection(&key).unwrap().unwrap();
         let got = cache.collection(&s, &key, &rec, &settings, window).unwrap();
