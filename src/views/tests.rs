@@ -137,6 +137,15 @@ fn put_text(s: &Store, key: &CollectionKey, uid: &str, lines: &str) {
     .unwrap();
 }
 
+/// 08:00 UTC `days` days from today.
+fn morning(days: i64) -> DateTime<Utc> {
+    (Utc::now() + Duration::days(days))
+        .date_naive()
+        .and_hms_opt(8, 0, 0)
+        .unwrap()
+        .and_utc()
+}
+
 /// A store, its views, user `u`, their `blocked/`, the cached window and
 /// the user's busy settings (the busy cache's tests).
 fn cache_fixture() -> (Store, Views, UserRef, CollectionKey, TimeRange, Settings) {
@@ -281,11 +290,7 @@ fn refreshes_write_only_the_differences_and_end_where_a_full_derivation_does() {
     let who = add_user(&s, "u");
     let blocked = CollectionKey::of(&who, &CalendarId::new("blocked").unwrap());
     let avail = CollectionKey::of(&who, &CalendarId::new(AVAILABILITY).unwrap());
-    let base = (Utc::now() + Duration::days(2))
-        .date_naive()
-        .and_hms_opt(8, 0, 0)
-        .unwrap()
-        .and_utc();
+    let base = morning(2);
     let mut rng = rand::rngs::StdRng::seed_from_u64(9);
     v.ensure_fresh(&who).unwrap();
     for step in 0..120 {
@@ -422,11 +427,7 @@ fn the_caches_incremental_updates_end_where_a_full_rebuild_does() {
     use rand::{Rng, SeedableRng};
     let (s, v, _, key, window, settings) = cache_fixture();
     let cache = v.cache();
-    let base = (Utc::now() + Duration::days(1))
-        .date_naive()
-        .and_hms_opt(8, 0, 0)
-        .unwrap()
-        .and_utc();
+    let base = morning(1);
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
     let rec0 = s.collection(&key).unwrap().unwrap();

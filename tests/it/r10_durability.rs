@@ -6,11 +6,10 @@ use calproxy::store::{CollectionKey, Store};
 use crate::support::client::DavClient;
 use crate::support::{ics, process};
 
-#[tokio::test]
-async fn r10_acknowledged_puts_survive_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
+/// User ann of tenant t1 added in `dir`, and calproxy serving it: the
+/// process and a client signed in as ann.
+async fn ann_served(dir: &tempfile::TempDir) -> (tokio::process::Child, DavClient) {
     let data = dir.path().to_str().unwrap();
-
     process::cli_ok(
         &[
             "user", "add", "--tenant", "t1", "--user", "ann", "--data", data,
@@ -19,8 +18,22 @@ async fn r10_acknowledged_puts_survive_sigkill() {
     )
     .await;
     let (serve, base) = process::serve(data, &[]).await;
+    (serve, DavClient::new(base, Some(("ann@t1", "s3cret-pw"))))
+}
 
-    let c = DavClient::new(base, Some(("ann@t1", "s3cret-pw")));
+/// Ann's calendar `cal`.
+fn anns(cal: &str) -> CollectionKey {
+    CollectionKey::new(
+        &TenantId::new("t1").unwrap(),
+        &UserId::new("ann").unwrap(),
+        &CalendarId::new(cal).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn r10_acknowledged_puts_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let (serve, c) = ann_served(&dir).await;
     for i in 0..20 {
         c.put(
             &format!("/dav/t1/ann/primary/e{i}.ics"),
@@ -38,11 +51,7 @@ async fn r10_acknowledged_puts_survive_sigkill() {
     process::kill(serve).await; // SIGKILL
 
     let store = Store::open(dir.path()).expect("reopen after kill");
-    let key = CollectionKey::new(
-        &TenantId::new("t1").unwrap(),
-        &UserId::new("ann").unwrap(),
-        &CalendarId::new("primary").unwrap(),
-    );
+    let key = anns("primary");
     for i in 0..20 {
         let name = ObjectName::new(format!("e{i}.ics")).unwrap();
         assert!(store.object(&key, &name).unwrap().is_some(), "e{i} lost");
@@ -56,16 +65,7 @@ async fn r10_acknowledged_puts_survive_sigkill() {
 #[tokio::test]
 async fn sigterm_stops_gracefully_and_keeps_the_busy_snapshots() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    process::cli_ok(
-        &[
-            "user", "add", "--tenant", "t1", "--user", "ann", "--data", data,
-        ],
-        "s3cret-pw\n",
-    )
-    .await;
-    let (mut serve, base) = process::serve(data, &[]).await;
-    let c = DavClient::new(base, Some(("ann@t1", "s3cret-pw")));
+    let (mut serve, c) = ann_served(&dir).await;
     let day = (chrono::Utc::now() + chrono::Duration::days(2)).format("%Y%m%d");
     for i in 0..5 {
         c.put(
@@ -101,11 +101,7 @@ async fn sigterm_stops_gracefully_and_keeps_the_busy_snapshots() {
     assert!(status.success(), "{status:?}");
 
     let store = Store::open(dir.path()).expect("reopen");
-    let key = CollectionKey::new(
-        &TenantId::new("t1").unwrap(),
-        &UserId::new("ann").unwrap(),
-        &CalendarId::new("blocked").unwrap(),
-    );
+    let key = anns("blocked");
     let rec = store.collection(&key).unwrap().expect("blocked/");
     let snap = store.busy_snapshot(&key).unwrap().expect("a snapshot");
     assert_eq!(
