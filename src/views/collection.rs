@@ -150,9 +150,19 @@ impl Views {
     /// from changed. Returns whether it had to be refreshed. A failure is
     /// recorded for a retry (and in the metrics), never hidden.
     pub fn ensure_fresh(&self, who: &UserRef) -> Result<bool, Error> {
+        self.refresh(who, Pace::Now)
+    }
+
+    /// [`Views::ensure_fresh`] for the worker: a large refresh pauses
+    /// between its transactions so that clients' writes get the store.
+    pub(super) fn refresh_in_background(&self, who: &UserRef) -> Result<bool, Error> {
+        self.refresh(who, Pace::Background)
+    }
+
+    fn refresh(&self, who: &UserRef, pace: Pace) -> Result<bool, Error> {
         let lock = self.lock_of(who);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-        let result = self.refresh_locked(who);
+        let result = self.refresh_locked(who, pace);
         let mut retries = self.inner.retries.lock().unwrap_or_else(|p| p.into_inner());
         match &result {
             Ok(refreshed) => {
@@ -181,7 +191,7 @@ impl Views {
         result
     }
 
-    fn refresh_locked(&self, who: &UserRef) -> Result<bool, Error> {
+    fn refresh_locked(&self, who: &UserRef, pace: Pace) -> Result<bool, Error> {
         let Some(key) = deps::availability_of(who) else {
             return Ok(false);
         };
@@ -215,10 +225,10 @@ impl Views {
                 && Some(m.state) == self.state_of(&key)
         });
         if let Some(last) = last {
-            self.write_differences(&key, &last.blocks, &blocks, now.timestamp())?;
+            self.write_differences(&key, &last.blocks, &blocks, now.timestamp(), pace)?;
             self.inner.from_memory.fetch_add(1, Ordering::Relaxed);
         } else {
-            self.write_all(&key, &blocks, now.timestamp())?;
+            self.write_all(&key, &blocks, now.timestamp(), pace)?;
         }
         self.store().put_view_stamp(who, &stamp)?;
         if let Some(state) = self.state_of(&key) {
@@ -250,6 +260,7 @@ impl Views {
         before: &[BusyInterval],
         after: &[BusyInterval],
         now: i64,
+        pace: Pace,
     ) -> Result<(), Error> {
         let span = |i: &BusyInterval| (i.start, i.end);
         let mut batch = Batch::default();
@@ -275,7 +286,7 @@ impl Views {
                 }
             }
         }
-        batch.apply(self.store(), key)
+        self.apply(batch, key, pace)
     }
 
     /// Makes the collection hold exactly `blocks`, comparing each with
@@ -285,6 +296,7 @@ impl Views {
         key: &store::CollectionKey,
         blocks: &[BusyInterval],
         now: i64,
+        pace: Pace,
     ) -> Result<(), Error> {
         let wanted: BTreeMap<ObjectName, &BusyInterval> = blocks
             .iter()
@@ -305,7 +317,7 @@ impl Views {
                 batch.put_block(iv, now);
             }
         }
-        batch.apply(self.store(), key)
+        self.apply(batch, key, pace)
     }
 
     fn take_materialised(&self, who: &UserRef) -> Option<Materialised> {
@@ -383,8 +395,18 @@ struct Batch {
 /// not one per block.
 const BATCH: usize = 16;
 
-/// The pause between two transactions of one refresh.
+/// The pause between two transactions of a background refresh.
 const PAUSE: std::time::Duration = std::time::Duration::from_micros(500);
+
+/// Who waits for a refresh, and so whether it pauses between its
+/// transactions.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Pace {
+    /// A read is waiting: no pauses.
+    Now,
+    /// Only the worker: pause after each transaction.
+    Background,
+}
 
 impl Batch {
     fn put_block(&mut self, iv: &BusyInterval, now: i64) {
@@ -392,19 +414,21 @@ impl Batch {
             self.put.push((name, rec));
         }
     }
+}
 
-    /// Removals first (a block that moves keeps no stale copy), each
-    /// chunk in its own transaction, with a pause between chunks in which
-    /// a client's write gets the store (the refresh runs in the
-    /// background: nothing waits for it but reads of this view).
-    fn apply(self, store: &store::Store, key: &store::CollectionKey) -> Result<(), Error> {
-        let removals = self.remove.chunks(BATCH).map(|names| (names, &[][..]));
-        let writes = self.put.chunks(BATCH).map(|recs| (&[][..], recs));
+impl Views {
+    /// Writes `batch`: removals first (a block that moves keeps no stale
+    /// copy), each chunk in its own transaction; in the background with a
+    /// pause between chunks in which a client's write gets the store.
+    fn apply(&self, batch: Batch, key: &store::CollectionKey, pace: Pace) -> Result<(), Error> {
+        let removals = batch.remove.chunks(BATCH).map(|names| (names, &[][..]));
+        let writes = batch.put.chunks(BATCH).map(|recs| (&[][..], recs));
         for (i, (names, recs)) in removals.chain(writes).enumerate() {
-            if i > 0 {
+            if i > 0 && pace == Pace::Background {
+                self.inner.pauses.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(PAUSE);
             }
-            store.apply_objects(key, names, recs)?;
+            self.store().apply_objects(key, names, recs)?;
         }
         Ok(())
     }

@@ -106,6 +106,8 @@ struct Inner {
     materialised: Mutex<HashMap<UserRef, collection::Materialised>>,
     /// Refreshes that wrote their differences from memory (tests).
     from_memory: AtomicU64,
+    /// Pauses made between a refresh's transactions (tests).
+    pauses: AtomicU64,
     refreshed: AtomicU64,
     failures: AtomicU64,
     inject: AtomicU32,
@@ -187,6 +189,7 @@ impl Views {
                 feeds: Mutex::default(),
                 materialised: Mutex::default(),
                 from_memory: AtomicU64::new(0),
+                pauses: AtomicU64::new(0),
                 refreshed: AtomicU64::new(0),
                 failures: AtomicU64::new(0),
                 inject: AtomicU32::new(0),
@@ -345,6 +348,13 @@ impl Views {
     #[doc(hidden)]
     pub fn refreshes_from_memory(&self) -> u64 {
         self.inner.from_memory.load(Ordering::Relaxed)
+    }
+
+    /// Pauses made between the transactions of background refreshes
+    /// (tests: a read's refresh never pauses).
+    #[doc(hidden)]
+    pub fn refresh_pauses(&self) -> u64 {
+        self.inner.pauses.load(Ordering::Relaxed)
     }
 
     /// Stale views, refresh and failure counts.

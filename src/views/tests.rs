@@ -478,3 +478,31 @@ fn the_caches_incremental_updates_end_where_a_full_rebuild_does() {
     );
     assert_eq!(after.rebuilds, before.rebuilds, "no rebuild");
 }
+
+#[test]
+fn only_background_refreshes_pause_between_their_transactions() {
+    let (s, v) = views();
+    let who = add_user(&s, "u");
+    v.ensure_fresh(&who).unwrap();
+    let base = morning(2);
+    // 40 separate blocks each time: three transactions of 16.
+    let add = |from: i64| {
+        for i in from..from + 40 {
+            put_event(
+                &s,
+                &who,
+                "blocked",
+                &format!("e{i}"),
+                base + Duration::hours(2 * i),
+            );
+        }
+    };
+    add(0);
+    assert!(v.ensure_fresh(&who).unwrap());
+    assert_eq!(stored_blocks(&s, &who).len(), 40);
+    assert_eq!(v.refresh_pauses(), 0, "a read waits for no pause");
+    add(40);
+    assert!(v.refresh_in_background(&who).unwrap());
+    assert_eq!(stored_blocks(&s, &who).len(), 80);
+    assert_eq!(v.refresh_pauses(), 2, "three transactions, two pauses");
+}

@@ -52,7 +52,7 @@ impl Views {
     async fn refresh_users(&self, users: BTreeSet<UserRef>) {
         for who in users {
             let me = self.clone();
-            let done = tokio::task::spawn_blocking(move || me.ensure_fresh(&who)).await;
+            let done = tokio::task::spawn_blocking(move || me.refresh_in_background(&who)).await;
             if let Err(e) = done {
                 tracing::error!(error = %e, "view refresh task failed");
             }
