@@ -7,13 +7,15 @@
 //! all reached through [`request::parse`] into one [`DavRequest`].
 //! Responses are built as a [`multistatus::MultiStatus`] and rendered with
 //! fixed prefixes; the same module reads multistatus bodies from upstream
-//! servers (iCloud, Radicale, Xandikos). Error bodies (`<d:error>`) come from
+//! servers (iCloud, Radicale, Xandikos), and [`listing`] reads member
+//! listings as they stream by, with no tree. Error bodies (`<d:error>`) come from
 //! [`precondition`]. [`headers`] parses Depth, If-Match, Prefer and friends.
 //!
 //! Start with `names.rs` (every QName), then `report.rs`.
 
 pub mod filter;
 pub mod headers;
+pub mod listing;
 pub mod multistatus;
 pub mod names;
 pub mod precondition;

@@ -156,12 +156,65 @@ fn open_element(reader: &NsReader<&[u8]>, start: &BytesStart<'_>) -> Result<Elem
     })
 }
 
+/// What [`read_document`] hands each piece of a document to, in document
+/// order. The reader has already checked well-formedness and the limits.
+pub trait Builder {
+    /// An element starts: its name and attributes (no children, no text).
+    fn open(&mut self, el: Element) -> Result<(), Error>;
+    /// Text or CDATA (unescaped) directly inside the innermost open element.
+    fn text(&mut self, text: &str) -> Result<(), Error>;
+    /// The innermost open element ends.
+    fn close(&mut self) -> Result<(), Error>;
+}
+
 /// Parses a whole document into its root element.
 ///
 /// Fails on empty input, non-UTF-8, malformed or unbalanced markup, an
 /// undeclared prefix, a DOCTYPE with entity declarations, limits exceeded,
 /// or any non-whitespace content after the root.
 pub fn parse_document(bytes: &[u8], limits: &XmlLimits) -> Result<Element, Error> {
+    let mut tree = Tree::default();
+    read_document(bytes, limits, &mut tree)?;
+    tree.root.ok_or(Error::EmptyBody)
+}
+
+/// Builds the element tree ([`parse_document`]).
+#[derive(Default)]
+struct Tree {
+    stack: Vec<Element>,
+    root: Option<Element>,
+}
+
+impl Builder for Tree {
+    fn open(&mut self, el: Element) -> Result<(), Error> {
+        self.stack.push(el);
+        Ok(())
+    }
+    fn text(&mut self, text: &str) -> Result<(), Error> {
+        if let Some(top) = self.stack.last_mut() {
+            top.text.push_str(text);
+        }
+        Ok(())
+    }
+    fn close(&mut self) -> Result<(), Error> {
+        if let Some(el) = self.stack.pop() {
+            match self.stack.last_mut() {
+                Some(parent) => parent.children.push(el),
+                None => self.root = Some(el),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a whole document into `builder`, with the checks of
+/// [`parse_document`]: a caller that needs only a few values of a large
+/// document (an upstream listing) keeps those and builds no tree.
+pub fn read_document(
+    bytes: &[u8],
+    limits: &XmlLimits,
+    builder: &mut impl Builder,
+) -> Result<(), Error> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|_| Error::NotUtf8)?;
     if text.trim().is_empty() {
@@ -175,15 +228,16 @@ pub fn parse_document(bytes: &[u8], limits: &XmlLimits) -> Result<Element, Error
         cfg.expand_empty_elements = false;
         cfg.trim_text(false);
     }
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
+    // The names of the open elements (for the error on unclosed input).
+    let mut open: Vec<QName> = Vec::new();
+    let mut rooted = false;
     let mut count = 0usize;
     loop {
         let pos = reader.buffer_position();
         let ev = reader.read_event().map_err(|e| malformed(pos, e))?;
         match ev {
             Event::Start(ref s) | Event::Empty(ref s) => {
-                if root.is_some() {
+                if rooted && open.is_empty() {
                     return Err(Error::TrailingContent { position: pos });
                 }
                 count += 1;
@@ -192,41 +246,49 @@ pub fn parse_document(bytes: &[u8], limits: &XmlLimits) -> Result<Element, Error
                         max: limits.max_elements,
                     });
                 }
-                if stack.len() + 1 > limits.max_depth {
+                if open.len() + 1 > limits.max_depth {
                     return Err(Error::TooDeep {
                         max: limits.max_depth,
                     });
                 }
                 let el = open_element(&reader, s)?;
+                rooted = true;
+                let name = el.name.clone();
+                builder.open(el)?;
                 if matches!(ev, Event::Start(_)) {
-                    stack.push(el);
+                    open.push(name);
                 } else {
-                    close(&mut stack, &mut root, el);
+                    builder.close()?;
                 }
             }
             Event::End(_) => {
                 // quick-xml checks that the end name matches the open tag.
-                let el = stack
-                    .pop()
+                open.pop()
                     .ok_or_else(|| malformed(pos, "unmatched end tag"))?;
-                close(&mut stack, &mut root, el);
+                builder.close()?;
             }
             Event::Text(t) => {
                 let s = t.unescape().map_err(|e| malformed(pos, e))?;
-                match stack.last_mut() {
-                    Some(top) => top.text.push_str(&s),
-                    None if s.trim().is_empty() => {}
-                    None if root.is_some() => return Err(Error::TrailingContent { position: pos }),
-                    None => return Err(malformed(pos, "text outside the root element")),
+                if !open.is_empty() {
+                    builder.text(&s)?;
+                } else if s.trim().is_empty() {
+                } else if rooted {
+                    return Err(Error::TrailingContent { position: pos });
+                } else {
+                    return Err(malformed(pos, "text outside the root element"));
                 }
             }
-            Event::CData(c) => match stack.last_mut() {
-                Some(top) => top.text.push_str(&utf8(&c)?),
-                None if root.is_some() => return Err(Error::TrailingContent { position: pos }),
-                None => return Err(malformed(pos, "cdata outside the root element")),
-            },
+            Event::CData(c) => {
+                if !open.is_empty() {
+                    builder.text(&utf8(&c)?)?;
+                } else if rooted {
+                    return Err(Error::TrailingContent { position: pos });
+                } else {
+                    return Err(malformed(pos, "cdata outside the root element"));
+                }
+            }
             Event::DocType(d) => {
-                if root.is_some() || !stack.is_empty() {
+                if rooted {
                     return Err(malformed(pos, "misplaced doctype"));
                 }
                 if d.windows(8).any(|w| w.eq_ignore_ascii_case(b"<!ENTITY")) {
@@ -237,17 +299,13 @@ pub fn parse_document(bytes: &[u8], limits: &XmlLimits) -> Result<Element, Error
             Event::Eof => break,
         }
     }
-    if let Some(open) = stack.pop() {
-        return Err(Error::UnclosedElement { name: open.name });
+    if let Some(name) = open.pop() {
+        return Err(Error::UnclosedElement { name });
     }
-    root.ok_or(Error::EmptyBody)
-}
-
-fn close(stack: &mut [Element], root: &mut Option<Element>, el: Element) {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(el),
-        None => *root = Some(el),
+    if !rooted {
+        return Err(Error::EmptyBody);
     }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- writer

@@ -440,13 +440,13 @@ async fn list_members(
         let call = requests::sync_collection(href.as_str(), token);
         match client.send(&call).await {
             Ok(ex) => {
-                let ms = ex.multistatus()?;
+                let rows = ex.listing()?;
                 let mode = if token.is_some() {
                     ListingMode::Delta
                 } else {
                     ListingMode::Full
                 };
-                return Ok((parse::sync_delta(&ms, href), mode));
+                return Ok((parse::sync_delta(&rows, href), mode));
             }
             Err(upstream::Error::Rejected {
                 status,
@@ -463,11 +463,11 @@ async fn list_members(
                 ..
             }) => {
                 report.requests += 1;
-                let ms = client
+                let rows = client
                     .send(&requests::etag_listing(href.as_str()))
                     .await?
-                    .multistatus()?;
-                return Ok((parse::listing(&ms, href), ListingMode::Full));
+                    .listing()?;
+                return Ok((parse::listing(&rows, href), ListingMode::Full));
             }
             Err(e) => return Err(e.into()),
         }

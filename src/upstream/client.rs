@@ -53,6 +53,14 @@ impl Exchange {
     pub fn multistatus(&self) -> Result<MultiStatus> {
         Ok(MultiStatus::parse(&self.body)?)
     }
+    /// The body as a member listing, read without a document tree (a
+    /// sync-collection answer can list 100,000 members).
+    pub fn listing(&self) -> Result<crate::dav::listing::Listing> {
+        Ok(crate::dav::listing::read(
+            &self.body,
+            &crate::dav::XmlLimits::upstream(),
+        )?)
+    }
     /// A response header as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())

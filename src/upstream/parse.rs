@@ -2,6 +2,7 @@
 //! Xandikos (or any standards-following server) into typed results. No I/O.
 //! iCloud quirks handled here are named functions in `quirks`.
 
+use crate::dav::listing as rows;
 use crate::dav::names as n;
 use crate::dav::{MultiStatus, PropValue, Response};
 use crate::ids::{ETag, Href, SyncToken};
@@ -176,29 +177,30 @@ pub struct Listing {
     pub token: Option<SyncToken>,
 }
 
-/// A sync-collection answer (RFC 6578 §3.5). QUIRK(iCloud): skips the
-/// collection's own row and de-duplicates repeated hrefs (§3.3).
-pub fn sync_delta(ms: &MultiStatus, calendar: &Href) -> Listing {
-    let mut out = listing(ms, calendar);
-    out.token = ms.sync_token.clone();
+/// A sync-collection answer (RFC 6578 §3.5), read as rows
+/// ([`rows::read`]). QUIRK(iCloud): skips the collection's own row and
+/// de-duplicates repeated hrefs (§3.3).
+pub fn sync_delta(l: &rows::Listing, calendar: &Href) -> Listing {
+    let mut out = listing(l, calendar);
+    out.token = l.sync_token.clone();
     out
 }
 
 /// A Depth 1 ETag listing (or sync-collection body) into present/deleted members.
-pub fn listing(ms: &MultiStatus, calendar: &Href) -> Listing {
+pub fn listing(l: &rows::Listing, calendar: &Href) -> Listing {
     let mut out = Listing::default();
-    for r in quirks::dedupe_by_href(&ms.responses) {
+    for r in quirks::dedupe_by_href(&l.rows, |r| &r.href) {
         if quirks::same_collection(&r.href, calendar) {
             continue;
         }
         let href = quirks::path_of(&r.href);
-        match r.bare_status() {
+        match r.status {
             Some(404) | Some(410) => out.deleted.push(href),
             Some(_) => {}
             None => {
-                if let Some(etag) = r.prop_text(&n::GETETAG) {
+                if let Some(etag) = &r.etag {
                     if !etag.trim().is_empty() {
-                        out.present.push((href, ETag::new(etag)));
+                        out.present.push((href, ETag::new(etag.as_str())));
                     }
                 }
             }
@@ -232,7 +234,7 @@ pub struct MultigetAnswer {
 pub fn multiget(ms: &MultiStatus, calendar: &Href) -> MultigetAnswer {
     let mut found = Vec::new();
     let mut missing = Vec::new();
-    for r in quirks::dedupe_by_href(&ms.responses) {
+    for r in quirks::dedupe_by_href(&ms.responses, |r| &r.href) {
         if quirks::same_collection(&r.href, calendar) {
             continue;
         }

@@ -72,15 +72,16 @@ pub fn same_collection(href: &Href, collection: &Href) -> bool {
 }
 
 /// QUIRK(iCloud): ICLOUD.md §3.3 — the same href may appear more than once
-/// in one sync response; keep the last row for each.
-pub fn dedupe_by_href(responses: &[Response]) -> Vec<&Response> {
+/// in one sync response; keep the last row for each (rows of any shape:
+/// `href` names a row's href).
+pub fn dedupe_by_href<T>(rows: &[T], href: impl Fn(&T) -> &Href) -> Vec<&T> {
     let mut seen = std::collections::HashMap::new();
-    for (i, r) in responses.iter().enumerate() {
-        seen.insert(path_of(&r.href), i);
+    for (i, r) in rows.iter().enumerate() {
+        seen.insert(path_of(href(r)), i);
     }
     let mut keep: Vec<usize> = seen.into_values().collect();
     keep.sort_unstable();
-    keep.into_iter().filter_map(|i| responses.get(i)).collect()
+    keep.into_iter().filter_map(|i| rows.get(i)).collect()
 }
 
 /// QUIRK(iCloud): ICLOUD.md §3.3 — an invalid or expired sync token comes

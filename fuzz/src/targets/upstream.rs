@@ -7,9 +7,11 @@
 //! lenient iCalendar parse of fetched data).
 //!
 //! Asserted: what the reader accepted renders back (`MultiStatus::to_xml`)
-//! to a body the reader accepts again, and the multiget request built from
-//! listed hrefs is a REPORT body calproxy's own request parser accepts
-//! with the same number of hrefs.
+//! to a body the reader accepts again; the streaming listing reader
+//! (`dav::listing`, what the sync reads listings with) accepts exactly
+//! what the tree reader accepts and gives the same member rows; and the
+//! multiget request built from listed hrefs is a REPORT body calproxy's
+//! own request parser accepts with the same number of hrefs.
 
 use calproxy::dav::{self, MultiStatus, Report};
 use calproxy::ical;
@@ -19,9 +21,32 @@ use calproxy::upstream::{parse, requests};
 
 /// The upstream target (see the module docs).
 pub fn upstream(data: &[u8]) {
+    let streamed = dav::listing::read(data, &dav::XmlLimits::upstream());
     let Ok(ms) = MultiStatus::parse(data) else {
+        assert!(
+            streamed.is_err(),
+            "the listing reader accepts what the tree reader refuses"
+        );
         return;
     };
+    let Ok(rows) = streamed else {
+        panic!("the listing reader refuses what the tree reader accepts: {streamed:?}");
+    };
+    let tree_rows: Vec<(&Href, Option<u16>, Option<&str>)> = ms
+        .responses
+        .iter()
+        .map(|r| (&r.href, r.bare_status(), r.prop_text(&dav::names::GETETAG)))
+        .collect();
+    let stream_rows: Vec<(&Href, Option<u16>, Option<&str>)> = rows
+        .rows
+        .iter()
+        .map(|r| (&r.href, r.status, r.etag.as_deref()))
+        .collect();
+    assert_eq!(
+        stream_rows, tree_rows,
+        "listing rows differ from the tree's"
+    );
+    assert_eq!(rows.sync_token, ms.sync_token, "sync tokens differ");
     let again = MultiStatus::parse(&ms.to_xml());
     assert!(
         again.is_ok(),
@@ -38,7 +63,7 @@ pub fn upstream(data: &[u8]) {
         let _ = (c.segment(), c.refusal());
     }
     for calendar in &collections {
-        let delta = parse::sync_delta(&ms, calendar);
+        let delta = parse::sync_delta(&rows, calendar);
         for (href, _) in &delta.present {
             let _ = materialize::object_name(href);
         }
@@ -62,7 +87,7 @@ pub fn upstream(data: &[u8]) {
                 other => panic!("multiget body for {hrefs:?} does not parse: {other:?}"),
             }
         }
-        let _ = parse::listing(&ms, calendar);
+        let _ = parse::listing(&rows, calendar);
         for f in parse::multiget(&ms, calendar).found {
             let _ = materialize::object_name(&f.href);
             let _ = ical::parse_lenient(&f.data);

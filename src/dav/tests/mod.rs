@@ -3,6 +3,8 @@
 
 /// Malformed and hostile input: always an error, never a panic.
 mod bad_input;
+/// The streaming listing reader against the tree reader (its oracle).
+mod listing;
 /// Multistatus writer round trips and upstream bodies (iCloud, Radicale, Xandikos).
 mod multistatus;
 /// RFC request examples from fixtures/dav/requests (PROPFIND, PROPPATCH, REPORT).

@@ -4,12 +4,20 @@
 
 use super::*;
 
-fn fixture(path: &str) -> MultiStatus {
+fn bytes(path: &str) -> Vec<u8> {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/upstream")
         .join(path);
-    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    MultiStatus::parse(&bytes).unwrap()
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn fixture(path: &str) -> MultiStatus {
+    MultiStatus::parse(&bytes(path)).unwrap()
+}
+
+/// A listing body read as rows (what the sync does with listings).
+fn rows_of(body: &[u8]) -> rows::Listing {
+    rows::read(body, &crate::dav::XmlLimits::upstream()).unwrap()
 }
 
 #[test]
@@ -41,8 +49,8 @@ fn icloud_home_listing_skips_home_outbox_and_keeps_calendars() {
 
 #[test]
 fn icloud_sync_collection_skips_self_row_and_reads_deletions() {
-    let ms = fixture("icloud/02-sync-collection.xml");
-    let d = sync_delta(&ms, &Href::new("/1234567890/calendars/home/"));
+    let l = rows_of(&bytes("icloud/02-sync-collection.xml"));
+    let d = sync_delta(&l, &Href::new("/1234567890/calendars/home/"));
     assert!(d.token.is_some());
     assert!(
         d.present.iter().all(|(h, _)| h.as_str().ends_with(".ics")),
@@ -74,8 +82,8 @@ fn radicale_listing_and_multiget_with_a_404() {
 
 #[test]
 fn xandikos_sync_collection_with_ns0_prefixes() {
-    let ms = fixture("xandikos/01-sync-collection.xml");
-    let d = sync_delta(&ms, &Href::new("/jane/calendars/calendar/"));
+    let l = rows_of(&bytes("xandikos/01-sync-collection.xml"));
+    let d = sync_delta(&l, &Href::new("/jane/calendars/calendar/"));
     assert_eq!(d.present.len(), 1);
     assert_eq!(
         d.deleted,
@@ -95,8 +103,7 @@ fn icloud_duplicate_sync_rows_are_deduplicated() {
 <response xmlns="DAV:"><href>/1/calendars/home/a.ics</href><propstat><prop><getetag>"1"</getetag></prop><status>HTTP/1.1 200 OK</status></propstat></response>
 <response xmlns="DAV:"><href>/1/calendars/home/a.ics</href><propstat><prop><getetag>"2"</getetag></prop><status>HTTP/1.1 200 OK</status></propstat></response>
 <sync-token xmlns="DAV:">tok</sync-token></multistatus>"#;
-    let ms = MultiStatus::parse(body.as_bytes()).unwrap();
-    let d = sync_delta(&ms, &Href::new("/1/calendars/home/"));
+    let d = sync_delta(&rows_of(body.as_bytes()), &Href::new("/1/calendars/home/"));
     assert_eq!(
         d.present,
         vec![(Href::new("/1/calendars/home/a.ics"), ETag::new("2"))]
@@ -123,8 +130,7 @@ fn a_row_with_an_empty_href_is_not_a_member() {
 <d:response><d:href>/1/calendars/home/a.ics</d:href><d:propstat><d:prop><d:getetag>"a"</d:getetag></d:prop>
 <d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
 <d:sync-token>t1</d:sync-token></d:multistatus>"#;
-    let ms = MultiStatus::parse(body).unwrap();
-    let d = sync_delta(&ms, &Href::new("/1/calendars/home/"));
+    let d = sync_delta(&rows_of(body), &Href::new("/1/calendars/home/"));
     let hrefs: Vec<&str> = d.present.iter().map(|(h, _)| h.as_str()).collect();
     assert_eq!(hrefs, vec!["/1/calendars/home/a.ics"]);
 }
