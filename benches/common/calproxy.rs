@@ -72,7 +72,23 @@ fn serve(data: &Path, port: u16) -> std::process::Command {
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--sync-interval", "3600", "--data"])
         .arg(data);
+    for limit in limits() {
+        c.args(["--limit", &limit]);
+    }
     c
+}
+
+/// `BENCH_CALPROXY_LIMITS`: `serve --limit`s for every calproxy of the run
+/// (comma-separated `NAME=VALUE`, e.g. `store_cache_bytes=32MiB`), to
+/// compare settings side by side.
+pub fn limits() -> Vec<String> {
+    std::env::var("BENCH_CALPROXY_LIMITS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A fresh temporary directory for a calproxy instance (data in `data/`).

@@ -24,6 +24,8 @@
 //! - `BENCH_LOAD_WRITERS` (4): parallel connections loading calproxy.
 //! - `BENCH_ALLOW_MISMATCH=1`: record object-count disagreements, don't panic.
 //! - `BENCH_KEEP=1`: keep the servers' working directories (data, logs).
+//! - `BENCH_CALPROXY_LIMITS`: `serve --limit`s for calproxy, comma-separated
+//!   (`store_cache_bytes=32MiB,answer_cache_bytes=16MiB`), to compare settings.
 
 pub mod calproxy;
 pub mod calproxy_load;

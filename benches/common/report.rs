@@ -113,6 +113,7 @@ fn machine() -> Value {
         "kernel": read("/proc/sys/kernel/osrelease").trim(),
         "commit": commit,
         "loadavg_at_start": loadavg(),
+        "calproxy_limits": super::calproxy::limits(),
     })
 }
 
@@ -156,6 +157,13 @@ impl Report {
             m["loadavg_at_start"].as_str().unwrap_or(""),
             load_end,
         );
+        let limits = super::calproxy::limits();
+        if !limits.is_empty() {
+            md += &format!(
+                "calproxy ran with `--limit {}`\n\n",
+                limits.join("` `--limit ")
+            );
+        }
         for s in &self.sections {
             md += &s.markdown();
             md += "\n";
