@@ -420,8 +420,7 @@ impl BusyCache {
         // expanded unless an answer is stale). Token first (module docs).
         let packing = Packing::of(window);
         let mut objects = HashMap::new();
-        let mut starts = Intervals::new(packing);
-        let mut count = 0;
+        let mut values = Vec::new();
         for (name, d) in store.derived_all(key)? {
             let v = if d.window == w && d.settings == fp {
                 d.busy_in(window)
@@ -432,12 +431,11 @@ impl BusyCache {
                 }
             };
             let packed: Box<[Packed]> = v.iter().map(|i| packing.pack(i)).collect();
-            for &i in packed.iter() {
-                starts.insert(i);
-            }
-            count += packed.len();
+            values.extend(packed.iter().copied());
             objects.insert(name, packed);
         }
+        let count = values.len();
+        let starts = Intervals::from_values(packing, values);
         // Duplicates change no merge: the distinct intervals, by start.
         let merged = Arc::new(ical::merge(starts.all().collect()));
         {
