@@ -421,7 +421,8 @@ impl BusyCache {
         let packing = Packing::of(window);
         let mut objects = HashMap::new();
         let mut values = Vec::new();
-        for (name, d) in store.derived_all(key)? {
+        for item in store.derived_all(key) {
+            let (name, d) = item?;
             let v = if d.window == w && d.settings == fp {
                 d.busy_in(window)
             } else {
