@@ -1,10 +1,25 @@
-//! Thin entry: parse the command line, initialise tracing and the
-//! process settings (`cli::prepare`), run.
+//! Thin entry: tune the allocator (before any other thread starts), parse
+//! the command line, initialise tracing and the process settings
+//! (`cli::prepare`), run on a multi-threaded runtime.
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    calproxy::crypto::tune_allocator();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(run()),
+        Err(e) => {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr(), "error: cannot start the runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> std::process::ExitCode {
     let cli = calproxy::cli::Cli::parse();
     calproxy::cli::prepare(&cli);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -6,7 +6,7 @@
 mod memory;
 mod pool;
 
-pub use memory::{map_large_allocations, trim};
+pub use memory::{trim, tune_allocator};
 pub use pool::{Busy, Hasher};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};

@@ -104,7 +104,7 @@ pub async fn run(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    crate::crypto::map_large_allocations();
+    crate::crypto::tune_allocator();
     let cap = accept::connection_cap(app.config.limits.max_connections);
     let permits = Arc::new(Semaphore::new(cap));
     let transport = Transport {
