@@ -367,12 +367,6 @@ async fn sync_calendar(
         cal.sync_token.as_ref().map(SyncToken::as_str)
     };
     let (listing, mode) = list_members(client, &href, token, report).await?;
-    if listing.present.len() + listing.deleted.len() >= super::TRIM_AFTER_OBJECTS {
-        // Reading a large listing built and freed a document tree of a few
-        // hundred bytes per member (100,000 members: ~290 MiB), which
-        // glibc keeps in the thread's arena for the rest of the sync.
-        tokio::task::spawn_blocking(crate::crypto::trim);
-    }
     let stored: HashMap<Href, ETag> = store
         .remote_objects(conn, id)?
         .into_iter()
