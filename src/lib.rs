@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! layer      may use
-//! main       cli
+//! main       cli crypto
 //! cli        admin demo server sim state sync upstream store accounts route config crypto ids secret
 //! demo       admin sim state store accounts ical ids secret
 //! admin      state views sync traffic upstream store accounts policy route ical crypto ids secret
