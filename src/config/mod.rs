@@ -168,7 +168,7 @@ impl StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
-            cache_bytes: 64 * 1024 * 1024,
+            cache_bytes: Limits::default().store_cache_bytes as u64,
             window: AvailabilityWindow::default(),
         }
     }
