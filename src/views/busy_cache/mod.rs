@@ -27,6 +27,8 @@ use crate::store::{self, CollectionKey, CollectionRecord, Store};
 
 use super::intervals::{Intervals, Packed, Packing};
 
+mod delta;
+
 /// Expansion settings an entry was computed with (the owner's).
 pub type Settings = ical::BusySettings;
 
@@ -361,44 +363,12 @@ impl BusyCache {
                 let mut g = locked(slot);
                 let mut installed = false;
                 if let Some(e) = g.as_mut().filter(|e| e.token == base) {
-                    if let Some(objects) = e.objects.as_mut() {
-                        // Every interval removed or added: only the merged
-                        // blocks around them are made again (`remerge`).
-                        let p = e.starts.packing();
-                        let mut gone: Vec<Packed> = Vec::new();
-                        for name in delta.deleted {
-                            gone.extend(objects.remove(&name).into_iter().flatten());
-                        }
-                        let mut added = Vec::new();
-                        for (name, v) in changed {
-                            let old = match v {
-                                Some(v) => {
-                                    let packed: Box<[Packed]> =
-                                        v.iter().map(|i| p.pack(i)).collect();
-                                    added.extend(packed.iter().copied());
-                                    objects.insert(name, packed)
-                                }
-                                None => objects.remove(&name),
-                            };
-                            gone.extend(old.into_iter().flatten());
-                        }
-                        for &i in &gone {
-                            e.starts.remove(i);
-                        }
-                        for &i in &added {
-                            e.starts.insert(i);
-                        }
-                        let touched: Vec<BusyInterval> =
-                            gone.iter().chain(&added).map(|&i| p.unpack(i)).collect();
-                        // The delta's token may be newer than `rec`: keep the
-                        // newer one (what the objects now reflect).
-                        e.token = delta.token.unwrap_or(token);
-                        let starts = &e.starts;
-                        e.merged = Arc::new(ical::remerge(&e.merged, &touched, |lo, hi| {
-                            starts.starting(lo, hi)
-                        }));
+                    // The delta's token may be newer than `rec`: keep the
+                    // newer one (what the objects now reflect).
+                    let newest = delta.token.unwrap_or(token);
+                    installed = e.apply(&delta.deleted, changed, newest);
+                    if installed {
                         stats.incremental += 1;
-                        installed = true;
                     }
                 }
                 // Else someone else moved the entry meanwhile: theirs stands.
