@@ -506,3 +506,40 @@ fn only_background_refreshes_pause_between_their_transactions() {
     assert_eq!(stored_blocks(&s, &who).len(), 80);
     assert_eq!(v.refresh_pauses(), 2, "three transactions, two pauses");
 }
+
+#[test]
+fn a_change_to_most_of_a_collection_rebuilds_its_entry_and_a_small_one_updates_it() {
+    let (s, v, who, key, window, settings) = cache_fixture();
+    let cache = v.cache();
+    let base = morning(2);
+    put_event(&s, &who, "blocked", "first", base);
+    let merged = |s: &Store| {
+        let rec = s.collection(&key).unwrap().unwrap();
+        cache
+            .with_collection(s, &key, &rec, &settings, window, |e| e.merged.len())
+            .unwrap()
+    };
+    assert_eq!(merged(&s), Some(1));
+    let s0 = cache.stats();
+    // More new objects than the entry holds and than the rebuild threshold
+    // (the first sync after the entry was made): a rebuild.
+    for i in 0..1_100 {
+        put_event(
+            &s,
+            &who,
+            "blocked",
+            &format!("e{i}"),
+            base + Duration::hours(2 * (i + 1)),
+        );
+    }
+    assert_eq!(merged(&s), Some(1_101));
+    let s1 = cache.stats();
+    assert_eq!(s1.rebuilds, s0.rebuilds + 1, "{s1:?}");
+    assert_eq!(s1.incremental, s0.incremental);
+    // One more: an update, not a rebuild.
+    put_event(&s, &who, "blocked", "last", base - Duration::hours(3));
+    assert_eq!(merged(&s), Some(1_102));
+    let s2 = cache.stats();
+    assert_eq!(s2.rebuilds, s1.rebuilds);
+    assert_eq!(s2.incremental, s1.incremental + 1);
+}

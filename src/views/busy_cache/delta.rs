@@ -11,14 +11,15 @@ use crate::ids::{ObjectName, SyncToken};
 use super::{CollectionEntry, Packed};
 
 impl CollectionEntry {
-    /// Applies deleted and changed objects (`None`: an object gone by the
-    /// time it was read) and records `token` as what the entry now
-    /// reflects. Returns false, changing nothing, for an entry without
-    /// its objects (taken from a snapshot): that one is rebuilt instead.
+    /// Applies deleted and changed objects (their intervals packed for
+    /// this entry's window; `None`: an object gone by the time it was
+    /// read) and records `token` as what the entry now reflects. Returns
+    /// false, changing nothing, for an entry without its objects (taken
+    /// from a snapshot): that one is rebuilt instead.
     pub(super) fn apply(
         &mut self,
         deleted: &[ObjectName],
-        changed: Vec<(ObjectName, Option<Vec<BusyInterval>>)>,
+        changed: Vec<(ObjectName, Option<Box<[Packed]>>)>,
         token: SyncToken,
     ) -> bool {
         let Some(objects) = self.objects.as_mut() else {
@@ -32,8 +33,7 @@ impl CollectionEntry {
         let mut added = Vec::new();
         for (name, v) in changed {
             let old = match v {
-                Some(v) => {
-                    let packed: Box<[Packed]> = v.iter().map(|i| p.pack(i)).collect();
+                Some(packed) => {
                     added.extend(packed.iter().copied());
                     objects.insert(name, packed)
                 }

@@ -199,6 +199,10 @@ fn keep_snapshot(
 /// a thread freed in its arena (100,000 events left ~150 MiB behind).
 const TRIM_AFTER_INTERVALS: usize = 100_000;
 
+/// Changed objects from which a stale entry is rebuilt rather than
+/// updated, when they are also more than a quarter of its objects.
+const REBUILD_FROM: usize = 1_000;
+
 impl BusyCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         locked(&self.inner)
@@ -319,9 +323,10 @@ impl BusyCache {
                 {
                     return Ok(())
                 }
-                Some(e) if e.settings == *settings && e.window == window && e.objects.is_some() => {
-                    (Some(e.token.clone()), false)
-                }
+                Some(e) if e.settings == *settings && e.window == window => match &e.objects {
+                    Some(o) => (Some((e.token.clone(), o.len())), false),
+                    None => (None, false),
+                },
                 other => (None, other.is_none()),
             }
         };
@@ -353,38 +358,48 @@ impl BusyCache {
             }
         }
         let mut stats = CacheStats::default();
-        if let Some(base) = base {
-            if let Ok(delta) = store.changes_since(key, Some(&base)) {
-                let mut changed = Vec::with_capacity(delta.changed.len());
-                for name in delta.changed {
-                    let v = stored_busy(store, key, &name, window, settings, &mut stats)?;
-                    changed.push((name, v));
-                }
-                let mut g = locked(slot);
-                let mut installed = false;
-                if let Some(e) = g.as_mut().filter(|e| e.token == base) {
-                    // The delta's token may be newer than `rec`: keep the
-                    // newer one (what the objects now reflect).
-                    let newest = delta.token.unwrap_or(token);
-                    installed = e.apply(&delta.deleted, changed, newest);
-                    if installed {
-                        stats.incremental += 1;
-                    }
-                }
-                // Else someone else moved the entry meanwhile: theirs stands.
-                drop(g);
-                if installed {
-                    // Kept later, off the write's way (`persist_snapshots`):
-                    // writing the whole merge on every change made each write
-                    // cost the collection's size in disk writes.
-                    self.lock().dirty.insert(key.clone());
-                }
-                self.count(|s| {
-                    s.expanded += stats.expanded;
-                    s.incremental += stats.incremental;
-                });
-                return Ok(());
+        let delta = match &base {
+            Some((base, objects)) => store
+                .changes_since(key, Some(base))
+                .ok()
+                // A change to a large part of the collection (the first
+                // sync after the entry was made) costs less as a rebuild,
+                // which packs each object as it reads it.
+                .filter(|d| d.changed.len() + d.deleted.len() <= (objects / 4).max(REBUILD_FROM)),
+            None => None,
+        };
+        if let (Some((base, _)), Some(delta)) = (base, delta) {
+            let packing = Packing::of(window);
+            let mut changed = Vec::with_capacity(delta.changed.len());
+            for name in delta.changed {
+                let v = stored_busy(store, key, &name, window, settings, &mut stats)?;
+                let packed = v.map(|v| v.iter().map(|i| packing.pack(i)).collect());
+                changed.push((name, packed));
             }
+            let mut g = locked(slot);
+            let mut installed = false;
+            if let Some(e) = g.as_mut().filter(|e| e.token == base) {
+                // The delta's token may be newer than `rec`: keep the
+                // newer one (what the objects now reflect).
+                let newest = delta.token.unwrap_or(token);
+                installed = e.apply(&delta.deleted, changed, newest);
+                if installed {
+                    stats.incremental += 1;
+                }
+            }
+            // Else someone else moved the entry meanwhile: theirs stands.
+            drop(g);
+            if installed {
+                // Kept later, off the write's way (`persist_snapshots`):
+                // writing the whole merge on every change made each write
+                // cost the collection's size in disk writes.
+                self.lock().dirty.insert(key.clone());
+            }
+            self.count(|s| {
+                s.expanded += stats.expanded;
+                s.incremental += stats.incremental;
+            });
+            return Ok(());
         }
         // Full rebuild from the stored time answers (one scan, nothing
         // expanded unless an answer is stale). Token first (module docs).
