@@ -115,6 +115,20 @@ fn put_event(s: &Store, who: &UserRef, cal: &str, uid: &str, start: DateTime<Utc
     put_text(s, &key, uid, &lines);
 }
 
+/// Writes one-hour events `e{i}` for `i` in `ids` into `blocked/`, event
+/// `i` at `base` + 2·`i` hours (separate blocks).
+fn put_spread(s: &Store, who: &UserRef, ids: std::ops::Range<i64>, base: DateTime<Utc>) {
+    for i in ids {
+        put_event(
+            s,
+            who,
+            "blocked",
+            &format!("e{i}"),
+            base + Duration::hours(2 * i),
+        );
+    }
+}
+
 /// Writes event `uid` (as `{uid}.ics`) with `lines` after its UID.
 fn put_text(s: &Store, key: &CollectionKey, uid: &str, lines: &str) {
     let data = format!(
@@ -391,13 +405,7 @@ async fn the_worker_waits_for_a_burst_of_writes_to_end_and_then_catches_up() {
     // 40 writes 5 ms apart (one every 5 ms is well inside `QUIET`).
     let writes = 40;
     for i in 0..writes {
-        put_event(
-            &s,
-            &who,
-            "blocked",
-            &format!("e{i}"),
-            base + Duration::hours(2 * i),
-        );
+        put_spread(&s, &who, i..i + 1, base);
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let during = v.status().refreshed - before;
@@ -486,17 +494,7 @@ fn only_background_refreshes_pause_between_their_transactions() {
     v.ensure_fresh(&who).unwrap();
     let base = morning(2);
     // 40 separate blocks each time: three transactions of 16.
-    let add = |from: i64| {
-        for i in from..from + 40 {
-            put_event(
-                &s,
-                &who,
-                "blocked",
-                &format!("e{i}"),
-                base + Duration::hours(2 * i),
-            );
-        }
-    };
+    let add = |from: i64| put_spread(&s, &who, from..from + 40, base);
     add(0);
     assert!(v.ensure_fresh(&who).unwrap());
     assert_eq!(stored_blocks(&s, &who).len(), 40);
@@ -523,15 +521,7 @@ fn a_change_to_most_of_a_collection_rebuilds_its_entry_and_a_small_one_updates_i
     let s0 = cache.stats();
     // More new objects than the entry holds and than the rebuild threshold
     // (the first sync after the entry was made): a rebuild.
-    for i in 0..1_100 {
-        put_event(
-            &s,
-            &who,
-            "blocked",
-            &format!("e{i}"),
-            base + Duration::hours(2 * (i + 1)),
-        );
-    }
+    put_spread(&s, &who, 1..1_101, base);
     assert_eq!(merged(&s), Some(1_101));
     let s1 = cache.stats();
     assert_eq!(s1.rebuilds, s0.rebuilds + 1, "{s1:?}");
