@@ -286,7 +286,7 @@ impl Views {
                 }
             }
         }
-        self.apply(batch, key, pace)
+        self.write_batch(batch, key, pace)
     }
 
     /// Makes the collection hold exactly `blocks`, comparing each with
@@ -317,7 +317,7 @@ impl Views {
                 batch.put_block(iv, now);
             }
         }
-        self.apply(batch, key, pace)
+        self.write_batch(batch, key, pace)
     }
 
     fn take_materialised(&self, who: &UserRef) -> Option<Materialised> {
@@ -404,7 +404,7 @@ const PAUSE: std::time::Duration = std::time::Duration::from_micros(500);
 enum Pace {
     /// A read is waiting: no pauses.
     Now,
-    /// Only the worker: pause after each transaction.
+    /// Only the worker waits: pause between transactions.
     Background,
 }
 
@@ -420,7 +420,12 @@ impl Views {
     /// Writes `batch`: removals first (a block that moves keeps no stale
     /// copy), each chunk in its own transaction; in the background with a
     /// pause between chunks in which a client's write gets the store.
-    fn apply(&self, batch: Batch, key: &store::CollectionKey, pace: Pace) -> Result<(), Error> {
+    fn write_batch(
+        &self,
+        batch: Batch,
+        key: &store::CollectionKey,
+        pace: Pace,
+    ) -> Result<(), Error> {
         let removals = batch.remove.chunks(BATCH).map(|names| (names, &[][..]));
         let writes = batch.put.chunks(BATCH).map(|recs| (&[][..], recs));
         for (i, (names, recs)) in removals.chain(writes).enumerate() {
