@@ -60,7 +60,8 @@ pub fn ensure_local(
 /// What one reconciliation needs to know of the remote calendar.
 struct Remote<'a> {
     conn: &'a ConnectionId,
-    objects: &'a [(Href, RemoteObject)],
+    /// The remote calendar whose raw objects are read, one at a time.
+    cal: &'a CalendarId,
     /// See [`crate::store::RemoteCalendarRecord::listed_at`].
     listed_at: Option<u64>,
 }
@@ -72,11 +73,10 @@ pub fn reconcile_calendar(
     conn: &ConnectionId,
     cal: &CalendarId,
 ) -> store::Result<usize> {
-    let objects = store.remote_objects(conn, cal)?;
     let listed_at = store.remote_calendar(conn, cal)?.and_then(|c| c.listed_at);
     let remote = Remote {
         conn,
-        objects: &objects,
+        cal,
         listed_at,
     };
     let mut changes = 0;
@@ -116,7 +116,8 @@ fn reconcile_one(
     let mut copies: HashMap<ObjectName, ETag> = HashMap::new();
     let mut systems: HashMap<Href, SystemEvent> = HashMap::new();
     let mut system_uids: HashMap<EventUid, Href> = HashMap::new();
-    for (name, rec) in store.objects(key)? {
+    // Metadata only: the bodies of a large calendar are not needed here.
+    for (name, rec) in store.metas(key)? {
         match rec.origin {
             Origin::Upstream {
                 connection, etag, ..
@@ -141,7 +142,9 @@ fn reconcile_one(
     let mut changes = 0;
     let mut wanted = HashSet::new();
     let mut seen_systems: HashSet<Href> = HashSet::new();
-    for (href, obj) in remote.objects {
+    for item in store.remote_objects_each(conn, remote.cal) {
+        let (href, obj) = item?;
+        let (href, obj) = (&href, &obj);
         let sys = match systems.get(href) {
             Some(sys) => Some(sys),
             None => uid_of(&obj.data)
