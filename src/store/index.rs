@@ -220,8 +220,18 @@ impl Store {
     /// Parses and expands a record for its collection's owner, counting it.
     pub(crate) fn prepare(&self, key: &CollectionKey, rec: &ObjectRecord) -> Result<Prepared> {
         let window = self.derive_window()?;
+        self.prepared(rec, &self.busy_settings(&key.owner()), window)
+    }
+
+    /// One derivation, counted (tests count expansions through it).
+    fn prepared(
+        &self,
+        rec: &ObjectRecord,
+        settings: &BusySettings,
+        window: TimeRange,
+    ) -> Result<Prepared> {
         self.derivations.fetch_add(1, Ordering::Relaxed);
-        Prepared::new(rec, &self.busy_settings(&key.owner()), window)
+        Prepared::new(rec, settings, window)
     }
 
     /// [`prepare`](Self::prepare) for several records of one collection,
@@ -233,11 +243,8 @@ impl Store {
     ) -> Result<Vec<Prepared>> {
         let window = self.derive_window()?;
         let settings = self.busy_settings(&key.owner());
-        recs.map(|rec| {
-            self.derivations.fetch_add(1, Ordering::Relaxed);
-            Prepared::new(rec, &settings, window)
-        })
-        .collect()
+        recs.map(|rec| self.prepared(rec, &settings, window))
+            .collect()
     }
 
     /// Moves the time answers' window to the one due at `now`, if it

@@ -12,8 +12,8 @@ use sled::transaction::{Transactional, TransactionalTree};
 use super::objects::log_change;
 use super::rows::{Prepared, Rows};
 use super::{
-    abort, codec, keys, tx_err, Change, CollectionKey, CollectionRecord, Error, ObjectRecord,
-    OutboxEntry, Queued, Result, Store, TxResult, WriteCondition,
+    abort, codec, keys, tx_err, Change, CollectionKey, CollectionRecord, Error, ObjectMeta,
+    ObjectRecord, OutboxEntry, Queued, Result, Store, TxResult, WriteCondition,
 };
 use crate::ids::{ETag, ObjectName};
 
@@ -115,9 +115,7 @@ impl ObjectTx<'_> {
         let Some(meta) = self.rows.meta(&okey)? else {
             return Ok(false);
         };
-        self.rows.remove(key, name, &meta)?;
-        self.uids.remove(keys::uid(key, &meta.index.uid))?;
-        self.log(key, name, true)?;
+        self.unlink(key, name, &meta)?;
         Ok(true)
     }
 
@@ -143,10 +141,15 @@ impl ObjectTx<'_> {
         let Some(meta) = self.rows.meta(&okey)? else {
             return abort(Error::NoObject { name: name.clone() });
         };
-        self.rows.remove(key, name, &meta)?;
-        self.uids.remove(keys::uid(key, &old.index.uid))?;
-        self.log(key, name, true)?;
+        self.unlink(key, name, &meta)?;
         Ok(old)
+    }
+
+    /// Removes an existing object's rows and UID entry and logs the deletion.
+    fn unlink(&self, key: &CollectionKey, name: &ObjectName, meta: &ObjectMeta) -> TxResult<()> {
+        self.rows.remove(key, name, meta)?;
+        self.uids.remove(keys::uid(key, &meta.index.uid))?;
+        self.log(key, name, true)
     }
 }
 

@@ -197,11 +197,10 @@ pub fn listing(l: &rows::Listing, calendar: &Href) -> Listing {
         match r.status {
             Some(404) | Some(410) => out.deleted.push(href),
             Some(_) => {}
+            // A row's ETag is trimmed and never empty (`rows::Row`).
             None => {
                 if let Some(etag) = &r.etag {
-                    if !etag.trim().is_empty() {
-                        out.present.push((href, ETag::new(etag.as_str())));
-                    }
+                    out.present.push((href, ETag::new(etag.as_str())));
                 }
             }
         }

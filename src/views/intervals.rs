@@ -39,6 +39,11 @@ impl Packing {
         }
     }
 
+    /// One object's intervals, packed.
+    pub fn pack_all(&self, v: &[BusyInterval]) -> Box<[Packed]> {
+        v.iter().map(|i| self.pack(i)).collect()
+    }
+
     /// `i`, packed.
     pub fn pack(&self, i: &BusyInterval) -> Packed {
         let off = |t: DateTime<Utc>, max: i64| (t.timestamp() - self.origin).clamp(0, max) as u64;
@@ -111,10 +116,15 @@ impl Intervals {
     /// The run that holds, or would hold, `p`: the first whose last value
     /// is not below it (the last run for a value above all).
     fn run_of(&self, p: Packed) -> usize {
-        let i = self
-            .runs
-            .partition_point(|r| r.last().is_some_and(|&l| l < p));
-        i.min(self.runs.len().saturating_sub(1))
+        self.first_run_reaching(p)
+            .min(self.runs.len().saturating_sub(1))
+    }
+
+    /// The first run whose last value is not below `p` (`runs.len()` when
+    /// every value is below it).
+    fn first_run_reaching(&self, p: Packed) -> usize {
+        self.runs
+            .partition_point(|r| r.last().is_some_and(|&l| l < p))
     }
 
     /// Adds one copy of `p`.
@@ -151,9 +161,7 @@ impl Intervals {
 
     /// The distinct values from the first at or after `from`, in order.
     fn distinct_from(&self, from: Packed) -> impl Iterator<Item = Packed> + '_ {
-        let i = self
-            .runs
-            .partition_point(|r| r.last().is_some_and(|&l| l < from));
+        let i = self.first_run_reaching(from);
         let mut last = None;
         self.runs[i..]
             .iter()

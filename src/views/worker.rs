@@ -149,16 +149,19 @@ impl Views {
     /// (off the async threads).
     pub async fn persist_snapshots(&self) {
         let me = self.clone();
-        let kept =
-            tokio::task::spawn_blocking(move || me.inner.busy.persist_snapshots(me.store())).await;
-        match kept {
-            Ok(n) if n > 0 => {
-                tracing::debug!(collections = n, "busy snapshots kept");
+        let kept = tokio::task::spawn_blocking(move || {
+            let n = me.inner.busy.persist_snapshots(me.store());
+            if n > 0 {
                 // A burst of changes is over (or 3 s of a long one): what
                 // its refreshes freed goes back to the system, not only
                 // to the arenas of the threads that ran them.
-                let _ = tokio::task::spawn_blocking(crate::crypto::trim).await;
+                crate::crypto::trim();
             }
+            n
+        })
+        .await;
+        match kept {
+            Ok(n) if n > 0 => tracing::debug!(collections = n, "busy snapshots kept"),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "busy snapshot task failed"),
         }

@@ -158,8 +158,22 @@ fn stored_busy(
     settings: &Settings,
     stats: &mut CacheStats,
 ) -> store::Result<Option<Vec<BusyInterval>>> {
+    let derived = store.derived(key, name)?;
+    busy_of(store, key, name, derived, window, settings, stats)
+}
+
+/// [`stored_busy`] with the object's time answers already read.
+fn busy_of(
+    store: &Store,
+    key: &CollectionKey,
+    name: &ObjectName,
+    derived: Option<ical::Derived>,
+    window: TimeRange,
+    settings: &Settings,
+    stats: &mut CacheStats,
+) -> store::Result<Option<Vec<BusyInterval>>> {
     let w = (window.start.timestamp(), window.end.timestamp());
-    if let Some(d) = store.derived(key, name)? {
+    if let Some(d) = derived {
         if d.window == w && d.settings == settings.fingerprint() {
             return Ok(Some(d.busy_in(window)));
         }
@@ -373,7 +387,7 @@ impl BusyCache {
             let mut changed = Vec::with_capacity(delta.changed.len());
             for name in delta.changed {
                 let v = stored_busy(store, key, &name, window, settings, &mut stats)?;
-                let packed = v.map(|v| v.iter().map(|i| packing.pack(i)).collect());
+                let packed = v.map(|v| packing.pack_all(&v));
                 changed.push((name, packed));
             }
             let mut g = locked(slot);
@@ -408,15 +422,10 @@ impl BusyCache {
         let mut values = Vec::new();
         for item in store.derived_all(key) {
             let (name, d) = item?;
-            let v = if d.window == w && d.settings == fp {
-                d.busy_in(window)
-            } else {
-                match stored_busy(store, key, &name, window, settings, &mut stats)? {
-                    Some(v) => v,
-                    None => continue,
-                }
+            let Some(v) = busy_of(store, key, &name, Some(d), window, settings, &mut stats)? else {
+                continue;
             };
-            let packed: Box<[Packed]> = v.iter().map(|i| packing.pack(i)).collect();
+            let packed = packing.pack_all(&v);
             values.extend(packed.iter().copied());
             objects.insert(name, packed);
         }
