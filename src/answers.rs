@@ -19,6 +19,14 @@
 //! Bytes are reference-counted: a hit copies nothing. Knows nothing of
 //! DAV or the store (a leaf): keys are SHA-256 digests made by the caller,
 //! so two different requests cannot share an entry.
+//!
+//! [`Bases`] keep the members of calendar-query answers, so the answer
+//! for the collection's next state is patched from the previous one
+//! instead of rendered again.
+
+mod bases;
+
+pub use bases::{Base, Bases};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};

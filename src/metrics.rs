@@ -51,19 +51,20 @@ pub struct Gauges {
     pub object_expansions: u64,
     /// Deletions held back by safe sync, waiting for confirmation.
     pub held_deletions: u64,
-    /// REPORT answers served from the answer cache / rendered.
-    pub answers: (u64, u64),
+    /// REPORT answers served from the answer cache / patched from the
+    /// previous answer's members / rendered.
+    pub answers: [u64; 3],
     /// Objects' `<response>`s in REPORT answers reused / rendered.
     pub responses: (u64, u64),
 }
 
-/// A counter with a `source` label: `cached` and `rendered`.
-fn cached_or_rendered(out: &mut String, name: &str, help: &str, (cached, rendered): (u64, u64)) {
-    let _ = writeln!(
-        out,
-        "# HELP {name} {help}\n# TYPE {name} counter\n\
-         {name}{{source=\"cached\"}} {cached}\n{name}{{source=\"rendered\"}} {rendered}"
-    );
+/// A counter with a `source` label (`cached`, `rendered`, …).
+fn by_source(out: &mut String, name: &str, help: &str, sources: &[(&str, u64)]) {
+    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (source, v) in sources {
+        let _ = write!(out, "\n{name}{{source=\"{source}\"}} {v}");
+    }
+    out.push('\n');
 }
 
 fn escape(v: &str) -> String {
@@ -285,17 +286,18 @@ impl Metrics {
              calproxy_object_expansions_total {}",
             g.object_expansions
         );
-        cached_or_rendered(
+        let [cached, patched, rendered] = g.answers;
+        by_source(
             &mut out,
             "calproxy_report_answers_total",
-            "REPORT answers by how they were made (cached: the bytes rendered for the same request and collection state).",
-            g.answers,
+            "REPORT answers by how they were made (cached: the bytes rendered for the same request and collection state; patched: a calendar-query's previous answer with the members changed since re-tested).",
+            &[("cached", cached), ("patched", patched), ("rendered", rendered)],
         );
-        cached_or_rendered(
+        by_source(
             &mut out,
             "calproxy_object_responses_total",
             "Objects' responses in rendered REPORT answers by how they were made (cached: the bytes rendered for the same object version and properties).",
-            g.responses,
+            &[("cached", g.responses.0), ("rendered", g.responses.1)],
         );
         out
     }

@@ -36,6 +36,9 @@ pub struct App {
     pub answers: Arc<crate::answers::Answers>,
     /// Rendered `<response>`s of single objects (`handlers::report`).
     pub responses: Arc<crate::answers::Answers>,
+    /// The members of kept calendar-query answers, patched into the
+    /// answer for the collection's next state (`handlers::report`).
+    pub bases: Arc<crate::answers::Bases>,
 }
 
 impl App {
@@ -52,6 +55,7 @@ impl App {
             responses: Arc::new(crate::answers::Answers::new(
                 config.limits.response_cache_bytes,
             )),
+            bases: Arc::new(crate::answers::Bases::new(config.limits.answer_cache_bytes)),
             hashes: Arc::new(crate::crypto::Hasher::new(
                 config.limits.max_concurrent_hashes,
                 config.limits.hash_queue,

@@ -71,7 +71,9 @@ pub struct Limits {
     /// (issue 10, README "Performance").
     pub store_cache_bytes: usize,
     /// Rendered REPORT answers kept for repeated requests
-    /// (`answers::Answers`; 0 keeps none).
+    /// (`answers::Answers`; 0 keeps none). The same bound again holds the
+    /// members of kept calendar-query answers (`answers::Bases`), which
+    /// the answer for the collection's next state is patched from.
     pub answer_cache_bytes: usize,
     /// Rendered `<response>`s of single objects, reused by the next
     /// answer that lists the same object version with the same

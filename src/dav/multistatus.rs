@@ -274,7 +274,12 @@ impl Response {
 /// A multistatus body made of responses rendered one by one
 /// ([`Response::to_xml`], possibly kept from earlier requests) and the
 /// RFC 6578 token, in one buffer sized once.
-pub fn assemble<P: AsRef<[u8]>>(parts: &[P], sync_token: Option<&SyncToken>) -> Vec<u8> {
+pub fn assemble<'a, I>(parts: I, sync_token: Option<&SyncToken>) -> Vec<u8>
+where
+    I: IntoIterator<Item = &'a [u8]>,
+    I::IntoIter: Clone,
+{
+    let parts = parts.into_iter();
     static AROUND: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
     let (head, tail) = AROUND.get_or_init(|| XmlWriter::document_around(&names::MULTISTATUS));
     let token = sync_token.map(|t| {
@@ -283,13 +288,13 @@ pub fn assemble<P: AsRef<[u8]>>(parts: &[P], sync_token: Option<&SyncToken>) -> 
         w.finish()
     });
     let size = head.len()
-        + parts.iter().map(|p| p.as_ref().len()).sum::<usize>()
+        + parts.clone().map(<[u8]>::len).sum::<usize>()
         + token.as_ref().map_or(0, Vec::len)
         + tail.len();
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(head.as_bytes());
     for p in parts {
-        out.extend_from_slice(p.as_ref());
+        out.extend_from_slice(p);
     }
     if let Some(t) = token {
         out.extend_from_slice(&t);
@@ -302,7 +307,7 @@ impl MultiStatus {
     /// Renders the body with `d:`/`cal:`/`cs:`/`ical:` prefixes.
     pub fn to_xml(&self) -> Vec<u8> {
         let parts: Vec<Vec<u8>> = self.responses.iter().map(Response::to_xml).collect();
-        assemble(&parts, self.sync_token.as_ref())
+        assemble(parts.iter().map(Vec::as_slice), self.sync_token.as_ref())
     }
 
     /// Reads a multistatus body with [`XmlLimits::upstream`].

@@ -46,7 +46,8 @@ pub(super) fn metrics(app: &App) -> Reply {
         held_deletions: held_deletions(app),
         answers: {
             let s = app.answers.stats();
-            (s.hits, s.misses)
+            let patched = app.bases.patched();
+            [s.hits, patched, s.misses.saturating_sub(patched)]
         },
         responses: {
             let s = app.responses.stats();

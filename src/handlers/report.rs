@@ -10,6 +10,14 @@
 //! window: their rendered answers are kept in `answers::Answers` under the
 //! digest of all of that, so a repeated request is a lookup. free-busy-query
 //! is not kept (on `availability/` it reads other collections too).
+//!
+//! A calendar-query asked again after its collection changed is patched
+//! ([`patched`]): the members of its previous answer (`answers::Bases`)
+//! less those the change log names since, plus those of them that match
+//! now, so its cost follows the change, not the collection.
+
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -24,7 +32,7 @@ use crate::dav::{
     multistatus, Precondition, PropRequest, PropValue, Report, Response, ResponseBody,
 };
 use crate::ical::{self, BusySettings, ExpandOptions, Occupied, TimeRange};
-use crate::ids::ObjectName;
+use crate::ids::{ObjectName, SyncToken};
 use crate::route::{self as paths, Route};
 use crate::store::{CollectionKey, CollectionKind, CollectionRecord, ObjectMeta, Store};
 use crate::views;
@@ -53,21 +61,34 @@ pub(crate) fn report(ctx: &Ctx<'_>, route: &Route, report: Report) -> Result<Rep
     // The owner's settings, read once: part of the answer's key, and the
     // zone of its expansions.
     let settings = ctx.app.store.busy_settings(&key.owner());
-    let (scope, answer) = answer_key(ctx, &key, &rec, settings.fingerprint(), &report);
-    if let Some(body) = ctx.app.answers.get(&answer) {
+    let keys = answer_key(ctx, &key, &rec, settings.fingerprint(), &report);
+    if let Some(body) = ctx.app.answers.get(&keys.answer) {
         return Ok(Reply::multistatus_bytes(body));
     }
     let opts = expand_options(ctx, &settings);
     let reply = match &report {
-        Report::CalendarQuery(q) => query(ctx, &key, &rec, q, &opts),
+        Report::CalendarQuery(q) => query(ctx, &key, &rec, q, &opts, keys.identity),
         Report::CalendarMultiget(m) => multiget(ctx, &key, &rec, m, &opts),
         Report::SyncCollection(s) => sync(ctx, &key, &rec, s, &opts),
         Report::FreeBusyQuery(f) => free_busy(ctx, &key, &rec, f),
     }?;
     if reply.status == StatusCode::MULTI_STATUS {
-        ctx.app.answers.put(scope, answer, reply.body.clone());
+        ctx.app
+            .answers
+            .put(keys.scope, keys.answer, reply.body.clone());
     }
     Ok(reply)
+}
+
+/// The keys of a REPORT's answer.
+struct AnswerKeys {
+    /// The collection and the state of it the answer is made from.
+    scope: answers::Scope,
+    /// The answer's key: everything it depends on.
+    answer: answers::Key,
+    /// Everything but the collection's state: the key of the answer's
+    /// members kept for patching (`answers::Bases`).
+    identity: answers::Key,
 }
 
 /// The digest of everything a REPORT's answer depends on: the collection
@@ -82,7 +103,7 @@ fn answer_key(
     rec: &CollectionRecord,
     settings: u64,
     report: &Report,
-) -> (answers::Scope, answers::Key) {
+) -> AnswerKeys {
     let mut of = answers::KeyBuilder::new("collection");
     of.part(key.tenant.as_str().as_bytes())
         .part(key.user.as_str().as_bytes())
@@ -102,7 +123,17 @@ fn answer_key(
     };
     let mut k = answers::KeyBuilder::new("report");
     k.hashed(&scope.of).hashed(&scope.version).hashed(report);
-    (scope, k.finish())
+    let mut identity = answers::KeyBuilder::new("report-identity");
+    identity
+        .hashed(&scope.of)
+        .hashed(&settings)
+        .hashed(&(window.start.timestamp(), window.end.timestamp()))
+        .hashed(report);
+    AnswerKeys {
+        scope,
+        answer: k.finish(),
+        identity: identity.finish(),
+    }
 }
 
 /// What the object responses of one answer share.
@@ -291,6 +322,7 @@ fn query(
     col: &CollectionRecord,
     q: &CalendarQuery,
     opts: &ExpandOptions,
+    identity: answers::Key,
 ) -> Result<Reply> {
     if !q.filter.name.eq_ignore_ascii_case("VCALENDAR") {
         return Err(Error::Invalid {
@@ -307,13 +339,94 @@ fn query(
         check_window(ctx, &ranges)?;
     }
     let l = Listing::new(key, col, &q.props, q.data.as_ref(), opts);
-    let mut parts = Vec::new();
-    for (name, meta) in select(&ctx.app.store, key, &q.filter, opts)? {
-        parts.push(object_part(ctx, &l, name, meta)?);
+    let base = ctx.app.bases.get(&identity);
+    let members = match base.as_deref() {
+        Some(b) => patched(ctx, &l, &q.filter, b)?,
+        None => None,
+    };
+    let members = match members {
+        Some(m) => {
+            ctx.app.bases.note_patched();
+            m
+        }
+        None => {
+            let mut m = Vec::new();
+            for (name, meta) in select(&ctx.app.store, key, &q.filter, opts)? {
+                let part = object_part(ctx, &l, name.clone(), meta)?;
+                m.push((Arc::from(name.as_str()), part));
+            }
+            m
+        }
+    };
+    let body = multistatus::assemble(members.iter().map(|(_, p)| p.as_ref()), None);
+    // Listed at the state this request read; a write that landed while
+    // it listed is in the change log after that state, so the next patch
+    // tests its object again.
+    let base = answers::Base {
+        state: Store::sync_token(col).as_str().to_owned(),
+        seq: col.seq,
+        members,
+    };
+    ctx.app.bases.put(identity, Arc::new(base));
+    Ok(Reply::multistatus_bytes(body))
+}
+
+/// A kept answer's members (`name`, rendered part), in name order.
+type Members = Vec<(Arc<str>, Bytes)>;
+
+/// The members of a calendar-query's answer made from the members of its
+/// answer at an earlier state of the collection (`base`): those less
+/// every object the change log names since, plus the ones of them that
+/// exist and match now, in name order — what [`select`] lists, since
+/// whether an object matches depends on nothing but the object and what
+/// the base's identity holds (the request, the owner's settings, the
+/// window). `None` when the log cannot tell (the base's state is older
+/// than the log keeps, or of an earlier incarnation), when the collection
+/// changed again after this request read it, or when so much changed that
+/// listing afresh costs less.
+fn patched(
+    ctx: &Ctx<'_>,
+    l: &Listing<'_>,
+    filter: &CompFilter,
+    base: &answers::Base,
+) -> Result<Option<Members>> {
+    let store = &ctx.app.store;
+    let since = SyncToken::new(base.state.clone());
+    let delta = match store.changes_since(l.key, Some(&since)) {
+        Ok(d) => d,
+        Err(crate::store::Error::InvalidSyncToken) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if delta.token.as_ref() != Some(&Store::sync_token(l.col)) {
+        return Ok(None);
     }
-    Ok(Reply::multistatus_bytes(multistatus::assemble(
-        &parts, None,
-    )))
+    let touched = delta.changed.len() + delta.deleted.len();
+    if touched * 4 > base.members.len() + 64 {
+        return Ok(None);
+    }
+    let gone: HashSet<&str> = delta
+        .changed
+        .iter()
+        .chain(&delta.deleted)
+        .map(ObjectName::as_str)
+        .collect();
+    let mut fresh = Vec::new();
+    for (name, meta) in select_among(store, l.key, filter, l.opts, &delta.changed)? {
+        let part = object_part(ctx, l, name.clone(), meta)?;
+        fresh.push((Arc::<str>::from(name.as_str()), part));
+    }
+    // Both lists are in name order (the log's names are sorted): merge.
+    let kept = base.members.iter().filter(|(n, _)| !gone.contains(&**n));
+    let mut out = Vec::with_capacity(base.members.len() + fresh.len());
+    let mut fresh = fresh.into_iter().peekable();
+    for m in kept {
+        while let Some(f) = fresh.next_if(|f| f.0 < m.0) {
+            out.push(f);
+        }
+        out.push(m.clone());
+    }
+    out.extend(fresh);
+    Ok(Some(out))
 }
 
 /// A time range's start and end (`None` = open).
@@ -373,38 +486,92 @@ pub(crate) fn select(
     filter: &CompFilter,
     opts: &ExpandOptions,
 ) -> Result<Vec<(ObjectName, ObjectMeta)>> {
-    let fingerprint = store.busy_settings(&key.owner()).fingerprint();
-    let tree_needed = filter::needs_tree(filter);
+    let test = Test::new(store, key, filter, opts);
     let mut out = Vec::new();
     for (name, meta) in members(store, key, filter)? {
+        if test.matches(&name, &meta)? {
+            out.push((name, meta));
+        }
+    }
+    Ok(out)
+}
+
+/// Of `names`, the objects that exist now and match `filter`, in the
+/// order given (no time index: the names are few).
+fn select_among(
+    store: &Store,
+    key: &CollectionKey,
+    filter: &CompFilter,
+    opts: &ExpandOptions,
+    names: &[ObjectName],
+) -> Result<Vec<(ObjectName, ObjectMeta)>> {
+    let test = Test::new(store, key, filter, opts);
+    let mut out = Vec::new();
+    for name in names {
+        if let Some(meta) = store.object_meta(key, name)? {
+            if test.matches(name, &meta)? {
+                out.push((name.clone(), meta));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One calendar-query filter, tested object by object on what the store
+/// parsed and expanded when each was written.
+struct Test<'a> {
+    store: &'a Store,
+    key: &'a CollectionKey,
+    filter: &'a CompFilter,
+    opts: &'a ExpandOptions,
+    /// The owner's settings the stored time answers must have been made
+    /// with to be used.
+    fingerprint: u64,
+    tree_needed: bool,
+}
+
+impl<'a> Test<'a> {
+    fn new(
+        store: &'a Store,
+        key: &'a CollectionKey,
+        filter: &'a CompFilter,
+        opts: &'a ExpandOptions,
+    ) -> Self {
+        Self {
+            store,
+            key,
+            filter,
+            opts,
+            fingerprint: store.busy_settings(&key.owner()).fingerprint(),
+            tree_needed: filter::needs_tree(filter),
+        }
+    }
+
+    fn matches(&self, name: &ObjectName, meta: &ObjectMeta) -> Result<bool> {
+        let (store, key) = (self.store, self.key);
         let mut derived: Option<Option<Occupied>> = None;
         let mut time = |w: TimeRange| -> ical::Result<bool> {
-            let d = derived.get_or_insert_with(|| store.occupied(key, &name).ok().flatten());
+            let d = derived.get_or_insert_with(|| store.occupied(key, name).ok().flatten());
             if let Some(answer) = d
                 .as_ref()
-                .filter(|d| d.settings == fingerprint)
+                .filter(|d| d.settings == self.fingerprint)
                 .and_then(|d| d.overlaps(w))
             {
                 return Ok(answer);
             }
-            match store.object_body(key, &name) {
-                Ok(Some(body)) => ical::overlaps(&body, w, opts),
+            match store.object_body(key, name) {
+                Ok(Some(body)) => ical::overlaps(&body, w, self.opts),
                 _ => Ok(false),
             }
         };
-        let hit = if tree_needed {
-            let tree = store.parsed(key, &name)?.unwrap_or_default();
-            filter::matches_tree(tree.roots(), filter, &mut time)
+        let hit = if self.tree_needed {
+            let tree = store.parsed(key, name)?.unwrap_or_default();
+            filter::matches_tree(tree.roots(), self.filter, &mut time)
         } else {
-            filter::matches_shape(&meta.shape, filter, &mut time)
+            filter::matches_shape(&meta.shape, self.filter, &mut time)
         };
-        match hit {
-            Ok(true) => out.push((name, meta)),
-            Ok(false) => {}
-            Err(e) => return Err(budget(e)),
-        }
+        hit.map_err(budget)
     }
-    Ok(out)
 }
 
 fn multiget(
@@ -425,7 +592,8 @@ fn multiget(
         });
     }
     Ok(Reply::multistatus_bytes(multistatus::assemble(
-        &parts, None,
+        parts.iter().map(|p| p.as_ref()),
+        None,
     )))
 }
 
@@ -450,7 +618,7 @@ fn sync(
         parts.push(status_part(paths::object(key, &name), 404));
     }
     Ok(Reply::multistatus_bytes(multistatus::assemble(
-        &parts,
+        parts.iter().map(|p| p.as_ref()),
         delta.token.as_ref(),
     )))
 }

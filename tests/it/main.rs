@@ -42,6 +42,8 @@ mod peers_tsdav;
 mod r4_r9_availability;
 // issue 10 and 12 #3: stored time answers, restarts, fair and bounded expansion
 mod read_path;
+// issue 10: a query after a change is patched from its previous answer
+mod query_patch;
 // issue 9: derived views have one owner (R7 conflict users, R8 shared connections, failures)
 mod derived_views;
 // issue 9: the write path under concurrency (sync vs outbox, fresh-store creates, two pushers)
