@@ -66,13 +66,13 @@ pub(crate) fn report(ctx: &Ctx<'_>, route: &Route, report: Report) -> Result<Rep
         return Ok(Reply::multistatus_bytes(body));
     }
     let opts = expand_options(ctx, &settings);
-    let reply = match &report {
-        Report::CalendarQuery(q) => query(ctx, &key, &rec, q, &opts, keys.identity),
-        Report::CalendarMultiget(m) => multiget(ctx, &key, &rec, m, &opts),
-        Report::SyncCollection(s) => sync(ctx, &key, &rec, s, &opts),
-        Report::FreeBusyQuery(f) => free_busy(ctx, &key, &rec, f),
-    }?;
-    if reply.status == StatusCode::MULTI_STATUS {
+    let (reply, keep) = match &report {
+        Report::CalendarQuery(q) => query(ctx, &key, &rec, q, &opts, keys.identity)?,
+        Report::CalendarMultiget(m) => (multiget(ctx, &key, &rec, m, &opts)?, true),
+        Report::SyncCollection(s) => (sync(ctx, &key, &rec, s, &opts)?, true),
+        Report::FreeBusyQuery(f) => (free_busy(ctx, &key, &rec, f)?, true),
+    };
+    if keep && reply.status == StatusCode::MULTI_STATUS {
         ctx.app
             .answers
             .put(keys.scope, keys.answer, reply.body.clone());
@@ -316,6 +316,9 @@ fn members(
 /// what the store parsed and expanded when it was written (its names or
 /// tree, its time answers). Only an object whose answers cannot tell (a
 /// window outside the kept one, too many instances) is expanded here.
+/// With the answer, whether it may be kept under the request's key: not
+/// when it was patched up to a state newer than the one the key names (a
+/// write landed after the request read the collection).
 fn query(
     ctx: &Ctx<'_>,
     key: &CollectionKey,
@@ -323,7 +326,7 @@ fn query(
     q: &CalendarQuery,
     opts: &ExpandOptions,
     identity: answers::Key,
-) -> Result<Reply> {
+) -> Result<(Reply, bool)> {
     if !q.filter.name.eq_ignore_ascii_case("VCALENDAR") {
         return Err(Error::Invalid {
             reason: "the top-level comp-filter must name VCALENDAR",
@@ -344,10 +347,11 @@ fn query(
         Some(b) => patched(ctx, &l, &q.filter, b)?,
         None => None,
     };
-    let members = match members {
-        Some(m) => {
+    let read = (Store::sync_token(col), col.seq);
+    let (members, state) = match members {
+        Some(patched) => {
             ctx.app.bases.note_patched();
-            m
+            patched
         }
         None => {
             let mut m = Vec::new();
@@ -355,24 +359,28 @@ fn query(
                 let part = object_part(ctx, &l, name.clone(), meta)?;
                 m.push((Arc::from(name.as_str()), part));
             }
-            m
+            // Listed at the state this request read; a write that landed
+            // while it listed is in the change log after that state, so
+            // the next patch tests its object again.
+            (m, read.clone())
         }
     };
     let body = multistatus::assemble(members.iter().map(|(_, p)| p.as_ref()), None);
-    // Listed at the state this request read; a write that landed while
-    // it listed is in the change log after that state, so the next patch
-    // tests its object again.
+    let keep = state == read;
     let base = answers::Base {
-        state: Store::sync_token(col).as_str().to_owned(),
-        seq: col.seq,
+        state: state.0.as_str().to_owned(),
+        seq: state.1,
         members,
     };
     ctx.app.bases.put(identity, Arc::new(base));
-    Ok(Reply::multistatus_bytes(body))
+    Ok((Reply::multistatus_bytes(body), keep))
 }
 
 /// A kept answer's members (`name`, rendered part), in name order.
 type Members = Vec<(Arc<str>, Bytes)>;
+
+/// A collection's state: its sync token and change sequence.
+type State = (SyncToken, u64);
 
 /// The members of a calendar-query's answer made from the members of its
 /// answer at an earlier state of the collection (`base`): those less
@@ -380,16 +388,17 @@ type Members = Vec<(Arc<str>, Bytes)>;
 /// exist and match now, in name order — what [`select`] lists, since
 /// whether an object matches depends on nothing but the object and what
 /// the base's identity holds (the request, the owner's settings, the
-/// window). `None` when the log cannot tell (the base's state is older
-/// than the log keeps, or of an earlier incarnation), when the collection
-/// changed again after this request read it, or when so much changed that
-/// listing afresh costs less.
+/// window). With them, the state they are of: the collection's newest,
+/// which may be newer than the one the request read (a write landed
+/// since). `None` when the log cannot tell (the base's state is older
+/// than the log keeps, or of an earlier incarnation), or when so much
+/// changed that listing afresh costs less.
 fn patched(
     ctx: &Ctx<'_>,
     l: &Listing<'_>,
     filter: &CompFilter,
     base: &answers::Base,
-) -> Result<Option<Members>> {
+) -> Result<Option<(Members, State)>> {
     let store = &ctx.app.store;
     let since = SyncToken::new(base.state.clone());
     let delta = match store.changes_since(l.key, Some(&since)) {
@@ -397,9 +406,9 @@ fn patched(
         Err(crate::store::Error::InvalidSyncToken) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    if delta.token.as_ref() != Some(&Store::sync_token(l.col)) {
+    let Some(token) = delta.token.clone() else {
         return Ok(None);
-    }
+    };
     let touched = delta.changed.len() + delta.deleted.len();
     if touched * 4 > base.members.len() + 64 {
         return Ok(None);
@@ -426,7 +435,7 @@ fn patched(
         out.push(m.clone());
     }
     out.extend(fresh);
-    Ok(Some(out))
+    Ok(Some((out, (token, delta.seq))))
 }
 
 /// A time range's start and end (`None` = open).

@@ -124,6 +124,8 @@ pub struct Delta {
     pub deleted: Vec<ObjectName>,
     /// The token that describes the state after this delta.
     pub token: Option<SyncToken>,
+    /// The collection's change sequence at that state.
+    pub seq: u64,
 }
 
 /// The embedded store. Cheap to clone.

@@ -315,6 +315,7 @@ impl Store {
                 changed,
                 deleted: Vec::new(),
                 token: Some(current),
+                seq: rec.seq,
             });
         };
         let since = parse_token(token)
@@ -334,6 +335,7 @@ impl Store {
         }
         let mut delta = Delta {
             token: Some(current),
+            seq: rec.seq,
             ..Delta::default()
         };
         for (name, deleted) in last {
