@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::select;
+use super::query::select;
 use crate::dav::report::{CompFilter, MatchType, PropFilter, TextMatch, TimeRangeFilter};
 use crate::handlers::filter;
 use crate::ical::{self, ExpandOptions};
