@@ -20,7 +20,7 @@ use crate::common::data::{Event, TEN_K};
 use crate::common::dav;
 use crate::common::env_usize;
 use crate::common::fixtures::{Access, Trio};
-use crate::common::http::Conn;
+use crate::common::http::{Conn, Req};
 use crate::common::process::{self, Memory};
 use crate::common::report::{Report, Section};
 use crate::common::servers::{Endpoint, Server};
@@ -84,6 +84,13 @@ pub async fn run(report: &mut Report) {
     let mut data = Vec::new();
     for s in &trio.servers {
         println!("  {}: {clients} clients for {secs} s", s.kind.label());
+        let calproxy = s.kind == crate::common::servers::Kind::Calproxy;
+        let port = s.collection(trio.collection).port;
+        let before = if calproxy {
+            answer_sources(port).await
+        } else {
+            Vec::new()
+        };
         let r = drive(
             s,
             trio.collection,
@@ -94,6 +101,23 @@ pub async fn run(report: &mut Report) {
         )
         .await;
         let label = s.kind.label().to_string();
+        if calproxy {
+            let after = answer_sources(port).await;
+            let made: Vec<String> = after
+                .iter()
+                .map(|(source, n)| {
+                    let was = before
+                        .iter()
+                        .find(|(s, _)| s == source)
+                        .map_or(0, |(_, n)| *n);
+                    format!("{source} {}", n.saturating_sub(was))
+                })
+                .collect();
+            kinds.notes.push(format!(
+                "calproxy's REPORT answers during the run, by how they were made (calproxy_report_answers_total on /metrics): {}",
+                if made.is_empty() { "not found".to_string() } else { made.join(", ") }
+            ));
+        }
         let mut per_kind = Vec::new();
         for (op, name) in OPS {
             let k = KindStats::of(&r, op);
@@ -151,6 +175,28 @@ pub async fn run(report: &mut Report) {
     {
         report.add(paced(s, trio.collection, events, clients, secs).await);
     }
+}
+
+/// calproxy's REPORT answers so far by how they were made (`cached`,
+/// `patched`, `rendered`: `calproxy_report_answers_total` on /metrics).
+async fn answer_sources(port: u16) -> Vec<(String, u64)> {
+    let req = Req {
+        method: "GET",
+        path: "/metrics".to_string(),
+        headers: Vec::new(),
+        body: bytes::Bytes::new(),
+    };
+    let Ok((a, _)) = Conn::new(port).send(&req).await else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&a.body)
+        .lines()
+        .filter_map(|l| l.strip_prefix("calproxy_report_answers_total{source=\""))
+        .filter_map(|rest| {
+            let (source, n) = rest.split_once("\"} ")?;
+            Some((source.to_string(), n.trim().parse().ok()?))
+        })
+        .collect()
 }
 
 /// The same mix at a fixed offered rate (calproxy only): each client sends
