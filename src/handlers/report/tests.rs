@@ -249,3 +249,90 @@ fn indexed_calendar_query_returns_what_a_full_scan_returns() {
     }
     assert!(checked > 1_000, "the windows matched something ({checked})");
 }
+
+/// A write that lands after a calendar-query read its collection: the
+/// query is patched up to the newest state, answers what a fresh listing
+/// of that state answers, keeps that state as its base, and its answer is
+/// not kept under the key of the older state it read.
+#[test]
+fn a_patch_that_overtakes_its_request_answers_the_newest_state_and_is_not_kept() {
+    use crate::answers::KeyBuilder;
+    use crate::dav::Report;
+    use crate::handlers::Ctx;
+    use crate::ids::UserRef;
+
+    let app = crate::state::App::new(
+        Store::temporary().unwrap(),
+        crate::config::Config::new("127.0.0.1:0".parse().unwrap(), std::env::temp_dir()),
+    );
+    let store = &app.store;
+    let (t, u) = (TenantId::new("p").unwrap(), UserId::new("u").unwrap());
+    crate::accounts::add_user(store, &t, &u, &Secret::new("long-enough-pw".into())).unwrap();
+    let key = CollectionKey::new(&t, &u, &CalendarId::new("blocked").unwrap());
+    let principal = UserRef::new(&t, &u);
+    let ctx = Ctx {
+        app: &app,
+        principal: &principal,
+    };
+    let day = store.derive_window().unwrap().start + Duration::days(40);
+    let put = |name: &str, at: DateTime<Utc>| {
+        let data = format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{name}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{}\r\nDTEND:{}\r\nSUMMARY:{name}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            utc(at),
+            utc(at + Duration::hours(1))
+        )
+        .into_bytes();
+        let rec = ObjectRecord {
+            etag: ETag::of_content(&data),
+            index: ical::parse_lenient(&data).unwrap(),
+            origin: Origin::Local,
+            modified: 0,
+            data,
+        };
+        let name = ObjectName::new(format!("{name}.ics")).unwrap();
+        store
+            .put_object(&key, &name, &rec, &WriteCondition::default())
+            .unwrap();
+    };
+    put("a", day);
+    put("b", day + Duration::hours(2));
+    let xml = format!(
+        r#"<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range start="{}" end="{}"/></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"#,
+        utc(day - Duration::days(1)),
+        utc(day + Duration::days(2))
+    );
+    let Ok(Report::CalendarQuery(q)) = crate::dav::parse_report(xml.as_bytes()) else {
+        panic!("a calendar-query");
+    };
+    let opts = ExpandOptions::new(chrono_tz::UTC, crate::views::MAX_INSTANCES);
+    let identity = KeyBuilder::new("the query").finish();
+
+    let read = store.collection(&key).unwrap().unwrap();
+    let (first, keep) = super::query::query(&ctx, &key, &read, &q, &opts, identity).unwrap();
+    assert!(keep, "listed at the state it read");
+    assert_eq!(app.bases.get(&identity).unwrap().seq, read.seq);
+
+    // Two writes land after the request read the collection: a new match,
+    // and `a` moved out of the window.
+    put("c", day + Duration::hours(4));
+    put("a", day + Duration::days(100));
+    let now = store.collection(&key).unwrap().unwrap();
+    assert!(now.seq > read.seq);
+    let (late, keep) = super::query::query(&ctx, &key, &read, &q, &opts, identity).unwrap();
+    assert!(!keep, "made from a newer state than the key names");
+    assert_eq!(app.bases.patched(), 1);
+    assert_eq!(app.bases.get(&identity).unwrap().seq, now.seq);
+
+    // A fresh listing of the newest state (no base under another identity).
+    let other = KeyBuilder::new("a fresh listing").finish();
+    let (fresh, keep) = super::query::query(&ctx, &key, &now, &q, &opts, other).unwrap();
+    assert!(keep);
+    assert_eq!(app.bases.patched(), 1, "listed afresh, not patched");
+    assert_eq!(late.body, fresh.body);
+    let text = String::from_utf8_lossy(&late.body);
+    assert!(
+        text.contains("/b.ics") && text.contains("/c.ics") && !text.contains("/a.ics"),
+        "{text}"
+    );
+    assert_ne!(first.body, late.body);
+}
