@@ -4,21 +4,22 @@
 //! every change of its collection (the key holds the sync token). Its
 //! previous answer is then still almost right: only the members the
 //! collection's change log names since differ. A [`Base`] keeps that
-//! answer's members — each one's name and rendered `<response>`, in name
-//! order — and the state they were listed at; the handler re-tests the
-//! changed members only and assembles the rest as they are
-//! (`handlers::report::patched`).
+//! answer — its bytes, and each member's name and where its rendered
+//! `<response>` lies in them, in name order — and the state it was listed
+//! at; the handler re-tests the changed members only and copies the rest
+//! from the previous bytes (`handlers::report::query::patched`).
 //!
 //! Kept by the query's *identity*: everything its answer depends on but
 //! the collection's state (collection, owner's settings, window, the
 //! parsed request). Bounded by bytes, least recently used first out; a
-//! newer state replaces an older one, never the reverse. The rendered
-//! parts are reference-counted and mostly the same bytes the response
-//! cache holds, so the bound over-counts what they cost. Knows nothing of
-//! DAV or the store (a leaf): names and the state mark are the caller's
-//! strings.
+//! newer state replaces an older one, never the reverse. The bytes are
+//! reference-counted and, while the answer is also in the answer cache,
+//! the same bytes: the bound over-counts what a base costs. Knows nothing
+//! of DAV or the store (a leaf): names and the state mark are the
+//! caller's strings.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -35,19 +36,29 @@ pub struct Base {
     /// A number that grows with the state (the collection's change
     /// sequence).
     pub seq: u64,
-    /// Each member's name and rendered part, in name order.
-    pub members: Vec<(Arc<str>, Bytes)>,
+    /// The answer's bytes.
+    pub body: Bytes,
+    /// Each member's name and where its part lies in `body`, in name
+    /// order.
+    pub members: Vec<(Arc<str>, Range<usize>)>,
 }
 
 impl Base {
+    /// The bytes of a member's part (empty for a range outside the body,
+    /// which the caller never makes).
+    pub fn part(&self, at: &Range<usize>) -> &[u8] {
+        self.body.get(at.clone()).unwrap_or_default()
+    }
+
     /// What the bound counts for it.
     fn weight(&self) -> usize {
-        const PER_MEMBER: usize = 48;
+        const PER_MEMBER: usize = 40;
         self.state.len()
+            + self.body.len()
             + self
                 .members
                 .iter()
-                .map(|(n, b)| n.len() + b.len() + PER_MEMBER)
+                .map(|(n, _)| n.len() + PER_MEMBER)
                 .sum::<usize>()
     }
 }
@@ -156,14 +167,20 @@ mod tests {
         b.finish()
     }
 
+    /// A base of one part per member, `len` bytes each.
     fn base(seq: u64, members: &[(&str, usize)]) -> Arc<Base> {
+        let mut body = Vec::new();
+        let mut at = Vec::new();
+        for (n, len) in members {
+            let start = body.len();
+            body.extend(std::iter::repeat_n(b'x', *len));
+            at.push((Arc::from(*n), start..body.len()));
+        }
         Arc::new(Base {
             state: format!("s{seq}"),
             seq,
-            members: members
-                .iter()
-                .map(|(n, len)| (Arc::from(*n), Bytes::from(vec![b'x'; *len])))
-                .collect(),
+            body: Bytes::from(body),
+            members: at,
         })
     }
 
@@ -180,8 +197,16 @@ mod tests {
     }
 
     #[test]
+    fn a_part_is_its_range_of_the_body() {
+        let x = base(1, &[("a", 3), ("b", 5)]);
+        assert_eq!(x.members[1].1, 3..8);
+        assert_eq!(x.part(&x.members[1].1), b"xxxxx");
+        assert_eq!(x.part(&(100..200)), b"", "outside: empty, no panic");
+    }
+
+    #[test]
     fn the_bound_drops_the_least_recently_used_and_refuses_large_bases() {
-        // Each base weighs 2 (state) + 2 + 200 + 48 = 252 bytes.
+        // Each base weighs 2 (state) + 200 (body) + 2 + 40 = 244 bytes.
         let b = Bases::new(600);
         b.put(key("a"), base(1, &[("aa", 200)]));
         b.put(key("b"), base(1, &[("bb", 200)]));
@@ -189,7 +214,7 @@ mod tests {
         b.put(key("c"), base(1, &[("cc", 200)]));
         assert!(b.get(&key("b")).is_none(), "b was the least recently used");
         assert!(b.get(&key("a")).is_some() && b.get(&key("c")).is_some());
-        assert_eq!(b.kept(), (2, 504));
+        assert_eq!(b.kept(), (2, 488));
         b.put(key("big"), base(1, &[("x", 300)]));
         assert!(b.get(&key("big")).is_none(), "over half the bound");
         let none = Bases::new(0);

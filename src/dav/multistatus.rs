@@ -279,6 +279,33 @@ where
     I: IntoIterator<Item = &'a [u8]>,
     I::IntoIter: Clone,
 {
+    assemble_with(parts, sync_token, |_| {})
+}
+
+/// [`assemble`], also saying where each part lies in the body (a kept
+/// answer's parts are copied from there into the next one).
+pub fn assemble_indexed<'a, I>(
+    parts: I,
+    sync_token: Option<&SyncToken>,
+) -> (Vec<u8>, Vec<std::ops::Range<usize>>)
+where
+    I: IntoIterator<Item = &'a [u8]>,
+    I::IntoIter: Clone,
+{
+    let mut at = Vec::new();
+    let body = assemble_with(parts, sync_token, |r| at.push(r));
+    (body, at)
+}
+
+fn assemble_with<'a, I>(
+    parts: I,
+    sync_token: Option<&SyncToken>,
+    mut placed: impl FnMut(std::ops::Range<usize>),
+) -> Vec<u8>
+where
+    I: IntoIterator<Item = &'a [u8]>,
+    I::IntoIter: Clone,
+{
     let parts = parts.into_iter();
     static AROUND: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
     let (head, tail) = AROUND.get_or_init(|| XmlWriter::document_around(&names::MULTISTATUS));
@@ -294,7 +321,9 @@ where
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(head.as_bytes());
     for p in parts {
+        let start = out.len();
         out.extend_from_slice(p);
+        placed(start..out.len());
     }
     if let Some(t) = token {
         out.extend_from_slice(&t);

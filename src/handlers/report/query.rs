@@ -4,6 +4,7 @@
 //! or patched from the members of the previous answer (`patched`).
 
 use std::collections::HashSet;
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -83,7 +84,7 @@ pub(super) fn query(
             let mut m = Vec::new();
             for (name, meta) in select(&ctx.app.store, key, &q.filter, opts)? {
                 let part = object_part(ctx, &l, name.clone(), meta)?;
-                m.push((Arc::from(name.as_str()), part));
+                m.push((Arc::from(name.as_str()), Part::New(part)));
             }
             // Listed at the state this request read; a write that landed
             // while it listed is in the change log after that state, so
@@ -91,19 +92,35 @@ pub(super) fn query(
             (m, read.clone())
         }
     };
-    let body = multistatus::assemble(members.iter().map(|(_, p)| p.as_ref()), None);
+    let previous = base.as_deref();
+    let (body, at) = multistatus::assemble_indexed(
+        members.iter().map(|(_, p)| match p {
+            Part::Kept(r) => previous.map_or(&[][..], |b| b.part(r)),
+            Part::New(bytes) => bytes.as_ref(),
+        }),
+        None,
+    );
+    let body = Bytes::from(body);
     let keep = state == read;
     let base = answers::Base {
         state: state.0.as_str().to_owned(),
         seq: state.1,
-        members,
+        body: body.clone(),
+        members: members.into_iter().map(|(n, _)| n).zip(at).collect(),
     };
     ctx.app.bases.put(identity, Arc::new(base));
     Ok((Reply::multistatus_bytes(body), keep))
 }
 
-/// A kept answer's members (`name`, rendered part), in name order.
-type Members = Vec<(Arc<str>, Bytes)>;
+/// One member's part in an answer being made: where it lies in the
+/// previous answer's bytes, or rendered now.
+enum Part {
+    Kept(Range<usize>),
+    New(Bytes),
+}
+
+/// An answer's members (name, part), in name order.
+type Members = Vec<(Arc<str>, Part)>;
 
 /// A collection's state: its sync token and change sequence.
 type State = (SyncToken, u64);
@@ -148,17 +165,17 @@ fn patched(
     let mut fresh = Vec::new();
     for (name, meta) in select_among(store, l.key, filter, l.opts, &delta.changed)? {
         let part = object_part(ctx, l, name.clone(), meta)?;
-        fresh.push((Arc::<str>::from(name.as_str()), part));
+        fresh.push((Arc::<str>::from(name.as_str()), Part::New(part)));
     }
     // Both lists are in name order (the log's names are sorted): merge.
     let kept = base.members.iter().filter(|(n, _)| !gone.contains(&**n));
     let mut out = Vec::with_capacity(base.members.len() + fresh.len());
     let mut fresh = fresh.into_iter().peekable();
-    for m in kept {
-        while let Some(f) = fresh.next_if(|f| f.0 < m.0) {
+    for (name, at) in kept {
+        while let Some(f) = fresh.next_if(|f| f.0 < *name) {
             out.push(f);
         }
-        out.push(m.clone());
+        out.push((name.clone(), Part::Kept(at.clone())));
     }
     out.extend(fresh);
     Ok(Some((out, (token, delta.seq))))
