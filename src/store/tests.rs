@@ -506,3 +506,54 @@ fn occupied_reads_the_leading_fields_of_a_stored_derived_and_answers_like_it() {
         }
     }
 }
+
+/// Many clients writing and flushing at once, as under load: every flush
+/// finishes. With sled's `flush_async` (its flush on sled's own I/O pool)
+/// this hung the server in the load bench: seven flushes held the pool's
+/// seven threads, waiting for a log write queued behind them. Bounded:
+/// a hang fails the test after 120 s instead of blocking the suite.
+#[test]
+fn flushes_under_concurrent_writes_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path()).unwrap();
+    let k = key(&s);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let done = rt.block_on(async {
+        let mut tasks = Vec::new();
+        for c in 0..32 {
+            let (s, k) = (s.clone(), k.clone());
+            tasks.push(tokio::spawn(async move {
+                for i in 0..60 {
+                    let (s2, k2) = (s.clone(), k.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let uid = format!("c{c}-{}", i % 5);
+                        s2.put_object(
+                            &k2,
+                            &name(&format!("{uid}.ics")),
+                            &obj(&uid, &format!("v{i}")),
+                            &WriteCondition::default(),
+                        )
+                    })
+                    .await
+                    .unwrap()
+                    .unwrap();
+                    s.flush().await.unwrap();
+                }
+            }));
+        }
+        tokio::time::timeout(std::time::Duration::from_secs(120), async {
+            for t in tasks {
+                t.await.unwrap();
+            }
+        })
+        .await
+    });
+    // A hung flush must not hang the test in the runtime's drop too.
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    assert!(done.is_ok(), "the flushes hung");
+    assert_eq!(s.metas(&k).unwrap().len(), 32 * 5);
+}
