@@ -6,7 +6,8 @@
 //! keep their size), after one warm-up query. Reports p50/p99 per kind, errors, requests/s, and the
 //! server's memory sampled every second from /proc/PID/status. Targets
 //! (issue 10): calproxy p99 <= 20 ms per kind, 0 errors, RSS stable after
-//! the first 10 s.
+//! the first 10 s. `BENCH_LOAD_ONLY_CALPROXY=1` drives calproxy alone (for
+//! long runs that watch its memory; the peers' answers take minutes each).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -82,7 +83,11 @@ pub async fn run(report: &mut Report) {
         ],
     );
     let mut data = Vec::new();
+    let only_calproxy = env_usize("BENCH_LOAD_ONLY_CALPROXY", 0) == 1;
     for s in &trio.servers {
+        if only_calproxy && s.kind != crate::common::servers::Kind::Calproxy {
+            continue;
+        }
         println!("  {}: {clients} clients for {secs} s", s.kind.label());
         let calproxy = s.kind == crate::common::servers::Kind::Calproxy;
         let port = s.collection(trio.collection).port;
@@ -148,6 +153,10 @@ pub async fn run(report: &mut Report) {
             mib(end.hwm_mib()),
             r.shared.reconnects.to_string(),
         ]);
+        totals.notes.push(format!(
+            "{label} RSS MiB, the mean of each 30 s: {}",
+            window_means(&r.memory, 30.0)
+        ));
         for e in r.shared.errors.iter().take(3) {
             totals.notes.push(format!("{label} error: {e}"));
         }
@@ -175,6 +184,27 @@ pub async fn run(report: &mut Report) {
     {
         report.add(paced(s, trio.collection, events, clients, secs).await);
     }
+}
+
+/// The mean RSS (MiB) of each `width`-second window of the samples, e.g.
+/// `0–30 s 61.2, 30–60 s 63.0`: whether memory still grows after warm-up.
+fn window_means(memory: &[(f64, Memory)], width: f64) -> String {
+    let mut out = Vec::new();
+    let mut start = 0.0;
+    loop {
+        let xs: Vec<f64> = memory
+            .iter()
+            .filter(|(t, _)| *t >= start && *t < start + width)
+            .map(|(_, m)| m.rss_mib())
+            .collect();
+        if xs.is_empty() {
+            break;
+        }
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        out.push(format!("{start:.0}–{:.0} s {}", start + width, mib(mean)));
+        start += width;
+    }
+    out.join(", ")
 }
 
 /// calproxy's REPORT answers so far by how they were made (`cached`,
