@@ -1,7 +1,7 @@
 //! Issue 12 item 12: VTIMEZONEs generated from the time-zone database,
 //! read back by our own VTIMEZONE reader; `repair` of objects that use a
 //! TZID without defining it (byte-identical when nothing is missing);
-//! Windows zone names in expansion.
+//! Windows zone names and Outlook display names in expansion.
 
 use std::borrow::Cow;
 
@@ -117,6 +117,28 @@ fn issue_12_windows_tzid_gets_a_vtimezone_under_its_own_name() {
     assert!(text.contains("TZID:W. Europe Standard Time\r\nX-LIC-LOCATION:Europe/Berlin\r\n"));
     let w = year_2026();
     assert_eq!(starts(&r.bytes, w), starts(STANDUP.as_bytes(), w));
+}
+
+/// Outlook's display-name TZIDs (quoted: they hold commas and a colon)
+/// resolve like the zone they describe, with or without a VTIMEZONE; the
+/// generated one carries the name as TEXT, commas escaped.
+#[test]
+fn outlook_display_name_tzid_expands_like_its_zone_and_gets_a_vtimezone() {
+    let name = "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna";
+    let b = STANDUP.replace("TZID=Europe/Berlin", &format!("TZID=\"{name}\""));
+    let w = year_2026();
+    assert_eq!(starts(b.as_bytes(), w), starts(STANDUP.as_bytes(), w));
+    let r = repair(b.as_bytes()).unwrap();
+    assert_eq!(r.added, vec![name.to_string()]);
+    assert!(r.unresolved.is_empty());
+    let text = std::str::from_utf8(&r.bytes).unwrap();
+    assert!(
+        text.contains("TZID:(UTC+01:00) Amsterdam\\, Berlin\\, Bern\\, Rome\\, Stockholm\\, Vienna\r\nX-LIC-LOCATION:Europe/Berlin\r\n"),
+        "{text}"
+    );
+    assert_eq!(starts(&r.bytes, w), starts(STANDUP.as_bytes(), w));
+    // Repair finds its own VTIMEZONE on the next pass.
+    assert!(matches!(repair(&r.bytes).unwrap().bytes, Cow::Borrowed(_)));
 }
 
 #[test]

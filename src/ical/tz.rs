@@ -21,7 +21,7 @@ use chrono_tz::Tz;
 pub(crate) use super::custom_zone::CustomZone;
 use super::custom_zone::{custom_zone, ZoneWork};
 use super::lines::{unescape, Component, Prop};
-use super::windows::windows_zone;
+use super::windows::{described_zone, windows_zone};
 
 /// Where a local time is anchored.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ pub(crate) fn iana(name: &str) -> Option<Tz> {
     if let Ok(tz) = Tz::from_str(name) {
         return Some(tz);
     }
-    if let Some(tz) = windows_zone(name) {
+    if let Some(tz) = windows_zone(name).or_else(|| described_zone(name)) {
         return Some(tz);
     }
     // "/freeassociation.sourceforge.net/Tzfile/Europe/Berlin", "/mozilla.org/20050126_1/Europe/Berlin"

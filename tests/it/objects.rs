@@ -147,23 +147,33 @@ fn zoned(uid: &str, tzid: &str) -> String {
 }
 
 /// Issue 12 #12: RFC 5545 §3.2.19 — a TZID without its VTIMEZONE is
-/// completed from the time-zone database (IANA or Windows names); the 201
+/// completed from the time-zone database (IANA or Windows names, Outlook's
+/// display names, which the parameter quotes and TEXT escapes); the 201
 /// then carries no ETag (RFC 4791 §5.3.4: the stored bytes differ from the
 /// body); an unknown TZID is refused.
 #[tokio::test]
 async fn issue_12_a_missing_vtimezone_is_added_and_an_unknown_tzid_refused() {
     let env = TestEnv::start().await;
     let c = env.client();
-    for (name, tzid) in [
-        ("berlin.ics", "Europe/Berlin"),
-        ("windows.ics", "W. Europe Standard Time"),
+    for (name, tzid, defined) in [
+        ("berlin.ics", "Europe/Berlin", "TZID:Europe/Berlin"),
+        (
+            "windows.ics",
+            "W. Europe Standard Time",
+            "TZID:W. Europe Standard Time",
+        ),
+        (
+            "outlook.ics",
+            "\"(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna\"",
+            "TZID:(UTC+01:00) Amsterdam\\, Berlin\\, Bern\\, Rome\\, Stockholm\\, Vienna\r\nX-LIC-LOCATION:Europe/Berlin",
+        ),
     ] {
         let path = format!("/dav/demo/demo/blocked/{name}");
         let a = c.put(&path, &zoned(name, tzid), &[]).await.status(201);
         assert_eq!(a.header("etag"), None, "{tzid}: stored bytes differ");
         let got = c.get(&path).await.status(200).text();
         assert!(
-            got.contains("BEGIN:VTIMEZONE") && got.contains(&format!("TZID:{tzid}")),
+            got.contains("BEGIN:VTIMEZONE") && got.contains(defined),
             "{got}"
         );
     }
