@@ -55,10 +55,13 @@ impl BusySettings {
         }
     }
 
-    /// A stable fingerprint: equal settings, equal number. The default
-    /// rules add nothing, so answers stored before rules existed stay current.
+    /// A stable fingerprint: equal settings and the same [`DERIVE_VERSION`],
+    /// equal number. The default rules add nothing, so answers stored
+    /// before rules existed stay current; a new version makes every stored
+    /// answer (and view stamp, busy snapshot, kept answer) outdated.
     pub fn fingerprint(&self) -> u64 {
         let mut h = Sha256::new();
+        h.update([b'v', DERIVE_VERSION]);
         h.update(self.tz.name());
         for o in &self.owners {
             h.update([0]);
@@ -78,6 +81,14 @@ impl BusySettings {
         ExpandOptions::new(self.tz, max_instances)
     }
 }
+
+/// The version of how stored objects are read: raise it with every change
+/// that makes `parse_lenient`, `parse_tree` or `derive` give another
+/// answer for the same bytes (zone names, recurrence, busy rules), so
+/// objects stored before are prepared again (`Store::prepare_outdated`)
+/// instead of keeping what the older code made of them until their next
+/// write. 1: before versions; 2: Outlook's display-name TZIDs.
+pub const DERIVE_VERSION: u8 = 2;
 
 /// When an object occupies time inside its window (RFC 4791 §9.9).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

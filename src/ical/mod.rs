@@ -71,7 +71,7 @@ pub use busy::{busy_for, busy_intervals, merge, widen, BusyInterval, BusyKind};
 pub use calendar_data::expand_calendar;
 pub use derive::{
     derive, parse_tree, BusySettings, Derived, Occupancy, Occupied, ParsedTree, Shape, StoredBusy,
-    MAX_SPANS,
+    DERIVE_VERSION, MAX_SPANS,
 };
 pub use feed::{check_icalendar, split_feed, FeedCalendar, FeedObject, NotICalendar};
 pub use hours::{HoursError, Period, WorkingHours, MAX_EXCEPTION_DAYS};

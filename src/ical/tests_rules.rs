@@ -168,18 +168,23 @@ fn stored_answers_carry_the_rules_in_their_fingerprint() {
         all_day: AllDay::FreeUnlessOpaque,
         ..BusyRules::default()
     });
-    // The default rules keep the fingerprint answers had before rules
-    // existed (the formula of layout 4: zone, then each address).
+    // The default rules add nothing to the formula (the reader's version,
+    // the zone, then each address); answers of version 1, whose formula
+    // had no version, are outdated.
     use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update("UTC");
-    h.update([0]);
-    h.update("mailto:owner@example.com");
-    let old = h.finalize();
-    assert_eq!(
-        d.fingerprint(),
-        u64::from_be_bytes(old[..8].try_into().unwrap())
-    );
+    let formula = |version: Option<u8>| {
+        let mut h = Sha256::new();
+        if let Some(v) = version {
+            h.update([b'v', v]);
+        }
+        h.update("UTC");
+        h.update([0]);
+        h.update("mailto:owner@example.com");
+        let f = h.finalize();
+        u64::from_be_bytes(f[..8].try_into().unwrap())
+    };
+    assert_eq!(d.fingerprint(), formula(Some(crate::ical::DERIVE_VERSION)));
+    assert_ne!(d.fingerprint(), formula(None));
     assert_ne!(d.fingerprint(), free.fingerprint());
     assert_eq!(derive(&obj, &d, w).busy.len(), 1);
     let f = derive(&obj, &free, w);

@@ -377,7 +377,7 @@ impl Store {
     }
 
     /// Every collection, whoever's home it is in.
-    fn all_collections(&self) -> Result<Vec<CollectionKey>> {
+    pub(super) fn all_collections(&self) -> Result<Vec<CollectionKey>> {
         let mut out = Vec::new();
         for k in self.collections.iter().keys() {
             out.push(keys::parse_collection(&k?).ok_or(Error::BadKey {

@@ -36,7 +36,7 @@
 //! | `admins` | admin name | argon2 PHC string |
 //! | `sessions` | SHA-256 of a console session id | [`SessionRecord`] |
 //! | `signin_failures` | `login:`name or `peer:`address | [`FailureRecord`] |
-//! | `meta` | `layout`, `derive_window`, `derive_window_pending` | layout version (see `migrate`); the window time answers cover; a window move not finished yet |
+//! | `meta` | `layout`, `derive_window`, `derive_window_pending`, `derive_version` | layout version (see `migrate`); the window time answers cover; a window move not finished yet; the reader version the objects were prepared by (see `prepare`) |
 
 mod busy;
 mod changes;
@@ -50,6 +50,7 @@ mod migrate;
 mod object_tx;
 mod objects;
 mod outbox;
+mod prepare;
 mod private;
 mod records;
 mod rows;

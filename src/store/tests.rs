@@ -557,3 +557,83 @@ fn flushes_under_concurrent_writes_finish() {
     assert!(done.is_ok(), "the flushes hung");
     assert_eq!(s.metas(&k).unwrap().len(), 32 * 5);
 }
+
+/// What an older reader left: an object whose index is a month off (its
+/// time-index entries with it) and whose answers carry another
+/// fingerprint; `prepare_outdated` makes its rows again from its bytes,
+/// leaves current objects alone, and runs once per version.
+#[test]
+fn objects_an_older_reader_prepared_are_prepared_again_once() {
+    use crate::ical::TimeRange;
+    use chrono::TimeZone;
+    use sled::transaction::Transactional;
+    let s = Store::temporary().unwrap();
+    let k = key(&s);
+    let (a, b) = (name("a.ics"), name("b.ics"));
+    s.put_object(&k, &a, &obj("a", "one"), &WriteCondition::default())
+        .unwrap();
+    s.put_object(&k, &b, &obj("b", "two"), &WriteCondition::default())
+        .unwrap();
+    assert!(s.prepare_outdated().unwrap() <= 2);
+    assert!(s.prepared_current().unwrap());
+    let good = (s.object_meta(&k, &a).unwrap(), s.derived(&k, &a).unwrap());
+    let at = |y, m, d| chrono::Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap();
+    let january = TimeRange {
+        start: at(2026, 1, 1),
+        end: at(2026, 1, 2),
+    };
+    let february = TimeRange {
+        start: at(2026, 2, 1),
+        end: at(2026, 2, 2),
+    };
+    let older = |s: &Store| {
+        let mut rec = obj("a", "one");
+        let month = 31 * 86_400;
+        rec.index.first_start = rec.index.first_start.map(|t| t + month);
+        rec.index.last_end = rec.index.last_end.map(|t| t + month);
+        let window = s.derive_window().unwrap();
+        let p = rows::Prepared::new(&rec, &s.busy_settings(&k.owner()), window).unwrap();
+        let okey = keys::object(&k, &a);
+        (&s.objects, &s.bodies, &s.parsed, &s.derived, &s.times)
+            .transaction(|(objects, bodies, parsed, derived, times)| {
+                let r = rows::Rows {
+                    objects,
+                    bodies,
+                    parsed,
+                    derived,
+                    times,
+                };
+                let now = r.meta(&okey)?;
+                r.write(&k, &a, now.as_ref(), &p)
+            })
+            .unwrap();
+        let mut d = s.derived(&k, &a).unwrap().unwrap();
+        d.settings ^= 1;
+        s.derived.insert(okey, codec::encode(&d).unwrap()).unwrap();
+        s.meta.insert(b"derive_version", &[1]).unwrap();
+    };
+    older(&s);
+    assert!(!s.prepared_current().unwrap());
+    assert_eq!(s.candidates(&k, january).unwrap(), vec![b.clone()]);
+    assert_eq!(s.candidates(&k, february).unwrap(), vec![a.clone()]);
+
+    assert_eq!(s.prepare_outdated().unwrap(), 1, "only the outdated one");
+    assert!(s.prepared_current().unwrap());
+    assert_eq!(
+        (s.object_meta(&k, &a).unwrap(), s.derived(&k, &a).unwrap()),
+        good
+    );
+    assert_eq!(s.candidates(&k, january).unwrap(), vec![a.clone(), b]);
+    assert_eq!(
+        s.candidates(&k, february).unwrap(),
+        Vec::<ObjectName>::new()
+    );
+    assert_eq!(s.metas(&k).unwrap().len(), 2);
+
+    // The version is recorded: the pass does not scan again.
+    older(&s);
+    s.meta
+        .insert(b"derive_version", &[ical::DERIVE_VERSION])
+        .unwrap();
+    assert_eq!(s.prepare_outdated().unwrap(), 0);
+}

@@ -533,3 +533,32 @@ fn a_change_to_most_of_a_collection_rebuilds_its_entry_and_a_small_one_updates_i
     assert_eq!(s2.rebuilds, s1.rebuilds);
     assert_eq!(s2.incremental, s1.incremental + 1);
 }
+
+/// The worker's start-up pass prepares what an older reader stored
+/// (`Store::prepare_outdated`) and records the version, once.
+#[tokio::test]
+async fn the_worker_prepares_objects_of_an_older_reader_at_start() {
+    let (s, v) = views();
+    let who = add_user(&s, "u");
+    let base = (Utc::now() + Duration::days(2))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    put_spread(&s, &who, 0..3, base);
+    assert!(!s.prepared_current().unwrap(), "a new store records none");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(v.clone().run(shutdown.clone()));
+    let mut recorded = false;
+    for _ in 0..250 {
+        if s.prepared_current().unwrap() {
+            recorded = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    let _ = worker.await;
+    assert!(recorded, "the worker did not run the pass");
+    assert_eq!(s.prepare_outdated().unwrap(), 0);
+}

@@ -94,6 +94,26 @@ impl Views {
         }
     }
 
+    /// Once after a start: objects stored by an older reader are prepared
+    /// again (`Store::prepare_outdated`); the views and busy snapshots
+    /// made from them carry the older fingerprint and are made again too.
+    async fn prepare_outdated(&self) {
+        let store = self.store().clone();
+        match tokio::task::spawn_blocking(move || store.prepare_outdated()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => {
+                self.inner.busy.clear();
+                tracing::info!(
+                    objects = n,
+                    version = crate::ical::DERIVE_VERSION,
+                    "objects prepared again by this version's reader"
+                );
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "objects not prepared again"),
+            Err(e) => tracing::error!(error = %e, "prepare task failed"),
+        }
+    }
+
     /// Moves the store's window of time answers when its week is over
     /// (only objects that reach into the new days are expanded).
     async fn advance_window(&self) {
@@ -119,6 +139,9 @@ impl Views {
     /// Returns the current day.
     pub async fn process(&self, last_day: Option<chrono::NaiveDate>) -> chrono::NaiveDate {
         let today = Utc::now().date_naive();
+        if last_day.is_none() {
+            self.prepare_outdated().await;
+        }
         if last_day != Some(today) {
             self.advance_window().await;
         }
