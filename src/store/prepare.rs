@@ -41,10 +41,18 @@ impl Store {
         for key in self.all_collections()? {
             let settings = self.busy_settings(&key.owner());
             let fp = settings.fingerprint();
-            // Collected first: the loop writes to the trees it scans.
-            let all: Vec<_> = self.derived_all(&key).collect::<Result<_>>()?;
-            for (name, d) in all {
-                if d.settings != fp && self.prepare_again(&key, &name, &settings, window)? {
+            // Collected first (names only: at 100,000 objects the answers
+            // themselves would be tens of MiB): the loop writes to the
+            // trees it scans.
+            let mut outdated = Vec::new();
+            for row in self.derived_all(&key) {
+                let (name, d) = row?;
+                if d.settings != fp {
+                    outdated.push(name);
+                }
+            }
+            for name in outdated {
+                if self.prepare_again(&key, &name, &settings, window)? {
                     n += 1;
                 }
             }
