@@ -395,6 +395,12 @@ impl Store {
         name: &ObjectName,
         p: &Prepared,
     ) -> Result<()> {
+        self.in_rows(|rows| rows.write(key, name, None, p))
+    }
+
+    /// Runs `f` in one transaction over the object trees (the rows of
+    /// `rows::Rows`), and nothing else.
+    pub(super) fn in_rows<T>(&self, f: impl Fn(&Rows<'_>) -> TxResult<T>) -> Result<T> {
         (
             &self.objects,
             &self.bodies,
@@ -403,15 +409,13 @@ impl Store {
             &self.times,
         )
             .transaction(|(objects, bodies, parsed, derived, times)| {
-                let rows = Rows {
+                f(&Rows {
                     objects,
                     bodies,
                     parsed,
                     derived,
                     times,
-                };
-                rows.write(key, name, None, p)?;
-                TxResult::Ok(())
+                })
             })
             .map_err(tx_err)
     }

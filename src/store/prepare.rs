@@ -7,10 +7,8 @@
 //! object, the object's answers carry the older fingerprint, so reads
 //! expand it from its bytes instead of trusting them.
 
-use sled::transaction::Transactional;
-
-use super::rows::{Prepared, Rows};
-use super::{keys, tx_err, Error, Result, Store};
+use super::rows::Prepared;
+use super::{keys, Error, Result, Store};
 use crate::ical::{self, BusySettings, TimeRange};
 use crate::ids::{CollectionKey, ObjectName};
 
@@ -87,30 +85,13 @@ impl Store {
             self.derivations
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let p = Prepared::new(&rec, settings, window)?;
-            let replaced = (
-                &self.objects,
-                &self.bodies,
-                &self.parsed,
-                &self.derived,
-                &self.times,
-            )
-                .transaction(|(objects, bodies, parsed, derived, times)| {
-                    let rows = Rows {
-                        objects,
-                        bodies,
-                        parsed,
-                        derived,
-                        times,
-                    };
-                    match rows.meta(&okey)? {
-                        Some(now) if now == meta => {
-                            rows.write(key, name, Some(&now), &p)?;
-                            Ok(true)
-                        }
-                        _ => Ok(false),
-                    }
-                })
-                .map_err(tx_err)?;
+            let replaced = self.in_rows(|rows| match rows.meta(&okey)? {
+                Some(now) if now == meta => {
+                    rows.write(key, name, Some(&now), &p)?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            })?;
             if replaced {
                 return Ok(true);
             }
