@@ -117,12 +117,7 @@ async fn launch(s: &mut Server) -> Duration {
     let log = s.dir.path().join("calproxy.log");
     let t = Instant::now();
     let mut p = Proc::spawn("calproxy", serve(&s.data, s.port), &log);
-    let health = Req {
-        method: "GET",
-        path: "/healthz".to_string(),
-        headers: vec![],
-        body: bytes::Bytes::new(),
-    };
+    let health = Req::get("/healthz");
     while t.elapsed() < START_LIMIT {
         p.assert_running(&format!("during start-up; see {}", log.display()));
         let mut c = Conn::new(s.port);

@@ -26,6 +26,18 @@ pub struct Req {
     pub body: Bytes,
 }
 
+impl Req {
+    /// An unauthenticated GET of `path` (`/healthz`, `/metrics`).
+    pub fn get(path: &str) -> Self {
+        Self {
+            method: "GET",
+            path: path.to_string(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+}
+
 /// A response: status and collected body.
 #[derive(Debug)]
 pub struct Answer {

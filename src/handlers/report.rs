@@ -59,13 +59,14 @@ pub(crate) fn report(ctx: &Ctx<'_>, route: &Route, report: Report) -> Result<Rep
     // The owner's settings, read once: part of the answer's key, and the
     // zone of its expansions.
     let settings = ctx.app.store.busy_settings(&key.owner());
-    let keys = answer_key(ctx, &key, &rec, settings.fingerprint(), &report);
+    let fingerprint = settings.fingerprint();
+    let keys = answer_key(ctx, &key, &rec, fingerprint, &report);
     if let Some(body) = ctx.app.answers.get(&keys.answer) {
         return Ok(Reply::multistatus_bytes(body));
     }
     let opts = expand_options(ctx, &settings);
     let (reply, keep) = match &report {
-        Report::CalendarQuery(q) => query(ctx, &key, &rec, q, &opts, keys.identity)?,
+        Report::CalendarQuery(q) => query(ctx, &key, &rec, q, &opts, fingerprint, keys.identity)?,
         Report::CalendarMultiget(m) => (multiget(ctx, &key, &rec, m, &opts)?, true),
         Report::SyncCollection(s) => (sync(ctx, &key, &rec, s, &opts)?, true),
         Report::FreeBusyQuery(f) => (free_busy(ctx, &key, &rec, f)?, true),
@@ -109,11 +110,12 @@ fn answer_key(
         .part(format!("{:?}", rec.kind).as_bytes())
         .hashed(&rec.incarnation);
     let window = ctx.app.views.window_at(Utc::now());
+    let window = (window.start.timestamp(), window.end.timestamp());
     let mut version = answers::KeyBuilder::new("state");
     version
         .part(Store::sync_token(rec).as_str().as_bytes())
         .hashed(&settings)
-        .hashed(&(window.start.timestamp(), window.end.timestamp()));
+        .hashed(&window);
     let scope = answers::Scope {
         of: of.finish(),
         version: version.finish(),
@@ -125,7 +127,7 @@ fn answer_key(
     identity
         .hashed(&scope.of)
         .hashed(&settings)
-        .hashed(&(window.start.timestamp(), window.end.timestamp()))
+        .hashed(&window)
         .hashed(report);
     AnswerKeys {
         scope,

@@ -58,18 +58,35 @@ const CURRENT_NAMES: &[(Tz, Tz)] = &[
 /// The IANA zone CLDR gives for a Windows zone name, if it is one.
 pub(crate) fn windows_zone(name: &str) -> Option<Tz> {
     if let Ok(w) = WindowsTimezone::from_str(name) {
-        let tz = Tz::from(w);
-        return Some(
-            CURRENT_NAMES
-                .iter()
-                .find(|(old, _)| *old == tz)
-                .map_or(tz, |(_, new)| *new),
-        );
+        return Some(iana_of(w));
     }
     ALIASES
         .iter()
         .find(|(w, _)| w.eq_ignore_ascii_case(name))
         .map(|(_, tz)| *tz)
+}
+
+/// A Windows zone's IANA zone, by its current tzdb name.
+fn iana_of(w: WindowsTimezone) -> Tz {
+    let tz = Tz::from(w);
+    CURRENT_NAMES
+        .iter()
+        .find(|(old, _)| *old == tz)
+        .map_or(tz, |(_, new)| *new)
+}
+
+/// Every Windows zone, once each (the crate lists them only through their
+/// IANA links).
+fn all_windows_zones() -> Vec<WindowsTimezone> {
+    let mut seen: Vec<WindowsTimezone> = Vec::new();
+    for tz in chrono_tz::TZ_VARIANTS {
+        if let Ok(w) = WindowsTimezone::try_from(tz) {
+            if !seen.contains(&w) {
+                seen.push(w);
+            }
+        }
+    }
+    seen
 }
 
 /// A display name taken apart: its UTC offset in minutes and its places,
@@ -105,22 +122,15 @@ fn display_parts(name: &str) -> Option<(i32, Vec<String>)> {
 }
 
 /// Every Windows zone's description taken apart, with its zone (built
-/// once: the crate lists the zones only through their IANA links).
+/// once).
 fn descriptions() -> &'static [(i32, Vec<String>, Tz)] {
     static TABLE: OnceLock<Vec<(i32, Vec<String>, Tz)>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut seen: Vec<WindowsTimezone> = Vec::new();
-        for tz in chrono_tz::TZ_VARIANTS {
-            if let Ok(w) = WindowsTimezone::try_from(tz) {
-                if !seen.contains(&w) {
-                    seen.push(w);
-                }
-            }
-        }
-        seen.into_iter()
+        all_windows_zones()
+            .into_iter()
             .filter_map(|w| {
                 let (minutes, places) = display_parts(w.description())?;
-                Some((minutes, places, windows_zone(w.name())?))
+                Some((minutes, places, iana_of(w)))
             })
             .collect()
     })
@@ -131,9 +141,7 @@ fn descriptions() -> &'static [(i32, Vec<String>, Tz)] {
 /// that offset sharing the most places with it (none on a tie, none when
 /// no place is shared).
 pub(crate) fn described_zone(name: &str) -> Option<Tz> {
-    if !name.trim_start().starts_with('(') {
-        return None;
-    }
+    // Any other name fails at its first character, before any allocation.
     let (minutes, places) = display_parts(name)?;
     let same_offset = descriptions().iter().filter(|(m, _, _)| *m == minutes);
     if let Some((_, _, tz)) = same_offset.clone().find(|(_, p, _)| *p == places) {
@@ -240,19 +248,16 @@ mod tests {
         assert_eq!(described_zone("(CET) Berlin"), None);
         // Every Windows zone's own description resolves to its zone (the
         // table holds them all: the crate lists 139).
-        let mut n = 0;
-        for tz in chrono_tz::TZ_VARIANTS {
-            if let Ok(w) = WindowsTimezone::try_from(tz) {
-                assert_eq!(
-                    described_zone(w.description()),
-                    windows_zone(w.name()),
-                    "{}",
-                    w.description()
-                );
-                n += 1;
-            }
+        let zones = all_windows_zones();
+        for w in &zones {
+            assert_eq!(
+                described_zone(w.description()),
+                windows_zone(w.name()),
+                "{}",
+                w.description()
+            );
         }
-        assert!(n > 0);
+        assert!(!zones.is_empty());
         assert!(descriptions().len() >= 130, "{}", descriptions().len());
     }
 }

@@ -13,7 +13,7 @@ use crate::ical::{self, BusySettings, TimeRange};
 use crate::ids::{CollectionKey, ObjectName};
 
 /// The `meta` key of the version the stored objects were prepared by.
-const VERSION_KEY: &[u8] = b"derive_version";
+pub(super) const VERSION_KEY: &[u8] = b"derive_version";
 /// Tries of one object against concurrent writes of it.
 const ATTEMPTS: usize = 16;
 
@@ -87,7 +87,7 @@ impl Store {
             let p = Prepared::new(&rec, settings, window)?;
             let replaced = self.in_rows(|rows| match rows.meta(&okey)? {
                 Some(now) if now == meta => {
-                    rows.write(key, name, Some(&now), &p)?;
+                    rows.write_read(key, name, Some(&now), &p)?;
                     Ok(true)
                 }
                 _ => Ok(false),

@@ -123,12 +123,26 @@ impl Rows<'_> {
         p: &Prepared,
     ) -> TxResult<()> {
         let okey = keys::object(key, name);
+        self.bodies.insert(okey.as_slice(), p.body.as_slice())?;
+        self.write_read(key, name, old, p)
+    }
+
+    /// Writes what was read from an object's bytes (all its rows but the
+    /// bytes, which are stored already and unchanged), replacing `old`'s
+    /// time-index entries.
+    pub(crate) fn write_read(
+        &self,
+        key: &CollectionKey,
+        name: &ObjectName,
+        old: Option<&ObjectMeta>,
+        p: &Prepared,
+    ) -> TxResult<()> {
+        let okey = keys::object(key, name);
         if let Some(old) = old {
             self.unindex(key, name, old)?;
         }
         self.objects
             .insert(okey.as_slice(), p.meta_bytes.as_slice())?;
-        self.bodies.insert(okey.as_slice(), p.body.as_slice())?;
         self.parsed.insert(okey.as_slice(), p.parsed.as_slice())?;
         self.derived.insert(okey.as_slice(), p.derived.as_slice())?;
         for b in buckets(p.meta.index.first_start, p.meta.index.last_end) {

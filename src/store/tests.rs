@@ -610,7 +610,7 @@ fn objects_an_older_reader_prepared_are_prepared_again_once() {
         let mut d = s.derived(&k, &a).unwrap().unwrap();
         d.settings ^= 1;
         s.derived.insert(okey, codec::encode(&d).unwrap()).unwrap();
-        s.meta.insert(b"derive_version", &[1]).unwrap();
+        s.meta.insert(prepare::VERSION_KEY, &[1]).unwrap();
     };
     older(&s);
     assert!(!s.prepared_current().unwrap());
@@ -633,7 +633,7 @@ fn objects_an_older_reader_prepared_are_prepared_again_once() {
     // The version is recorded: the pass does not scan again.
     older(&s);
     s.meta
-        .insert(b"derive_version", &[ical::DERIVE_VERSION])
+        .insert(prepare::VERSION_KEY, &[ical::DERIVE_VERSION])
         .unwrap();
     assert_eq!(s.prepare_outdated().unwrap(), 0);
 }

@@ -210,13 +210,7 @@ fn window_means(memory: &[(f64, Memory)], width: f64) -> String {
 /// calproxy's REPORT answers so far by how they were made (`cached`,
 /// `patched`, `rendered`: `calproxy_report_answers_total` on /metrics).
 async fn answer_sources(port: u16) -> Vec<(String, u64)> {
-    let req = Req {
-        method: "GET",
-        path: "/metrics".to_string(),
-        headers: Vec::new(),
-        body: bytes::Bytes::new(),
-    };
-    let Ok((a, _)) = Conn::new(port).send(&req).await else {
+    let Ok((a, _)) = Conn::new(port).send(&Req::get("/metrics")).await else {
         return Vec::new();
     };
     String::from_utf8_lossy(&a.body)

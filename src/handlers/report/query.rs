@@ -45,13 +45,16 @@ fn members(
 /// window outside the kept one, too many instances) is expanded here.
 /// With the answer, whether it may be kept under the request's key: not
 /// when it was patched up to a state newer than the one the key names (a
-/// write landed after the request read the collection).
+/// write landed after the request read the collection). `fingerprint` is
+/// the owner's settings' (`BusySettings::fingerprint`), read once by the
+/// caller for the answer's key.
 pub(super) fn query(
     ctx: &Ctx<'_>,
     key: &CollectionKey,
     col: &CollectionRecord,
     q: &CalendarQuery,
     opts: &ExpandOptions,
+    fingerprint: u64,
     identity: answers::Key,
 ) -> Result<(Reply, bool)> {
     if !q.filter.name.eq_ignore_ascii_case("VCALENDAR") {
@@ -71,7 +74,7 @@ pub(super) fn query(
     let l = Listing::new(key, col, &q.props, q.data.as_ref(), opts);
     let base = ctx.app.bases.get(&identity);
     let members = match base.as_deref() {
-        Some(b) => patched(ctx, &l, &q.filter, b)?,
+        Some(b) => patched(ctx, &l, &q.filter, fingerprint, b)?,
         None => None,
     };
     let read = (Store::sync_token(col), col.seq);
@@ -82,7 +85,7 @@ pub(super) fn query(
         }
         None => {
             let mut m = Vec::new();
-            for (name, meta) in select(&ctx.app.store, key, &q.filter, opts)? {
+            for (name, meta) in select(&ctx.app.store, key, &q.filter, opts, fingerprint)? {
                 let part = object_part(ctx, &l, name.clone(), meta)?;
                 m.push((Arc::from(name.as_str()), Part::New(part)));
             }
@@ -140,6 +143,7 @@ fn patched(
     ctx: &Ctx<'_>,
     l: &Listing<'_>,
     filter: &CompFilter,
+    fingerprint: u64,
     base: &answers::Base,
 ) -> Result<Option<(Members, State)>> {
     let store = &ctx.app.store;
@@ -163,7 +167,8 @@ fn patched(
         .map(ObjectName::as_str)
         .collect();
     let mut fresh = Vec::new();
-    for (name, meta) in select_among(store, l.key, filter, l.opts, &delta.changed)? {
+    let test = Test::new(store, l.key, filter, l.opts, fingerprint);
+    for (name, meta) in select_among(&test, &delta.changed)? {
         let part = object_part(ctx, l, name.clone(), meta)?;
         fresh.push((Arc::<str>::from(name.as_str()), Part::New(part)));
     }
@@ -232,13 +237,15 @@ fn check_window(ctx: &Ctx<'_>, ranges: &[Span]) -> Result<()> {
 /// order: the time index's candidates, each tested on what the store
 /// parsed and expanded when it was written. Equal to evaluating
 /// [`filter::matches`] on every object (the property test checks it).
+/// `fingerprint`: the owner's settings' (see [`query`]).
 pub(crate) fn select(
     store: &Store,
     key: &CollectionKey,
     filter: &CompFilter,
     opts: &ExpandOptions,
+    fingerprint: u64,
 ) -> Result<Vec<(ObjectName, ObjectMeta)>> {
-    let test = Test::new(store, key, filter, opts);
+    let test = Test::new(store, key, filter, opts, fingerprint);
     let mut out = Vec::new();
     for (name, meta) in members(store, key, filter)? {
         if test.matches(&name, &meta)? {
@@ -248,19 +255,12 @@ pub(crate) fn select(
     Ok(out)
 }
 
-/// Of `names`, the objects that exist now and match `filter`, in the
-/// order given (no time index: the names are few).
-fn select_among(
-    store: &Store,
-    key: &CollectionKey,
-    filter: &CompFilter,
-    opts: &ExpandOptions,
-    names: &[ObjectName],
-) -> Result<Vec<(ObjectName, ObjectMeta)>> {
-    let test = Test::new(store, key, filter, opts);
+/// Of `names`, the objects that exist now and pass `test`, in the order
+/// given (no time index: the names are few).
+fn select_among(test: &Test<'_>, names: &[ObjectName]) -> Result<Vec<(ObjectName, ObjectMeta)>> {
     let mut out = Vec::new();
     for name in names {
-        if let Some(meta) = store.object_meta(key, name)? {
+        if let Some(meta) = test.store.object_meta(test.key, name)? {
             if test.matches(name, &meta)? {
                 out.push((name.clone(), meta));
             }
@@ -288,13 +288,14 @@ impl<'a> Test<'a> {
         key: &'a CollectionKey,
         filter: &'a CompFilter,
         opts: &'a ExpandOptions,
+        fingerprint: u64,
     ) -> Self {
         Self {
             store,
             key,
             filter,
             opts,
-            fingerprint: store.busy_settings(&key.owner()).fingerprint(),
+            fingerprint,
             tree_needed: filter::needs_tree(filter),
         }
     }

@@ -182,6 +182,7 @@ fn indexed_calendar_query_returns_what_a_full_scan_returns() {
         bodies.push((name, data));
     }
     let opts = ExpandOptions::new(chrono_tz::America::New_York, crate::views::MAX_INSTANCES);
+    let fingerprint = store.busy_settings(&key.owner()).fingerprint();
     let kept = store.derive_window().unwrap();
     let mut checked = 0;
     for round in 0..400 {
@@ -221,7 +222,7 @@ fn indexed_calendar_query_returns_what_a_full_scan_returns() {
             }]),
             _ => vcalendar(vec![comp("VEVENT", Some(tr))]),
         };
-        let mut indexed: Vec<String> = select(&store, &key, &f, &opts)
+        let mut indexed: Vec<String> = select(&store, &key, &f, &opts, fingerprint)
             .unwrap()
             .into_iter()
             .map(|(n, _)| n.to_string())
@@ -305,10 +306,12 @@ fn a_patch_that_overtakes_its_request_answers_the_newest_state_and_is_not_kept()
         panic!("a calendar-query");
     };
     let opts = ExpandOptions::new(chrono_tz::UTC, crate::views::MAX_INSTANCES);
+    let fingerprint = store.busy_settings(&key.owner()).fingerprint();
     let identity = KeyBuilder::new("the query").finish();
 
     let read = store.collection(&key).unwrap().unwrap();
-    let (first, keep) = super::query::query(&ctx, &key, &read, &q, &opts, identity).unwrap();
+    let (first, keep) =
+        super::query::query(&ctx, &key, &read, &q, &opts, fingerprint, identity).unwrap();
     assert!(keep, "listed at the state it read");
     assert_eq!(app.bases.get(&identity).unwrap().seq, read.seq);
 
@@ -318,14 +321,16 @@ fn a_patch_that_overtakes_its_request_answers_the_newest_state_and_is_not_kept()
     put("a", day + Duration::days(100));
     let now = store.collection(&key).unwrap().unwrap();
     assert!(now.seq > read.seq);
-    let (late, keep) = super::query::query(&ctx, &key, &read, &q, &opts, identity).unwrap();
+    let (late, keep) =
+        super::query::query(&ctx, &key, &read, &q, &opts, fingerprint, identity).unwrap();
     assert!(!keep, "made from a newer state than the key names");
     assert_eq!(app.bases.patched(), 1);
     assert_eq!(app.bases.get(&identity).unwrap().seq, now.seq);
 
     // A fresh listing of the newest state (no base under another identity).
     let other = KeyBuilder::new("a fresh listing").finish();
-    let (fresh, keep) = super::query::query(&ctx, &key, &now, &q, &opts, other).unwrap();
+    let (fresh, keep) =
+        super::query::query(&ctx, &key, &now, &q, &opts, fingerprint, other).unwrap();
     assert!(keep);
     assert_eq!(app.bases.patched(), 1, "listed afresh, not patched");
     assert_eq!(late.body, fresh.body);
