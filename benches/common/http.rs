@@ -1,7 +1,10 @@
 //! The harness's HTTP client: one explicit HTTP/1.1 keep-alive connection
 //! per `Conn` (hyper's connection-level client, TCP_NODELAY), reopened
 //! only when the server closes it (counted), every request bounded by a
-//! timeout. Knows nothing about DAV or the servers.
+//! timeout. A load client can read answers without keeping them
+//! (`Conn::discarding`), as load generators do, so that the harness's one
+//! thread spends what it must (receiving the bytes) and no more. Knows
+//! nothing about DAV or the servers.
 
 use std::time::{Duration, Instant};
 
@@ -43,9 +46,14 @@ impl Req {
 pub struct Answer {
     /// Status code.
     pub status: u16,
-    /// The body.
+    /// The body (of a discarding connection: its first bytes only).
     pub body: Bytes,
+    /// The body's length in bytes, all of it.
+    pub len: usize,
 }
+
+/// How much of a body a discarding connection keeps (for error messages).
+const KEPT_PREFIX: usize = 2048;
 
 /// One keep-alive connection to 127.0.0.1:port.
 pub struct Conn {
@@ -55,6 +63,8 @@ pub struct Conn {
     pub reconnects: usize,
     opened: usize,
     timeout: Duration,
+    /// Keep only the first `KEPT_PREFIX` bytes of each body.
+    discard: bool,
 }
 
 impl Conn {
@@ -66,6 +76,7 @@ impl Conn {
             reconnects: 0,
             opened: 0,
             timeout: REQUEST_TIMEOUT,
+            discard: false,
         }
     }
 
@@ -74,6 +85,16 @@ impl Conn {
         Conn {
             timeout,
             ..Conn::new(port)
+        }
+    }
+
+    /// A connection with a per-request timeout that reads each body frame
+    /// by frame and keeps only its first bytes and its length: no copy of
+    /// a 1 MB answer into one buffer per request (the load scenario).
+    pub fn discarding(port: u16, timeout: Duration) -> Conn {
+        Conn {
+            discard: true,
+            ..Conn::with_timeout(port, timeout)
         }
     }
 
@@ -123,13 +144,30 @@ impl Conn {
             format!("send: {e}")
         })?;
         let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| format!("body: {e}"))?
-            .to_bytes();
-        Ok(Answer { status, body })
+        let mut incoming = resp.into_body();
+        if !self.discard {
+            let body = incoming
+                .collect()
+                .await
+                .map_err(|e| format!("body: {e}"))?
+                .to_bytes();
+            let len = body.len();
+            return Ok(Answer { status, body, len });
+        }
+        let (mut kept, mut len) = (Vec::new(), 0);
+        while let Some(frame) = incoming.frame().await {
+            let frame = frame.map_err(|e| format!("body: {e}"))?;
+            if let Ok(data) = frame.into_data() {
+                len += data.len();
+                let room = KEPT_PREFIX.saturating_sub(kept.len()).min(data.len());
+                kept.extend_from_slice(&data[..room]);
+            }
+        }
+        Ok(Answer {
+            status,
+            body: kept.into(),
+            len,
+        })
     }
 
     /// Sends `req` (retried once on a fresh connection if the server had

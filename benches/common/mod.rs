@@ -33,6 +33,7 @@ pub mod check;
 pub mod data;
 pub mod dav;
 pub mod fixtures;
+pub mod floor;
 pub mod http;
 pub mod peers;
 pub mod process;
@@ -125,6 +126,8 @@ pub fn large_enabled(report: &mut Report, what: &str) -> bool {
 
 /// The entry point of every bench target.
 pub fn main(scenario: &str) {
+    // The load scenario starts this binary again as its floor server.
+    floor::serve_if_asked();
     // `cargo bench` passes --bench; `cargo test --all-targets` runs the
     // binary without it: then only show that it builds and starts.
     if !std::env::args().any(|a| a == "--bench") {

@@ -109,6 +109,15 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// The same requests (path, credentials) sent to another port: the
+    /// load scenario's floor server, which answers them all alike.
+    pub fn at_port(&self, port: u16) -> Endpoint {
+        Endpoint {
+            port,
+            ..self.clone()
+        }
+    }
+
     /// The path of object `name` in this collection.
     pub fn object(&self, name: &str) -> String {
         format!("{}{name}", self.collection)

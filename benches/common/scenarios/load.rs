@@ -21,6 +21,7 @@ use crate::common::data::{Event, TEN_K};
 use crate::common::dav;
 use crate::common::env_usize;
 use crate::common::fixtures::{Access, Trio};
+use crate::common::floor;
 use crate::common::http::{Conn, Req};
 use crate::common::process::{self, Memory};
 use crate::common::report::{Report, Section};
@@ -66,23 +67,7 @@ pub async fn run(report: &mut Report) {
     let trio = Trio::load(TEN_K, Access::Write).await;
     report.add(trio.load_section("Loading the 10k-object calendar"));
     let events: Rc<[Event]> = trio.events.clone().into();
-    let mut kinds = Section::new(
-        &format!("load: {clients} clients for {secs} s, 70 % calendar-query / 20 % GET / 10 % PUT, 10k objects"),
-        &["server", "kind", "requests", "errors", "p50 ms", "p99 ms", "max ms"],
-    );
-    let mut totals = Section::new(
-        "load: throughput and memory (VmRSS sampled every second)",
-        &[
-            "server",
-            "requests/s",
-            "errors",
-            "RSS MiB at 10 s",
-            "RSS MiB at end",
-            "VmHWM MiB",
-            "reconnects",
-        ],
-    );
-    let mut data = Vec::new();
+    let mut tables = Tables::new(clients, secs);
     let only_calproxy = env_usize("BENCH_LOAD_ONLY_CALPROXY", 0) == 1;
     for s in &trio.servers {
         if only_calproxy && s.kind != crate::common::servers::Kind::Calproxy {
@@ -97,8 +82,9 @@ pub async fn run(report: &mut Report) {
             Vec::new()
         };
         let r = drive(
-            s,
-            trio.collection,
+            s.collection(trio.collection),
+            s.pid(),
+            s.kind.label(),
             events.clone(),
             clients,
             Duration::from_secs(secs as u64),
@@ -118,20 +104,84 @@ pub async fn run(report: &mut Report) {
                     format!("{source} {}", n.saturating_sub(was))
                 })
                 .collect();
-            kinds.notes.push(format!(
+            tables.kinds.notes.push(format!(
                 "calproxy's REPORT answers during the run, by how they were made (calproxy_report_answers_total on /metrics): {}",
                 if made.is_empty() { "not found".to_string() } else { made.join(", ") }
             ));
         }
+        let floor_from = calproxy.then(|| r.warm.clone());
+        tables.add(&label, &r, calproxy, secs);
+        if let Some(query) = floor_from {
+            // The floor right after calproxy, with the same clients and mix.
+            let floor = floor::start(&query, events[0].text.as_bytes()).await;
+            println!("  floor: {clients} clients for {secs} s");
+            let r = drive(
+                s.collection(trio.collection).at_port(floor.port),
+                floor.proc.pid(),
+                "floor",
+                events.clone(),
+                clients,
+                Duration::from_secs(secs as u64),
+                None,
+            )
+            .await;
+            tables.add("floor (no logic)", &r, false, secs);
+            drop(floor);
+        }
+    }
+    tables.finish(report);
+    if let Some(s) = trio
+        .servers
+        .iter()
+        .find(|s| s.kind == crate::common::servers::Kind::Calproxy)
+    {
+        report.add(paced(s, trio.collection, events, clients, secs).await);
+    }
+}
+
+/// The closed-loop tables: latency per kind, throughput and memory.
+struct Tables {
+    kinds: Section,
+    totals: Section,
+    data: Vec<serde_json::Value>,
+    clients: usize,
+}
+
+impl Tables {
+    fn new(clients: usize, secs: usize) -> Self {
+        Self {
+            kinds: Section::new(
+                &format!("load: {clients} clients for {secs} s, 70 % calendar-query / 20 % GET / 10 % PUT, 10k objects"),
+                &["server", "kind", "requests", "errors", "p50 ms", "p99 ms", "max ms"],
+            ),
+            totals: Section::new(
+                "load: throughput and memory (VmRSS sampled every second)",
+                &[
+                    "server",
+                    "requests/s",
+                    "errors",
+                    "RSS MiB at 10 s",
+                    "RSS MiB at end",
+                    "VmHWM MiB",
+                    "reconnects",
+                ],
+            ),
+            data: Vec::new(),
+            clients,
+        }
+    }
+
+    /// One server's run; `target`: check the targets against it.
+    fn add(&mut self, label: &str, r: &Run, target: bool, secs: usize) {
         let mut per_kind = Vec::new();
         for (op, name) in OPS {
-            let k = KindStats::of(&r, op);
-            let mut row = vec![label.clone(), name.to_string()];
+            let k = KindStats::of(r, op);
+            let mut row = vec![label.to_string(), name.to_string()];
             row.extend(k.cells());
-            kinds.rows.push(row);
-            if s.kind == crate::common::servers::Kind::Calproxy {
+            self.kinds.rows.push(row);
+            if target {
                 if let Some(st) = &k.stats {
-                    kinds.notes.push(format!(
+                    self.kinds.notes.push(format!(
                         "target calproxy {name} p99 <= 20 ms: {} ({} ms)",
                         verdict(st.p99 <= 20.0),
                         fmt_ms(st.p99)
@@ -144,8 +194,8 @@ pub async fn run(report: &mut Report) {
         let errors = r.shared.done.iter().filter(|d| !d.ok).count();
         let at10 = r.memory.iter().find(|(t, _)| *t >= 10.0).map(|(_, m)| *m);
         let end = r.memory.last().map(|(_, m)| *m).unwrap_or_default();
-        totals.rows.push(vec![
-            label.clone(),
+        self.totals.rows.push(vec![
+            label.to_string(),
             format!("{:.1}", in_window as f64 / secs as f64),
             errors.to_string(),
             at10.map_or("–".to_string(), |m| mib(m.rss_mib())),
@@ -153,36 +203,34 @@ pub async fn run(report: &mut Report) {
             mib(end.hwm_mib()),
             r.shared.reconnects.to_string(),
         ]);
-        totals.notes.push(format!(
+        self.totals.notes.push(format!(
             "{label} RSS MiB, the mean of each 30 s: {}",
             window_means(&r.memory, 30.0)
         ));
         for e in r.shared.errors.iter().take(3) {
-            totals.notes.push(format!("{label} error: {e}"));
+            self.totals.notes.push(format!("{label} error: {e}"));
         }
-        data.push(json!({
-            "server": label,
-            "kinds": per_kind,
-            "requests_per_s": in_window as f64 / secs as f64,
-            "errors": errors,
-            "memory_every_second": r.memory.iter().map(|(t, m)| json!({"t": t, "rss_kib": m.rss_kib, "hwm_kib": m.hwm_kib})).collect::<Vec<_>>(),
-            "reconnects": r.shared.reconnects,
-        }));
+        self.data.push(json!({
+        "server": label,
+        "kinds": per_kind,
+        "requests_per_s": in_window as f64 / secs as f64,
+        "errors": errors,
+        "memory_every_second": r.memory.iter().map(|(t, m)| json!({"t": t, "rss_kib": m.rss_kib, "hwm_kib": m.hwm_kib})).collect::<Vec<_>>(),
+        "reconnects": r.shared.reconnects,
+    }));
     }
-    totals.notes.push("requests/s counts answers received within the window; requests still running at its end are waited for and appear in the latencies".into());
-    totals.notes.push(format!(
-        "the clients wait for each answer and send the next at once (a closed loop): by Little's law the mean latency is {clients} / throughput, so p99 <= 20 ms needs more than {} requests/s, each query answer being about 1.2 MB, with the clients on the same 2 cores",
-        clients * 1000 / 20
-    ));
-    kinds.data = json!(data);
-    report.add(kinds);
-    report.add(totals);
-    if let Some(s) = trio
-        .servers
-        .iter()
-        .find(|s| s.kind == crate::common::servers::Kind::Calproxy)
-    {
-        report.add(paced(s, trio.collection, events, clients, secs).await);
+
+    fn finish(mut self, report: &mut Report) {
+        self.totals.notes.push("requests/s counts answers received within the window; requests still running at its end are waited for and appear in the latencies".into());
+        self.totals.notes.push(format!(
+            "the clients wait for each answer and send the next at once (a closed loop): by Little's law the mean latency is {} / throughput, so p99 <= 20 ms needs more than {} requests/s, each query answer being about 1.2 MB, with the clients on the same 2 cores",
+            self.clients,
+            self.clients * 1000 / 20
+        ));
+        self.kinds.notes.push("floor (no logic): a server in the harness's binary that answers every REPORT with calproxy's answer bytes, every GET with one object and every PUT with 204 (common/floor.rs), driven right after calproxy by the same clients: what moving these answers through loopback costs on this machine, with no server logic at all".into());
+        self.kinds.data = json!(self.data);
+        report.add(self.kinds);
+        report.add(self.totals);
     }
 }
 
@@ -238,8 +286,9 @@ async fn paced(
     let offered = clients as f64 / every.as_secs_f64();
     println!("  calproxy: {clients} clients, one request each every {every:?}, for {secs} s");
     let r = drive(
-        s,
-        collection,
+        s.collection(collection),
+        s.pid(),
+        s.kind.label(),
         events,
         clients,
         Duration::from_secs(secs as u64),
@@ -322,29 +371,30 @@ struct Run {
     shared: Shared,
     /// (seconds since start, memory) every second.
     memory: Vec<(f64, Memory)>,
+    /// The warm-up query's answer.
+    warm: bytes::Bytes,
 }
 
 async fn drive(
-    s: &Server,
-    collection: &str,
+    ep: Endpoint,
+    pid: u32,
+    label: &str,
     events: Rc<[Event]>,
     clients: usize,
     length: Duration,
     pace: Option<Duration>,
 ) -> Run {
-    let ep = s.collection(collection);
     // Warm-up outside the window (Radicale builds its item cache on the
     // first query: about a minute at 10,000 objects).
     let t = Instant::now();
-    Conn::new(s.port)
+    let (warm, _) = Conn::new(ep.port)
         .expect(
             &ep.report(dav::calendar_query(month(), true), Some("1")),
             &[207],
         )
         .await;
     println!(
-        "  {}: warm-up query {:.1} s",
-        s.kind.label(),
+        "  {label}: warm-up query {:.1} s",
         t.elapsed().as_secs_f64()
     );
     let shared = Rc::new(RefCell::new(Shared::default()));
@@ -356,9 +406,11 @@ async fn drive(
         let (ep, events, shared) = (ep.clone(), events.clone(), shared.clone());
         // Paced clients start spread over one interval.
         let pace = pace.map(|every| (start + every * c as u32 / clients as u32, every));
-        tasks.push(local.spawn_local(client(ep, events, c as u64, deadline, shared, pace)));
+        let query_len = warm.len;
+        tasks.push(local.spawn_local(client(
+            ep, events, c as u64, deadline, shared, pace, query_len,
+        )));
     }
-    let pid = s.pid();
     let sampler = local.spawn_local(async move {
         let mut out = Vec::new();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -383,7 +435,11 @@ async fn drive(
     let shared = Rc::try_unwrap(shared)
         .map(RefCell::into_inner)
         .unwrap_or_else(|_| panic!("load clients still hold their results"));
-    Run { shared, memory }
+    Run {
+        shared,
+        memory,
+        warm: warm.body,
+    }
 }
 
 async fn client(
@@ -393,9 +449,12 @@ async fn client(
     deadline: Instant,
     shared: Rc<RefCell<Shared>>,
     pace: Option<(Instant, Duration)>,
+    query_len: usize,
 ) {
     let mut rng = StdRng::seed_from_u64(1000 + seed);
-    let mut conn = Conn::with_timeout(ep.port, LOAD_TIMEOUT);
+    // Bodies are counted, not kept: the harness's one thread must not be
+    // what limits the servers (each query answer is ~1.2 MB).
+    let mut conn = Conn::discarding(ep.port, LOAD_TIMEOUT);
     let query = dav::calendar_query(month(), true);
     let mut i: u32 = 0;
     while Instant::now() < deadline {
@@ -429,6 +488,16 @@ async fn client(
         let r = r.map(|(a, d)| (a, due.map_or(d, |due| now - due)));
         let mut sh = shared.borrow_mut();
         let (took, good) = match r {
+            // A query answer keeps its size through the run (the PUTs
+            // change a summary by a few bytes): a much shorter or longer
+            // one is wrong, whatever its status.
+            Ok((a, d)) if op == Op::Query && a.len.abs_diff(query_len) > query_len / 10 => {
+                sh.errors.push(format!(
+                    "{} {} -> {}: {} bytes, the warm-up answer had {query_len}",
+                    req.method, req.path, a.status, a.len
+                ));
+                (d, false)
+            }
             Ok((a, d)) if ok.contains(&a.status) => (d, true),
             Ok((a, d)) => {
                 let text = String::from_utf8_lossy(&a.body[..a.body.len().min(200)]).into_owned();
