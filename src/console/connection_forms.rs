@@ -1,7 +1,8 @@
 //! The forms of the Connections panel, each one `admin::Request`:
 //! "+ Add connection" and "Replace password" are `Connect` (the same
 //! discovery as `calproxy connect`; a refusal shows the troubleshooting
-//! advice, never a status code), "Sync now" is `Sync`, "Remove" is
+//! advice, never a status code), "Sync now" is `Sync` (with
+//! `confirm_deletions` from a held connection's "Confirm N deletions"), "Remove" is
 //! `Disconnect` after a confirmation that says what goes. The tenant and
 //! user always come from the session. A password typed into a form is
 //! never written back into a page.
@@ -17,7 +18,7 @@ use crate::route::{self, ConnectionAction, Page};
 use crate::secret::Secret;
 use crate::state::App;
 
-use super::connections::{list, one, visible};
+use super::connections::{list, one, visible, CONFIRM_FIELD};
 use super::form::Form;
 use super::page::{self, Answer, Ctx, Nav};
 use super::session::Viewer;
@@ -25,14 +26,19 @@ use super::session::Viewer;
 /// How long a form waits for a sync it started before showing progress instead.
 const SYNC_WAIT: Duration = Duration::from_secs(2);
 
-/// Starts `sync` of one connection; its answer when it ends within
-/// [`SYNC_WAIT`], else `None` (the panel shows its progress).
-async fn sync_soon(app: &App, id: &ConnectionId) -> Option<admin::Response> {
+/// Starts `sync` of one connection (applying held deletions when
+/// `confirm_deletions`); its answer when it ends within [`SYNC_WAIT`],
+/// else `None` (the panel shows its progress).
+async fn sync_soon(
+    app: &App,
+    id: &ConnectionId,
+    confirm_deletions: bool,
+) -> Option<admin::Response> {
     let (app, id) = (app.clone(), id.clone());
     let mut task = tokio::spawn(async move {
         let req = admin::Request::Sync(SyncArgs {
             connection: Some(id),
-            ..SyncArgs::default()
+            confirm_deletions,
         });
         admin::execute(&app, req).await
     });
@@ -131,7 +137,7 @@ pub async fn add(ctx: &Ctx<'_>, user: &UserRef, form: Option<&Form>) -> Answer {
         .and_then(|cs| cs.into_iter().find(|c| c.apple_id == apple_id))
         .map(|c| c.id);
     let text = match &id {
-        Some(id) => match sync_soon(ctx.app, id).await {
+        Some(id) => match sync_soon(ctx.app, id, false).await {
             Some(s) => format!("Connected {apple_id}.\n{}", s.output),
             None => format!("Connected {apple_id}. The first sync is running."),
         },
@@ -213,10 +219,13 @@ pub async fn act(
         Viewer::Admin(_) => None,
     };
     match (action, form) {
-        (ConnectionAction::Sync, Some(_)) => match sync_soon(ctx.app, id).await {
-            Some(r) => list(ctx, Some((r.ok, &r.output))),
-            None => Answer::redirect(route::page(&Page::Connections).as_str()),
-        },
+        (ConnectionAction::Sync, Some(form)) => {
+            let confirm = form.get(CONFIRM_FIELD) == Some("yes");
+            match sync_soon(ctx.app, id, confirm).await {
+                Some(r) => list(ctx, Some((r.ok, &r.output))),
+                None => Answer::redirect(route::page(&Page::Connections).as_str()),
+            }
+        }
         (ConnectionAction::Sync, None) => page::error(
             StatusCode::METHOD_NOT_ALLOWED,
             "Method not allowed",
@@ -250,7 +259,7 @@ pub async fn act(
             if !r.ok {
                 return password_form(ctx, id, &c.apple_id, Some(&r.output));
             }
-            let text = match sync_soon(ctx.app, id).await {
+            let text = match sync_soon(ctx.app, id, false).await {
                 Some(s) => format!("Password replaced for {}.\n{}", c.apple_id, s.output),
                 None => format!("Password replaced for {}. A sync is running.", c.apple_id),
             };

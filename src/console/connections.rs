@@ -47,6 +47,10 @@ pub fn one(ctx: &Ctx<'_>, id: &ConnectionId) -> Result<ConnectionView, Answer> {
         .ok_or_else(page::not_found)
 }
 
+/// The field of "Sync now" that also applies held deletions
+/// (`sync --confirm-deletions`), sent by the button of a held connection.
+pub const CONFIRM_FIELD: &str = "confirm_deletions";
+
 fn action_href(id: &ConnectionId, action: ConnectionAction) -> String {
     route::page(&Page::Connection {
         id: id.clone(),
@@ -78,8 +82,15 @@ fn state(ctx: &Ctx<'_>, c: &ConnectionView) -> Markup {
             span class="badge warn" { "held: " (deletions) " deletions need confirmation" }
             p class="help" {
                 "A sync would have removed many events at once (or the server listed none), \
-                 so calproxy deleted nothing. If the deletions in iCloud are real, confirm \
-                 them with " code { "calproxy sync --confirm-deletions" } "."
+                 so calproxy deleted nothing. Check the calendars in iCloud first; if the \
+                 deletions are real, confirm them here (or with "
+                code { "calproxy sync --confirm-deletions" } "). Only calproxy's copies \
+                 are removed; nothing is deleted in iCloud."
+            }
+            form method="post" action=(action_href(&c.id, ConnectionAction::Sync)) {
+                (ctx.csrf())
+                input type="hidden" name=(CONFIRM_FIELD) value="yes";
+                button type="submit" class="danger" { "Confirm " (deletions) " deletions" }
             }
         },
         Health::Unreachable => html! {

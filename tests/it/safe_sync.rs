@@ -3,7 +3,8 @@
 //! ordinary deletions go through, a daily full reconciliation repairs what
 //! sync-collection missed (counted in /metrics), and a revoked app-specific
 //! password shows "reconnect required" and stops polling until `connect`
-//! stores a new one.
+//! stores a new one. The console's "Confirm N deletions" is the same
+//! confirmation.
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use calproxy::sync::{EngineConfig, SyncOptions};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::client::DavClient;
+use crate::support::console::Browser;
 use crate::support::env::TestEnv;
 use crate::support::feed_server::{feed, FeedServer};
 use crate::support::icloud::{
@@ -398,4 +400,51 @@ async fn issue_13_revoked_password_says_reconnect_required_and_stops_polling() {
     assert!(resumed.is_ok(), "polling did not resume");
     let status = admin_ok(&ic.env, Request::Status).await;
     assert!(!status.contains("reconnect required"), "{status}");
+}
+
+#[tokio::test]
+async fn issue_13_the_console_confirms_held_deletions_by_its_button_only() {
+    let b = Big::start().await;
+    b.sim.faults().empty_listing("big", true);
+    b.sim.invalidate_sync_tokens();
+    assert!(b.sync(false).await.contains("held: 100"));
+    let mut ann = Browser::signed_in(&b.env.base(), "ann@demo", "pw").await;
+    let page = ann.get("/connections").await.text();
+    assert!(
+        page.contains("held: 100 deletions need confirmation")
+            && page.contains("Confirm 100 deletions")
+            && page.contains(r#"name="confirm_deletions" value="yes""#),
+        "{page}"
+    );
+    // "Sync now" keeps holding: only the button confirms.
+    let a = ann.submit("/connections/icloud/sync", &[]).await;
+    assert!(a.status.is_success(), "{}", a.text());
+    assert!(a.text().contains("held: 100"), "{}", a.text());
+    assert_eq!(b.copies().await, BIG, "nothing deleted by Sync now");
+    // A field with another value is not a confirmation either.
+    let a = ann
+        .submit("/connections/icloud/sync", &[("confirm_deletions", "1")])
+        .await;
+    assert!(a.status.is_success(), "{}", a.text());
+    assert_eq!(b.copies().await, BIG);
+    let a = ann
+        .submit("/connections/icloud/sync", &[("confirm_deletions", "yes")])
+        .await;
+    assert!(a.status.is_success(), "{}", a.text());
+    assert!(
+        a.text()
+            .contains("100 held deletions confirmed and applied"),
+        "{}",
+        a.text()
+    );
+    assert_eq!(b.copies().await, 0);
+    assert_eq!(b.health(), overview::Health::Ok);
+    let page = ann.get("/connections").await.text();
+    assert!(!page.contains("Confirm 100 deletions"), "{page}");
+    // Without the session's CSRF token the form is refused, and a
+    // confirmation needs one like every other change.
+    let a = ann
+        .post("/connections/icloud/sync", &[("confirm_deletions", "yes")])
+        .await;
+    assert_eq!(a.status.as_u16(), 403, "{}", a.text());
 }
