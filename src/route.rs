@@ -75,6 +75,8 @@ pub enum Page {
     Connections,
     /// `/connections/new`: the "+ Add connection" form.
     AddConnection,
+    /// `/connections/new-feed`: the "+ Add ICS feed" form.
+    AddFeed,
     /// `/connections/progress`: sync progress as JSON (polled by the page).
     Progress,
     /// `/connections/{id}/{action}`
@@ -434,6 +436,7 @@ impl Page {
             Page::SignOut => vec![seg("signout")],
             Page::Connections => vec![seg("connections")],
             Page::AddConnection => vec![seg("connections"), seg("new")],
+            Page::AddFeed => vec![seg("connections"), seg("new-feed")],
             Page::Progress => vec![seg("connections"), seg("progress")],
             Page::Connection { id, action } => {
                 vec![seg("connections"), seg(id.as_str()), seg(action.as_str())]
@@ -456,6 +459,7 @@ impl Page {
             ["signout"] => Page::SignOut,
             ["connections"] => Page::Connections,
             ["connections", "new"] => Page::AddConnection,
+            ["connections", "new-feed"] => Page::AddFeed,
             ["connections", "progress"] => Page::Progress,
             ["connections", id, action] => Page::Connection {
                 id: ConnectionId::new(*id).ok()?,

@@ -105,11 +105,12 @@ async fn connect_feed(
                 |s| format!("every {} (as the feed asks)", human_secs(s)),
             );
             let mut out = format!(
-                "added ICS source {id} ({}) for tenant {}: {} events from {}, polled {every}\n\
+                "added ICS source {id} ({}) for tenant {}: {} {} from {}, polled {every}\n\
                  choose it as a conflict calendar: calproxy configure --tenant {} --user {} --conflict {:?}\n",
                 added.name,
                 who.tenant,
                 added.objects,
+                if added.objects == 1 { "event" } else { "events" },
                 added.display_url,
                 who.tenant,
                 who.user,

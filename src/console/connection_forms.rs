@@ -1,7 +1,8 @@
 //! The forms of the Connections panel, each one `admin::Request`:
 //! "+ Add connection" and "Replace password" are `Connect` (the same
 //! discovery as `calproxy connect`; a refusal shows the troubleshooting
-//! advice, never a status code), "Sync now" is `Sync` (with
+//! advice, never a status code), "+ Add ICS feed" is `Connect` with a
+//! feed URL, "Sync now" is `Sync` (with
 //! `confirm_deletions` from a held connection's "Confirm N deletions"), "Remove" is
 //! `Disconnect` after a confirmation that says what goes. The tenant and
 //! user always come from the session. A password typed into a form is
@@ -144,6 +145,76 @@ pub async fn add(ctx: &Ctx<'_>, user: &UserRef, form: Option<&Form>) -> Answer {
         None => format!("Connected {apple_id}."),
     };
     list(ctx, Some((true, &text)))
+}
+
+fn add_feed_form(ctx: &Ctx<'_>, name: &str, failure: Option<&str>) -> Answer {
+    let body = html! {
+        @if let Some(text) = failure { (page::outcome(false, text)) }
+        form class="card" method="post" action=(route::page(&Page::AddFeed).as_str()) {
+            (ctx.csrf())
+            p {
+                label for="url" { "Feed URL" }
+                input id="url" name="url" type="url" required autocomplete="off"
+                    spellcheck="false" placeholder="webcal://example.org/holidays.ics"
+                    aria-describedby="url-help";
+                span id="url-help" class="help" {
+                    "A webcal://, https:// or http:// address of an .ics file: a public holiday \
+                     calendar, a subscribed calendar's URL, another system's export. It often \
+                     holds a secret, so calproxy keeps it sealed and shows only its host."
+                }
+            }
+            p {
+                label for="name" { "Name (optional)" }
+                input id="name" name="name" type="text" value=(name)
+                    aria-describedby="name-help";
+                span id="name-help" class="help" { "Default: the name the feed gives itself." }
+            }
+            p class="help" {
+                "The feed becomes one read-only calendar: choose it as a conflict calendar \
+                 under Calendars for its busy time to count."
+            }
+            p {
+                button type="submit" class="primary" { "Add feed" }
+                " "
+                a href=(route::page(&Page::Connections).as_str()) { "Cancel" }
+            }
+        }
+    };
+    Answer::html(
+        StatusCode::OK,
+        page::layout(ctx, "Add ICS feed", Nav::Connections, body),
+    )
+}
+
+/// `GET|POST /connections/new-feed` (tenant users): `connect --ics URL
+/// [--name NAME]`. The URL is never written back into the page (it may
+/// hold a secret token), not even when the form failed.
+pub async fn add_feed(ctx: &Ctx<'_>, user: &UserRef, form: Option<&Form>) -> Answer {
+    let Some(form) = form else {
+        return add_feed_form(ctx, "", None);
+    };
+    let url = form.text("url").unwrap_or("").to_string();
+    let name = form.text("name").unwrap_or("").to_string();
+    if url.is_empty() {
+        return add_feed_form(ctx, &name, Some("Enter the feed's URL."));
+    }
+    let req = admin::Request::Connect(ConnectArgs {
+        who: who(user),
+        apple_id: String::new(),
+        upstream: admin::ICLOUD.to_string(),
+        id: None,
+        options: admin::ConnectOptions {
+            ics: Some(url),
+            name: (!name.is_empty()).then(|| name.clone()),
+            region: None,
+        },
+        password: WirePassword::default(),
+    });
+    let r = admin::execute(ctx.app, req).await;
+    if !r.ok {
+        return add_feed_form(ctx, &name, Some(&r.output));
+    }
+    list(ctx, Some((true, &r.output)))
 }
 
 fn password_form(

@@ -246,6 +246,7 @@ async fn route_page(ctx: &Ctx<'_>, req: &Request, form: &Form) -> Answer {
         (Page::Connections, _) if !post => connections::list(ctx, None),
         (Page::Progress, _) if !post => connections::progress_json(ctx),
         (Page::AddConnection, Some(u)) => connections::add(ctx, &u, post.then_some(form)).await,
+        (Page::AddFeed, Some(u)) => connections::add_feed(ctx, &u, post.then_some(form)).await,
         (Page::Connection { id, action }, _) => {
             connections::act(ctx, id, *action, post.then_some(form)).await
         }
@@ -266,9 +267,10 @@ async fn route_page(ctx: &Ctx<'_>, req: &Request, form: &Form) -> Answer {
         (Page::TrafficEntry(id), None) if !post => traffic::entry(ctx, *id),
         (Page::TrafficHar, None) if !post => traffic::har(ctx, &req.query()),
         (Page::Status, _) if !post => status::page(ctx),
-        (Page::Calendars | Page::Availability | Page::Feed | Page::AddConnection, None) => {
-            page::not_found()
-        }
+        (
+            Page::Calendars | Page::Availability | Page::Feed | Page::AddConnection | Page::AddFeed,
+            None,
+        ) => page::not_found(),
         (
             Page::SignOut
             | Page::Connections

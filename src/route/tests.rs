@@ -46,6 +46,7 @@ fn all() -> Vec<Route> {
         Route::Console(Page::SignOut),
         Route::Console(Page::Connections),
         Route::Console(Page::AddConnection),
+        Route::Console(Page::AddFeed),
         Route::Console(Page::Progress),
         Route::Console(Page::Connection {
             id: ConnectionId::new("icloud").unwrap(),

@@ -14,6 +14,7 @@ use calproxy::ids::{CalendarId, ConnectionId, TenantId, UserId, UserRef};
 use calproxy::secret::Secret;
 
 use crate::support::env::TestEnv;
+use crate::support::feed_server::{feed, FeedServer};
 use crate::support::icloud::{self, admin_ok, Icloud};
 use crate::support::real_browser::{per_browser, Engine, Scenario, Trigger};
 
@@ -25,6 +26,7 @@ per_browser!(
     issue_11_browser_feed_rotate_old_url_is_404,
     issue_11_browser_admin_traffic_entry_live_rows_and_har,
     issue_13_browser_working_hours_and_busy_rules,
+    issue_13_browser_add_ics_feed,
 );
 
 /// A zone with a half-hour offset and summer time, named alike by both
@@ -227,4 +229,26 @@ async fn issue_13_browser_working_hours_and_busy_rules(engine: Engine) {
     assert!(!s.rules.travel);
     // The refused minutes (empty, letters) never reached `configure`.
     assert_eq!((s.buffers.before, s.buffers.after), (600, 300));
+}
+
+async fn issue_13_browser_add_ics_feed(engine: Engine) {
+    let env = TestEnv::start().await;
+    icloud::add_user(&env, "demo", "ann");
+    let server = FeedServer::start().await;
+    // A path shaped like a secret feed address: it must never be shown.
+    let path = "/calendar/ical/private-0a1b2c3d4e5f60718293a4b5c6d7e8f9/basic.ics";
+    server.serve_ics(
+        path,
+        &feed(
+            "Holidays",
+            "",
+            &[("h1@feed.test", "20270310T100000Z", "20270310T110000Z")],
+        ),
+    );
+    Scenario::new(engine, "add_feed", &env.base(), "ann@demo", "pw")
+        .arg("feed-url", &server.url(path))
+        .run()
+        .await;
+    let id = ConnectionId::new("team-holidays").unwrap();
+    assert!(env.app.store.connection(&id).unwrap().is_some());
 }

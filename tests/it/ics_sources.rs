@@ -3,13 +3,15 @@
 //! /metrics), chosen as a conflict calendar, their busy time in
 //! availability, a broken or oversized feed refused with the last good
 //! copy kept, REFRESH-INTERVAL honoured by the background engine, and the
-//! simulated iCloud's subscribed calendar added through its URL.
+//! simulated iCloud's subscribed calendar added through its URL; the
+//! console's "+ Add ICS feed" form, which never shows the URL again.
 
 use std::time::Duration;
 
 use calproxy::admin::{self, ConnectArgs, ConnectOptions, Request, UserArgs, WirePassword};
 use calproxy::ids::{ConnectionId, TenantId, UserId};
 
+use crate::support::console::Browser;
 use crate::support::env::TestEnv;
 use crate::support::feed_server::{feed, FeedServer};
 use crate::support::icloud::{add_user, admin, admin_ok, configure_req, Icloud};
@@ -395,4 +397,80 @@ async fn issue_13_icloud_subscribed_calendar_is_refused_and_added_as_ics_source(
         out.contains("1 fetched") && out.contains("held: 7 deletions need confirmation"),
         "{out}"
     );
+}
+
+#[tokio::test]
+async fn issue_13_the_console_adds_an_ics_feed_and_never_shows_its_url() {
+    let (env, _ann, server) = setup().await;
+    server.serve(
+        "/page.html",
+        b"<html><body>hello</body></html>",
+        "text/html",
+    );
+    let mut b = Browser::signed_in(&env.base(), "ann@demo", "pw").await;
+    let list = b.get("/connections").await.text();
+    assert!(list.contains(r#"href="/connections/new-feed""#), "{list}");
+    let form = b.get("/connections/new-feed").await;
+    assert_eq!(form.status.as_u16(), 200);
+    assert!(form.text().contains(r#"name="url""#), "{}", form.text());
+    // Empty, then not iCalendar: refused with why, nothing added.
+    let a = b.submit("/connections/new-feed", &[("url", "")]).await;
+    assert!(a.text().contains("Enter the feed"), "{}", a.text());
+    let a = b
+        .submit(
+            "/connections/new-feed",
+            &[("url", &server.url("/page.html")), ("name", "Oops")],
+        )
+        .await;
+    let text = a.text();
+    assert!(text.contains("HTML page"), "{text}");
+    assert!(!text.contains("page.html"), "the URL is not shown: {text}");
+    assert!(text.contains(r#"value="Oops""#), "the name is kept: {text}");
+    assert!(env
+        .app
+        .store
+        .connection(&ConnectionId::new("oops").unwrap())
+        .unwrap()
+        .is_none());
+    // A good feed: added as `connect --ics` adds it, its secret path never
+    // on a page.
+    let a = b
+        .submit(
+            "/connections/new-feed",
+            &[("url", &server.url(SECRET_PATH)), ("name", "US holidays")],
+        )
+        .await;
+    let text = a.text();
+    assert!(
+        text.contains("added ICS source us-holidays") && text.contains("2 events"),
+        "{text}"
+    );
+    let list = b.get("/connections").await.text();
+    for page in [&text, &list] {
+        assert!(!page.contains("private-5f1e"), "{page}");
+    }
+    assert!(
+        list.contains("us-holidays") && list.contains("ICS feed"),
+        "{list}"
+    );
+    assert!(env
+        .app
+        .store
+        .connection(&ConnectionId::new("us-holidays").unwrap())
+        .unwrap()
+        .is_some());
+    // Without the session's CSRF token nothing is added.
+    let a = b
+        .post(
+            "/connections/new-feed",
+            &[("url", &server.url(SECRET_PATH)), ("name", "Again")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 403);
+    assert!(env
+        .app
+        .store
+        .connection(&ConnectionId::new("again").unwrap())
+        .unwrap()
+        .is_none());
 }

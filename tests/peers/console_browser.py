@@ -360,6 +360,21 @@ def scenario_add_connection(c, a):
     c.shot("add_connection")
 
 
+def scenario_add_feed(c, a):
+    c.sign_in(a.login, a.password)
+    c.d.find_element(By.LINK_TEXT, "+ Add ICS feed").click()
+    c.wait_for(By.ID, "url")
+    c.validate()
+    c.d.find_element(By.ID, "url").send_keys(a.feed_url)
+    c.d.find_element(By.ID, "name").send_keys("Team holidays")
+    c.submit_form("//button[normalize-space()='Add feed']")
+    c.expect_text("added ICS source team-holidays", "1 event from", "ICS feed")
+    secret = a.feed_url.split("/")[-2]
+    if secret in c.d.page_source:
+        fail("the feed's secret path is in the page")
+    c.shot("add_feed")
+
+
 def choose(c, xpath):
     box = c.d.find_element(By.XPATH, xpath)
     if not box.is_selected():
@@ -581,6 +596,7 @@ def scenario_traffic(c, a):
 SCENARIOS = {
     "sign_in": scenario_sign_in,
     "add_connection": scenario_add_connection,
+    "add_feed": scenario_add_feed,
     "configure": scenario_configure,
     "availability": scenario_availability,
     "feed": scenario_feed,
@@ -605,6 +621,7 @@ def main():
     p.add_argument("--sim", default="")
     p.add_argument("--apple-id", default="")
     p.add_argument("--app-password", default="")
+    p.add_argument("--feed-url", default="")
     p.add_argument("--conflicts", default="")
     p.add_argument("--member", default="")
     p.add_argument("--week", default="")
