@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::ids::{CalendarId, ConnectionId, TenantId};
+use crate::ids::{CalendarId, ConnectionId, TenantId, UserRef};
 use crate::policy;
 use crate::state::App;
 use crate::store::{
@@ -253,6 +253,18 @@ fn health(
         None => Health::NotSyncedYet,
         Some(_) => Health::Ok,
     }
+}
+
+/// Every user of every tenant, tenant by tenant (who an admin can add a
+/// connection for).
+pub fn users(app: &App) -> store::Result<Vec<UserRef>> {
+    let mut out = Vec::new();
+    for t in app.store.tenants()? {
+        for u in app.store.users(&t)? {
+            out.push(UserRef::new(&t, &u));
+        }
+    }
+    Ok(out)
 }
 
 /// The connections a scope sees, by id.

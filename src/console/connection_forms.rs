@@ -1,12 +1,11 @@
-//! The forms of the Connections panel, each one `admin::Request`:
-//! "+ Add connection" and "Replace password" are `Connect` (the same
-//! discovery as `calproxy connect`; a refusal shows the troubleshooting
-//! advice, never a status code), "+ Add ICS feed" is `Connect` with a
-//! feed URL, "Sync now" is `Sync` (with
-//! `confirm_deletions` from a held connection's "Confirm N deletions"), "Remove" is
-//! `Disconnect` after a confirmation that says what goes. The tenant and
-//! user always come from the session. A password typed into a form is
-//! never written back into a page.
+//! The forms of one connection, each one `admin::Request`: "Replace
+//! password" is `Connect` (the same discovery as `calproxy connect`; a
+//! refusal shows the troubleshooting advice, never a status code), "Sync
+//! now" is `Sync` (with `confirm_deletions` from a held connection's
+//! "Confirm N deletions"), "Remove" is `Disconnect` after a confirmation
+//! that says what goes. The tenant and user always come from the session.
+//! A password typed into a form is never written back into a page. Adding
+//! a connection lives in `connection_new`.
 
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use crate::route::{self, ConnectionAction, Page};
 use crate::secret::Secret;
 use crate::state::App;
 
-use super::connections::{list, one, visible, CONFIRM_FIELD};
+use super::connections::{list, one, CONFIRM_FIELD};
 use super::form::Form;
 use super::page::{self, Answer, Ctx, Nav};
 use super::session::Viewer;
@@ -30,7 +29,7 @@ const SYNC_WAIT: Duration = Duration::from_secs(2);
 /// Starts `sync` of one connection (applying held deletions when
 /// `confirm_deletions`); its answer when it ends within [`SYNC_WAIT`],
 /// else `None` (the panel shows its progress).
-async fn sync_soon(
+pub(super) async fn sync_soon(
     app: &App,
     id: &ConnectionId,
     confirm_deletions: bool,
@@ -49,14 +48,14 @@ async fn sync_soon(
     }
 }
 
-fn who(u: &UserRef) -> UserArgs {
+pub(super) fn who(u: &UserRef) -> UserArgs {
     UserArgs {
         tenant: u.tenant.clone(),
         user: u.user.clone(),
     }
 }
 
-fn password_field(label: &str) -> Markup {
+pub(super) fn password_field(label: &str) -> Markup {
     html! {
         p {
             label for="password" { (label) }
@@ -69,152 +68,6 @@ fn password_field(label: &str) -> Markup {
             }
         }
     }
-}
-
-fn add_form(ctx: &Ctx<'_>, apple_id: &str, upstream: &str, failure: Option<&str>) -> Answer {
-    let body = html! {
-        @if let Some(text) = failure { (page::outcome(false, text)) }
-        form class="card" method="post" action=(route::page(&Page::AddConnection).as_str()) {
-            (ctx.csrf())
-            p {
-                label for="apple_id" { "Apple ID" }
-                input id="apple_id" name="apple_id" type="email" autocomplete="username"
-                    required value=(apple_id);
-            }
-            (password_field("App-specific password"))
-            p {
-                label for="upstream" { "Server (optional)" }
-                input id="upstream" name="upstream" type="url" value=(upstream)
-                    placeholder=(admin::ICLOUD) aria-describedby="upstream-help";
-                span id="upstream-help" class="help" { "Leave empty for iCloud; another CalDAV server's URL otherwise." }
-            }
-            p {
-                button type="submit" class="primary" { "Connect" }
-                " "
-                a href=(route::page(&Page::Connections).as_str()) { "Cancel" }
-            }
-        }
-    };
-    Answer::html(
-        StatusCode::OK,
-        page::layout(ctx, "Add connection", Nav::Connections, body),
-    )
-}
-
-/// `GET|POST /connections/new` (tenant users).
-pub async fn add(ctx: &Ctx<'_>, user: &UserRef, form: Option<&Form>) -> Answer {
-    let Some(form) = form else {
-        return add_form(ctx, "", "", None);
-    };
-    let apple_id = form.text("apple_id").unwrap_or("").to_string();
-    let upstream = form.text("upstream").unwrap_or("").to_string();
-    let password = form.get("password").unwrap_or("");
-    if apple_id.is_empty() || password.is_empty() {
-        return add_form(
-            ctx,
-            &apple_id,
-            &upstream,
-            Some("Enter the Apple ID and an app-specific password."),
-        );
-    }
-    let req = admin::Request::Connect(ConnectArgs {
-        who: who(user),
-        apple_id: apple_id.clone(),
-        upstream: if upstream.is_empty() {
-            admin::ICLOUD.to_string()
-        } else {
-            upstream.clone()
-        },
-        id: None,
-        options: Default::default(),
-        password: WirePassword::new(&Secret::new(password.to_string())),
-    });
-    let r = admin::execute(ctx.app, req).await;
-    if !r.ok {
-        return add_form(ctx, &apple_id, &upstream, Some(&r.output));
-    }
-    let id = visible(ctx)
-        .ok()
-        .and_then(|cs| cs.into_iter().find(|c| c.apple_id == apple_id))
-        .map(|c| c.id);
-    let text = match &id {
-        Some(id) => match sync_soon(ctx.app, id, false).await {
-            Some(s) => format!("Connected {apple_id}.\n{}", s.output),
-            None => format!("Connected {apple_id}. The first sync is running."),
-        },
-        None => format!("Connected {apple_id}."),
-    };
-    list(ctx, Some((true, &text)))
-}
-
-fn add_feed_form(ctx: &Ctx<'_>, name: &str, failure: Option<&str>) -> Answer {
-    let body = html! {
-        @if let Some(text) = failure { (page::outcome(false, text)) }
-        form class="card" method="post" action=(route::page(&Page::AddFeed).as_str()) {
-            (ctx.csrf())
-            p {
-                label for="url" { "Feed URL" }
-                input id="url" name="url" type="url" required autocomplete="off"
-                    spellcheck="false" placeholder="webcal://example.org/holidays.ics"
-                    aria-describedby="url-help";
-                span id="url-help" class="help" {
-                    "A webcal://, https:// or http:// address of an .ics file: a public holiday \
-                     calendar, a subscribed calendar's URL, another system's export. It often \
-                     holds a secret, so calproxy keeps it sealed and shows only its host."
-                }
-            }
-            p {
-                label for="name" { "Name (optional)" }
-                input id="name" name="name" type="text" value=(name)
-                    aria-describedby="name-help";
-                span id="name-help" class="help" { "Default: the name the feed gives itself." }
-            }
-            p class="help" {
-                "The feed becomes one read-only calendar: choose it as a conflict calendar \
-                 under Calendars for its busy time to count."
-            }
-            p {
-                button type="submit" class="primary" { "Add feed" }
-                " "
-                a href=(route::page(&Page::Connections).as_str()) { "Cancel" }
-            }
-        }
-    };
-    Answer::html(
-        StatusCode::OK,
-        page::layout(ctx, "Add ICS feed", Nav::Connections, body),
-    )
-}
-
-/// `GET|POST /connections/new-feed` (tenant users): `connect --ics URL
-/// [--name NAME]`. The URL is never written back into the page (it may
-/// hold a secret token), not even when the form failed.
-pub async fn add_feed(ctx: &Ctx<'_>, user: &UserRef, form: Option<&Form>) -> Answer {
-    let Some(form) = form else {
-        return add_feed_form(ctx, "", None);
-    };
-    let url = form.text("url").unwrap_or("").to_string();
-    let name = form.text("name").unwrap_or("").to_string();
-    if url.is_empty() {
-        return add_feed_form(ctx, &name, Some("Enter the feed's URL."));
-    }
-    let req = admin::Request::Connect(ConnectArgs {
-        who: who(user),
-        apple_id: String::new(),
-        upstream: admin::ICLOUD.to_string(),
-        id: None,
-        options: admin::ConnectOptions {
-            ics: Some(url),
-            name: (!name.is_empty()).then(|| name.clone()),
-            region: None,
-        },
-        password: WirePassword::default(),
-    });
-    let r = admin::execute(ctx.app, req).await;
-    if !r.ok {
-        return add_feed_form(ctx, &name, Some(&r.output));
-    }
-    list(ctx, Some((true, &r.output)))
 }
 
 fn password_form(

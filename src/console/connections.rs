@@ -17,7 +17,8 @@ use crate::route::{self, ConnectionAction, Page};
 use super::page::{self, Answer, Ctx, Nav};
 use super::session::Viewer;
 
-pub use super::connection_forms::{act, add, add_feed};
+pub use super::connection_forms::act;
+pub use super::connection_new::{add, add_feed};
 
 /// The connections a viewer may see.
 pub fn scope(viewer: &Viewer) -> Scope {
@@ -214,12 +215,10 @@ pub fn list(ctx: &Ctx<'_>, outcome: Option<(bool, &str)>) -> Answer {
         @if let Some((ok, text)) = outcome {
             (page::outcome(ok, text))
         }
-        @if !ctx.viewer.is_admin() {
-            p {
-                a class="button primary" href=(route::page(&Page::AddConnection).as_str()) { "+ Add connection" }
-                " "
-                a class="button" href=(route::page(&Page::AddFeed).as_str()) { "+ Add ICS feed" }
-            }
+        p {
+            a class="button primary" href=(route::page(&Page::AddConnection).as_str()) { "+ Add connection" }
+            " "
+            a class="button" href=(route::page(&Page::AddFeed).as_str()) { "+ Add ICS feed" }
         }
         @if conns.is_empty() {
             p { "No connections yet. Add your iCloud account with “+ Add connection”." }

@@ -29,6 +29,7 @@ mod assets;
 mod availability;
 mod calendars;
 mod connection_forms;
+mod connection_new;
 mod connections;
 mod form;
 mod page;
@@ -245,8 +246,8 @@ async fn route_page(ctx: &Ctx<'_>, req: &Request, form: &Form) -> Answer {
         (Page::SignOut, _) if post => signin::sign_out(ctx),
         (Page::Connections, _) if !post => connections::list(ctx, None),
         (Page::Progress, _) if !post => connections::progress_json(ctx),
-        (Page::AddConnection, Some(u)) => connections::add(ctx, &u, post.then_some(form)).await,
-        (Page::AddFeed, Some(u)) => connections::add_feed(ctx, &u, post.then_some(form)).await,
+        (Page::AddConnection, _) => connections::add(ctx, post.then_some(form)).await,
+        (Page::AddFeed, _) => connections::add_feed(ctx, post.then_some(form)).await,
         (Page::Connection { id, action }, _) => {
             connections::act(ctx, id, *action, post.then_some(form)).await
         }
@@ -267,10 +268,7 @@ async fn route_page(ctx: &Ctx<'_>, req: &Request, form: &Form) -> Answer {
         (Page::TrafficEntry(id), None) if !post => traffic::entry(ctx, *id),
         (Page::TrafficHar, None) if !post => traffic::har(ctx, &req.query()),
         (Page::Status, _) if !post => status::page(ctx),
-        (
-            Page::Calendars | Page::Availability | Page::Feed | Page::AddConnection | Page::AddFeed,
-            None,
-        ) => page::not_found(),
+        (Page::Calendars | Page::Availability | Page::Feed, None) => page::not_found(),
         (
             Page::SignOut
             | Page::Connections

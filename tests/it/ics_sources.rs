@@ -474,3 +474,78 @@ async fn issue_13_the_console_adds_an_ics_feed_and_never_shows_its_url() {
         .unwrap()
         .is_none());
 }
+
+#[tokio::test]
+async fn issue_13_an_admin_adds_a_feed_for_a_chosen_user_and_a_user_only_for_themselves() {
+    let (env, _ann, server) = setup().await;
+    add_user(&env, "other", "bob");
+    admin_ok(
+        &env,
+        Request::Admin(admin::AdminCommand::Add {
+            name: UserId::new("root").unwrap(),
+            password: WirePassword::new(&calproxy::secret::Secret::new("root-password".into())),
+        }),
+    )
+    .await;
+    let mut root = Browser::signed_in(&env.base(), "root", "root-password").await;
+    let list = root.get("/connections").await.text();
+    assert!(list.contains(r#"href="/connections/new-feed""#), "{list}");
+    let form = root.get("/connections/new-feed").await.text();
+    for u in ["ann@demo", "bob@other"] {
+        assert!(form.contains(&format!(r#"<option value="{u}""#)), "{form}");
+    }
+    // No user, or one that does not exist: nothing is added.
+    for named in [None, Some("nobody@demo")] {
+        let mut fields = vec![("url", server.url(SECRET_PATH)), ("name", "Ghost".into())];
+        if let Some(n) = named {
+            fields.push(("for", n.into()));
+        }
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let a = root.submit("/connections/new-feed", &fields).await;
+        assert!(a.text().contains("Choose the user"), "{}", a.text());
+    }
+    assert!(env
+        .app
+        .store
+        .connection(&ConnectionId::new("ghost").unwrap())
+        .unwrap()
+        .is_none());
+    // For bob, of another tenant.
+    let url = server.url(SECRET_PATH);
+    let a = root
+        .submit(
+            "/connections/new-feed",
+            &[("url", &url), ("name", "Team days"), ("for", "bob@other")],
+        )
+        .await;
+    assert!(
+        a.text().contains("added ICS source team-days") && a.text().contains("tenant other"),
+        "{}",
+        a.text()
+    );
+    let conn = env
+        .app
+        .store
+        .connection(&ConnectionId::new("team-days").unwrap())
+        .unwrap()
+        .expect("added");
+    assert_eq!(conn.tenants, vec![TenantId::new("other").unwrap()]);
+    // A tenant user's `for` is ignored: the connection is always theirs.
+    let mut ann = Browser::signed_in(&env.base(), "ann@demo", "pw").await;
+    let form = ann.get("/connections/new-feed").await.text();
+    assert!(!form.contains(r#"name="for""#), "{form}");
+    let a = ann
+        .submit(
+            "/connections/new-feed",
+            &[("url", &url), ("name", "Ann days"), ("for", "bob@other")],
+        )
+        .await;
+    assert!(a.text().contains("tenant demo"), "{}", a.text());
+    let conn = env
+        .app
+        .store
+        .connection(&ConnectionId::new("ann-days").unwrap())
+        .unwrap()
+        .expect("added");
+    assert_eq!(conn.tenants, vec![TenantId::new("demo").unwrap()]);
+}
