@@ -2,6 +2,7 @@
 //! shares `/` with the DAV root, bad paths have no route.
 
 use super::*;
+use crate::ids::ConnectionId;
 
 fn key(c: &str) -> CollectionKey {
     CollectionKey::new(
