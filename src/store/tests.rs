@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::ical;
-use crate::ids::{CalendarId, EventUid};
+use crate::ids::{CalendarId, EventUid, FeedToken};
 
 fn key(store: &Store) -> CollectionKey {
     let k = CollectionKey::new(
