@@ -12,6 +12,7 @@
 //! allows one process), or executes them in process when none does.
 
 mod availability;
+mod configure;
 mod connections;
 mod disconnect;
 pub mod overview;
@@ -473,7 +474,7 @@ pub async fn execute(app: &App, req: Request) -> Response {
         }
         Request::Connect(c) => connections::connect(app, c).await,
         Request::Calendars(c) => connections::calendars(app, c.connection.as_ref()),
-        Request::Configure(c) => connections::configure(app, &c).await,
+        Request::Configure(c) => configure::configure(app, &c).await,
         Request::Disconnect(d) => disconnect::disconnect(app, &d).await,
         Request::Sync(s) => status::sync_now(app, &s).await,
         Request::Status => status::status(app),
