@@ -27,6 +27,7 @@ per_browser!(
     issue_11_browser_admin_traffic_entry_live_rows_and_har,
     issue_13_browser_working_hours_and_busy_rules,
     issue_13_browser_add_ics_feed,
+    issue_13_browser_confirm_held_deletions,
 );
 
 /// A zone with a half-hour offset and summer time, named alike by both
@@ -251,4 +252,20 @@ async fn issue_13_browser_add_ics_feed(engine: Engine) {
         .await;
     let id = ConnectionId::new("team-holidays").unwrap();
     assert!(env.app.store.connection(&id).unwrap().is_some());
+}
+
+async fn issue_13_browser_confirm_held_deletions(engine: Engine) {
+    let b = crate::safe_sync::Big::start().await;
+    b.sim.faults().empty_listing("big", true);
+    b.sim.invalidate_sync_tokens();
+    assert!(b.sync(false).await.contains("held: 100"));
+    Scenario::new(engine, "confirm_deletions", &b.env.base(), "ann@demo", "pw")
+        .run()
+        .await;
+    assert_eq!(b.copies().await, 0);
+    assert_eq!(
+        b.health(),
+        calproxy::admin::overview::Health::Ok,
+        "confirmed in the browser"
+    );
 }

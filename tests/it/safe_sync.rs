@@ -28,16 +28,16 @@ const BIG: usize = 100;
 
 /// A sim whose account has `home` and `big` (100 events), and calproxy
 /// with ann: `home` primary, `big` conflict, synced.
-struct Big {
-    sim: SimHandle,
-    env: TestEnv,
+pub(crate) struct Big {
+    pub(crate) sim: SimHandle,
+    pub(crate) env: TestEnv,
     ann: DavClient,
     _stop: CancellationToken,
     _dir: tempfile::TempDir,
 }
 
 impl Big {
-    async fn start() -> Big {
+    pub(crate) async fn start() -> Big {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("account.json"),
@@ -75,7 +75,7 @@ impl Big {
         b
     }
 
-    async fn copies(&self) -> usize {
+    pub(crate) async fn copies(&self) -> usize {
         self.ann
             .propfind("/dav/demo/ann/big/", "1", "")
             .await
@@ -86,7 +86,7 @@ impl Big {
             .count()
     }
 
-    async fn sync(&self, confirm: bool) -> String {
+    pub(crate) async fn sync(&self, confirm: bool) -> String {
         admin_ok(
             &self.env,
             Request::Sync(admin::SyncArgs {
@@ -107,7 +107,7 @@ impl Big {
         serde_json::from_slice(&a.body).unwrap()
     }
 
-    fn health(&self) -> overview::Health {
+    pub(crate) fn health(&self) -> overview::Health {
         overview::connections(&self.env.app, &overview::Scope::All)
             .unwrap()
             .into_iter()

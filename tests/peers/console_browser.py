@@ -375,6 +375,19 @@ def scenario_add_feed(c, a):
     c.shot("add_feed")
 
 
+def scenario_confirm_deletions(c, a):
+    c.sign_in(a.login, a.password)
+    c.expect_text("held: 100 deletions need confirmation", "Check the calendars in iCloud first")
+    c.shot("held_deletions")
+    c.submit_form("//button[normalize-space()='Confirm 100 deletions']")
+    c.expect_text("100 held deletions confirmed and applied")
+    if "Confirm 100 deletions" in c.text():
+        fail("the Confirm button is still shown after confirming")
+    c.go("/connections")
+    c.expect_text("ok")
+    c.shot("confirm_deletions")
+
+
 def choose(c, xpath):
     box = c.d.find_element(By.XPATH, xpath)
     if not box.is_selected():
@@ -597,6 +610,7 @@ SCENARIOS = {
     "sign_in": scenario_sign_in,
     "add_connection": scenario_add_connection,
     "add_feed": scenario_add_feed,
+    "confirm_deletions": scenario_confirm_deletions,
     "configure": scenario_configure,
     "availability": scenario_availability,
     "feed": scenario_feed,
