@@ -84,26 +84,35 @@ struct Filled<'a> {
     failure: Option<&'a str>,
 }
 
-fn add_form(ctx: &Ctx<'_>, f: &Filled<'_>, apple_id: &str, upstream: &str) -> Answer {
+impl<'a> Filled<'a> {
+    /// A form not sent yet.
+    fn fresh(owners: &'a [UserRef]) -> Self {
+        Self {
+            owners,
+            owner: None,
+            failure: None,
+        }
+    }
+}
+
+/// One of the add forms: the outcome of a failed try, then the form with
+/// its CSRF field, the admin's choice of user, `fields`, and the buttons.
+fn new_form(
+    ctx: &Ctx<'_>,
+    f: &Filled<'_>,
+    to: &Page,
+    title: &str,
+    submit: &str,
+    fields: Markup,
+) -> Answer {
     let body = html! {
         @if let Some(text) = f.failure { (page::outcome(false, text)) }
-        form class="card" method="post" action=(route::page(&Page::AddConnection).as_str()) {
+        form class="card" method="post" action=(route::page(to).as_str()) {
             (ctx.csrf())
             (owner_field(ctx, f.owners, f.owner))
+            (fields)
             p {
-                label for="apple_id" { "Apple ID" }
-                input id="apple_id" name="apple_id" type="email" autocomplete="username"
-                    required value=(apple_id);
-            }
-            (password_field("App-specific password"))
-            p {
-                label for="upstream" { "Server (optional)" }
-                input id="upstream" name="upstream" type="url" value=(upstream)
-                    placeholder=(admin::ICLOUD) aria-describedby="upstream-help";
-                span id="upstream-help" class="help" { "Leave empty for iCloud; another CalDAV server's URL otherwise." }
-            }
-            p {
-                button type="submit" class="primary" { "Connect" }
+                button type="submit" class="primary" { (submit) }
                 " "
                 a href=(route::page(&Page::Connections).as_str()) { "Cancel" }
             }
@@ -111,7 +120,32 @@ fn add_form(ctx: &Ctx<'_>, f: &Filled<'_>, apple_id: &str, upstream: &str) -> An
     };
     Answer::html(
         StatusCode::OK,
-        page::layout(ctx, "Add connection", Nav::Connections, body),
+        page::layout(ctx, title, Nav::Connections, body),
+    )
+}
+
+fn add_form(ctx: &Ctx<'_>, f: &Filled<'_>, apple_id: &str, upstream: &str) -> Answer {
+    let fields = html! {
+        p {
+            label for="apple_id" { "Apple ID" }
+            input id="apple_id" name="apple_id" type="email" autocomplete="username"
+                required value=(apple_id);
+        }
+        (password_field("App-specific password"))
+        p {
+            label for="upstream" { "Server (optional)" }
+            input id="upstream" name="upstream" type="url" value=(upstream)
+                placeholder=(admin::ICLOUD) aria-describedby="upstream-help";
+            span id="upstream-help" class="help" { "Leave empty for iCloud; another CalDAV server's URL otherwise." }
+        }
+    };
+    new_form(
+        ctx,
+        f,
+        &Page::AddConnection,
+        "Add connection",
+        "Connect",
+        fields,
     )
 }
 
@@ -121,11 +155,7 @@ pub async fn add(ctx: &Ctx<'_>, form: Option<&Form>) -> Answer {
         Ok(o) => o,
         Err(a) => return a,
     };
-    let mut f = Filled {
-        owners: &owners,
-        owner: None,
-        failure: None,
-    };
+    let mut f = Filled::fresh(&owners);
     let Some(form) = form else {
         return add_form(ctx, &f, "", "");
     };
@@ -173,43 +203,30 @@ pub async fn add(ctx: &Ctx<'_>, form: Option<&Form>) -> Answer {
 }
 
 fn add_feed_form(ctx: &Ctx<'_>, f: &Filled<'_>, name: &str) -> Answer {
-    let body = html! {
-        @if let Some(text) = f.failure { (page::outcome(false, text)) }
-        form class="card" method="post" action=(route::page(&Page::AddFeed).as_str()) {
-            (ctx.csrf())
-            (owner_field(ctx, f.owners, f.owner))
-            p {
-                label for="url" { "Feed URL" }
-                input id="url" name="url" type="url" required autocomplete="off"
-                    spellcheck="false" placeholder="webcal://example.org/holidays.ics"
-                    aria-describedby="url-help";
-                span id="url-help" class="help" {
-                    "A webcal://, https:// or http:// address of an .ics file: a public holiday \
-                     calendar, a subscribed calendar's URL, another system's export. It often \
-                     holds a secret, so calproxy keeps it sealed and shows only its host."
-                }
-            }
-            p {
-                label for="name" { "Name (optional)" }
-                input id="name" name="name" type="text" value=(name)
-                    aria-describedby="name-help";
-                span id="name-help" class="help" { "Default: the name the feed gives itself." }
-            }
-            p class="help" {
-                "The feed becomes one read-only calendar: choose it as a conflict calendar \
-                 under Calendars for its busy time to count."
-            }
-            p {
-                button type="submit" class="primary" { "Add feed" }
-                " "
-                a href=(route::page(&Page::Connections).as_str()) { "Cancel" }
+    let fields = html! {
+        p {
+            label for="url" { "Feed URL" }
+            input id="url" name="url" type="url" required autocomplete="off"
+                spellcheck="false" placeholder="webcal://example.org/holidays.ics"
+                aria-describedby="url-help";
+            span id="url-help" class="help" {
+                "A webcal://, https:// or http:// address of an .ics file: a public holiday \
+                 calendar, a subscribed calendar's URL, another system's export. It often \
+                 holds a secret, so calproxy keeps it sealed and shows only its host."
             }
         }
+        p {
+            label for="name" { "Name (optional)" }
+            input id="name" name="name" type="text" value=(name)
+                aria-describedby="name-help";
+            span id="name-help" class="help" { "Default: the name the feed gives itself." }
+        }
+        p class="help" {
+            "The feed becomes one read-only calendar: choose it as a conflict calendar \
+             under Calendars for its busy time to count."
+        }
     };
-    Answer::html(
-        StatusCode::OK,
-        page::layout(ctx, "Add ICS feed", Nav::Connections, body),
-    )
+    new_form(ctx, f, &Page::AddFeed, "Add ICS feed", "Add feed", fields)
 }
 
 /// `GET|POST /connections/new-feed`: `connect --ics URL [--name NAME]`.
@@ -220,11 +237,7 @@ pub async fn add_feed(ctx: &Ctx<'_>, form: Option<&Form>) -> Answer {
         Ok(o) => o,
         Err(a) => return a,
     };
-    let mut f = Filled {
-        owners: &owners,
-        owner: None,
-        failure: None,
-    };
+    let mut f = Filled::fresh(&owners);
     let Some(form) = form else {
         return add_feed_form(ctx, &f, "");
     };
