@@ -12,7 +12,6 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -71,7 +70,7 @@ pub fn serve_if_asked() {
     let read = |p: &str| {
         Bytes::from(std::fs::read(PathBuf::from(p)).unwrap_or_else(|e| panic!("{p}: {e}")))
     };
-    let answers = Arc::new((read(query), read(object)));
+    let answers = (read(query), read(object));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -80,7 +79,8 @@ pub fn serve_if_asked() {
     std::process::exit(0);
 }
 
-async fn serve(port: u16, answers: Arc<(Bytes, Bytes)>) {
+/// Cloning the answers per connection and request only counts references.
+async fn serve(port: u16, answers: (Bytes, Bytes)) {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap_or_else(|e| panic!("floor: bind 127.0.0.1:{port}: {e}"));

@@ -4,12 +4,14 @@
 
 use sled::Transactional as _;
 
-use super::{codec, keys, tx_err, Change, Error, Result, SealedToken, Sealer, Store};
-use super::{TenantRecord, UserRecord};
+use super::{
+    codec, keys, tx_err, Change, Error, Result, SealedToken, Sealer, Store, TenantRecord,
+    UserRecord,
+};
 use crate::ids::{FeedToken, TenantId, UserId, UserRef};
 
 /// The `feeds` key of a token: its SHA-256.
-pub(super) fn feed_digest(token: &FeedToken) -> [u8; 32] {
+fn feed_digest(token: &FeedToken) -> [u8; 32] {
     use sha2::Digest as _;
     sha2::Sha256::digest(token.expose().as_bytes()).into()
 }

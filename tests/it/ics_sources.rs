@@ -37,6 +37,14 @@ fn connect_ics(url: &str, name: Option<&str>) -> Request {
     })
 }
 
+/// The connection `id` as the store holds it.
+fn stored(env: &TestEnv, id: &str) -> Option<calproxy::store::ConnectionRecord> {
+    env.app
+        .store
+        .connection(&ConnectionId::new(id).unwrap())
+        .unwrap()
+}
+
 fn sync_one(id: &str) -> Request {
     Request::Sync(admin::SyncArgs {
         connection: Some(ConnectionId::new(id).unwrap()),
@@ -426,12 +434,7 @@ async fn issue_13_the_console_adds_an_ics_feed_and_never_shows_its_url() {
     assert!(text.contains("HTML page"), "{text}");
     assert!(!text.contains("page.html"), "the URL is not shown: {text}");
     assert!(text.contains(r#"value="Oops""#), "the name is kept: {text}");
-    assert!(env
-        .app
-        .store
-        .connection(&ConnectionId::new("oops").unwrap())
-        .unwrap()
-        .is_none());
+    assert!(stored(&env, "oops").is_none());
     // A good feed: added as `connect --ics` adds it, its secret path never
     // on a page.
     let a = b
@@ -453,12 +456,7 @@ async fn issue_13_the_console_adds_an_ics_feed_and_never_shows_its_url() {
         list.contains("us-holidays") && list.contains("ICS feed"),
         "{list}"
     );
-    assert!(env
-        .app
-        .store
-        .connection(&ConnectionId::new("us-holidays").unwrap())
-        .unwrap()
-        .is_some());
+    assert!(stored(&env, "us-holidays").is_some());
     // Without the session's CSRF token nothing is added.
     let a = b
         .post(
@@ -467,12 +465,7 @@ async fn issue_13_the_console_adds_an_ics_feed_and_never_shows_its_url() {
         )
         .await;
     assert_eq!(a.status.as_u16(), 403);
-    assert!(env
-        .app
-        .store
-        .connection(&ConnectionId::new("again").unwrap())
-        .unwrap()
-        .is_none());
+    assert!(stored(&env, "again").is_none());
 }
 
 #[tokio::test]
@@ -504,12 +497,7 @@ async fn issue_13_an_admin_adds_a_feed_for_a_chosen_user_and_a_user_only_for_the
         let a = root.submit("/connections/new-feed", &fields).await;
         assert!(a.text().contains("Choose the user"), "{}", a.text());
     }
-    assert!(env
-        .app
-        .store
-        .connection(&ConnectionId::new("ghost").unwrap())
-        .unwrap()
-        .is_none());
+    assert!(stored(&env, "ghost").is_none());
     // For bob, of another tenant.
     let url = server.url(SECRET_PATH);
     let a = root
@@ -523,12 +511,7 @@ async fn issue_13_an_admin_adds_a_feed_for_a_chosen_user_and_a_user_only_for_the
         "{}",
         a.text()
     );
-    let conn = env
-        .app
-        .store
-        .connection(&ConnectionId::new("team-days").unwrap())
-        .unwrap()
-        .expect("added");
+    let conn = stored(&env, "team-days").expect("added");
     assert_eq!(conn.tenants, vec![TenantId::new("other").unwrap()]);
     // A tenant user's `for` is ignored: the connection is always theirs.
     let mut ann = Browser::signed_in(&env.base(), "ann@demo", "pw").await;
@@ -541,11 +524,6 @@ async fn issue_13_an_admin_adds_a_feed_for_a_chosen_user_and_a_user_only_for_the
         )
         .await;
     assert!(a.text().contains("tenant demo"), "{}", a.text());
-    let conn = env
-        .app
-        .store
-        .connection(&ConnectionId::new("ann-days").unwrap())
-        .unwrap()
-        .expect("added");
+    let conn = stored(&env, "ann-days").expect("added");
     assert_eq!(conn.tenants, vec![TenantId::new("demo").unwrap()]);
 }

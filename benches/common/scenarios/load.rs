@@ -73,27 +73,27 @@ pub async fn run(report: &mut Report) {
         if only_calproxy && s.kind != crate::common::servers::Kind::Calproxy {
             continue;
         }
-        println!("  {}: {clients} clients for {secs} s", s.kind.label());
+        let label = s.kind.label();
+        println!("  {label}: {clients} clients for {secs} s");
         let calproxy = s.kind == crate::common::servers::Kind::Calproxy;
-        let port = s.collection(trio.collection).port;
+        let ep = s.collection(trio.collection);
         let before = if calproxy {
-            answer_sources(port).await
+            answer_sources(ep.port).await
         } else {
             Vec::new()
         };
         let r = drive(
-            s.collection(trio.collection),
+            ep.clone(),
             s.pid(),
-            s.kind.label(),
+            label,
             events.clone(),
             clients,
             Duration::from_secs(secs as u64),
             None,
         )
         .await;
-        let label = s.kind.label().to_string();
         if calproxy {
-            let after = answer_sources(port).await;
+            let after = answer_sources(ep.port).await;
             let made: Vec<String> = after
                 .iter()
                 .map(|(source, n)| {
@@ -109,14 +109,14 @@ pub async fn run(report: &mut Report) {
                 if made.is_empty() { "not found".to_string() } else { made.join(", ") }
             ));
         }
-        let floor_from = calproxy.then(|| r.warm.clone());
-        tables.add(&label, &r, calproxy, secs);
-        if let Some(query) = floor_from {
-            // The floor right after calproxy, with the same clients and mix.
-            let floor = floor::start(&query, events[0].text.as_bytes()).await;
+        tables.add(label, &r, calproxy, secs);
+        if calproxy {
+            // The floor right after calproxy, with the same clients and mix
+            // (stopped when it goes out of scope).
+            let floor = floor::start(&r.warm, events[0].text.as_bytes()).await;
             println!("  floor: {clients} clients for {secs} s");
             let r = drive(
-                s.collection(trio.collection).at_port(floor.port),
+                ep.at_port(floor.port),
                 floor.proc.pid(),
                 "floor",
                 events.clone(),
@@ -126,7 +126,6 @@ pub async fn run(report: &mut Report) {
             )
             .await;
             tables.add("floor (no logic)", &r, false, secs);
-            drop(floor);
         }
     }
     tables.finish(report);
@@ -211,13 +210,13 @@ impl Tables {
             self.totals.notes.push(format!("{label} error: {e}"));
         }
         self.data.push(json!({
-        "server": label,
-        "kinds": per_kind,
-        "requests_per_s": in_window as f64 / secs as f64,
-        "errors": errors,
-        "memory_every_second": r.memory.iter().map(|(t, m)| json!({"t": t, "rss_kib": m.rss_kib, "hwm_kib": m.hwm_kib})).collect::<Vec<_>>(),
-        "reconnects": r.shared.reconnects,
-    }));
+            "server": label,
+            "kinds": per_kind,
+            "requests_per_s": in_window as f64 / secs as f64,
+            "errors": errors,
+            "memory_every_second": r.memory.iter().map(|(t, m)| json!({"t": t, "rss_kib": m.rss_kib, "hwm_kib": m.hwm_kib})).collect::<Vec<_>>(),
+            "reconnects": r.shared.reconnects,
+        }));
     }
 
     fn finish(mut self, report: &mut Report) {
